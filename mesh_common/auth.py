@@ -1,0 +1,137 @@
+"""JWT keys, issuing and verification shared by the CLI, the services and the gateway.
+
+Tokens are ES256 with claims sub, role, exp, iss, aud. The public half is published as a
+JWKS file so Envoy and every service verify with the same keys, and production can swap
+the file without code changes.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+ALGORITHM = "ES256"
+DEFAULT_ISSUER = "booking-mesh"
+DEFAULT_AUDIENCE = "booking-api"
+
+
+class Role(str, Enum):
+    CUSTOMER = "CUSTOMER"
+    ADMIN = "ADMIN"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, wrongly signed or for someone else."""
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_pem: bytes
+    kid: str
+
+    @classmethod
+    def generate(cls) -> "KeyPair":
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return cls(private_pem=pem, kid=uuid.uuid4().hex[:16])
+
+    def jwks(self) -> dict:
+        public = serialization.load_pem_private_key(self.private_pem, password=None).public_key()
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))
+        return {"keys": [{**jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}]}
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        private = directory / "jwt-private.pem"
+        private.write_bytes(self.private_pem)
+        private.chmod(0o600)
+        (directory / "jwt-kid").write_text(self.kid)
+        (directory / "jwks.json").write_text(json.dumps(self.jwks(), indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> "KeyPair":
+        return cls(private_pem=(directory / "jwt-private.pem").read_bytes(), kid=(directory / "jwt-kid").read_text().strip())
+
+    @classmethod
+    def load_or_create(cls, directory: Path) -> "KeyPair":
+        if (directory / "jwt-private.pem").exists():
+            return cls.load(directory)
+        pair = cls.generate()
+        pair.save(directory)
+        return pair
+
+
+def issue_token(
+    keys: KeyPair,
+    sub: str,
+    role: Role = Role.CUSTOMER,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+    ttl_seconds: int = 3600,
+    now: float | None = None,
+) -> str:
+    issued = int(now if now is not None else time.time())
+    claims = {"sub": sub, "role": role.value, "iss": issuer, "aud": audience, "iat": issued, "exp": issued + ttl_seconds}
+    return jwt.encode(claims, keys.private_pem, algorithm=ALGORITHM, headers={"kid": keys.kid})
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against a JWKS document (the same file Envoy reads)."""
+
+    def __init__(self, jwks: dict, *, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE):
+        self._keys = {k.get("kid"): jwt.PyJWK(k, algorithm=ALGORITHM) for k in jwks.get("keys", [])}
+        self._issuer = issuer
+        self._audience = audience
+
+    @classmethod
+    def from_file(cls, path: Path, **kwargs) -> "TokenVerifier":
+        return cls(json.loads(Path(path).read_text()), **kwargs)
+
+    def verify(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise InvalidToken("missing bearer token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("authorization must be 'Bearer <token>'")
+        try:
+            kid = jwt.get_unverified_header(token.strip()).get("kid")
+            key = self._keys.get(kid) if kid is not None else next(iter(self._keys.values()), None)
+            if key is None:
+                raise InvalidToken("token signed by an unknown key")
+            claims = jwt.decode(
+                token.strip(),
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["sub", "exp", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        try:
+            role = Role(claims.get("role", Role.CUSTOMER.value))
+        except ValueError as exc:
+            raise InvalidToken("unknown role") from exc
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise InvalidToken("empty subject")
+        return Principal(user_id=claims["sub"], role=role)
