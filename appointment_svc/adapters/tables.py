@@ -1,0 +1,137 @@
+"""Relational schema (SQLAlchemy Core). Alembic migrations create exactly this."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+
+metadata = MetaData()
+
+APPOINTMENT_TYPES = "('HOME_MEASUREMENT','SHOWROOM_VISIT','VIDEO_CONSULTATION')"
+BOOKING_STATUSES = "('PENDING','CONFIRMED','CANCELLED','COMPLETED','NO_SHOW')"
+ACTIVE_STATUS_SQL = "status IN ('PENDING','CONFIRMED')"
+
+consultants = Table(
+    "consultants",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("avatar_url", Text, nullable=False),
+    Column("categories", ARRAY(Text), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("cardinality(categories) > 0", name="consultants_has_category"),
+)
+
+time_slots = Table(
+    "time_slots",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("consultant_id", Uuid, ForeignKey("consultants.id"), nullable=False),
+    Column("type", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("is_booked", Boolean, nullable=False, server_default=text("false")),
+    Column("is_blocked", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("ends_at > starts_at", name="time_slots_positive_length"),
+    CheckConstraint(f"type IN {APPOINTMENT_TYPES}", name="time_slots_known_type"),
+    Index("ix_time_slots_open_by_type_start", "type", "starts_at", postgresql_where=text("NOT is_booked AND NOT is_blocked")),
+    Index("ix_time_slots_consultant_start", "consultant_id", "starts_at"),
+    # time_slots_no_overlap (EXCLUDE USING gist on consultant_id, tstzrange) lives in migration 0001.
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reference_code", Text, nullable=False, unique=True),
+    Column("user_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("for_kitchen", Boolean, nullable=False),
+    Column("for_bedroom", Boolean, nullable=False),
+    Column("first_name", Text, nullable=False),
+    Column("last_name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("postcode", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("slot_id", Uuid, ForeignKey("time_slots.id"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("request_id", Text),
+    Column("request_fingerprint", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("cancel_reason", Text, nullable=False, server_default=""),
+    CheckConstraint(f"status IN {BOOKING_STATUSES}", name="bookings_known_status"),
+    CheckConstraint(f"type IN {APPOINTMENT_TYPES}", name="bookings_known_type"),
+    CheckConstraint("for_kitchen OR for_bedroom", name="bookings_some_service"),
+    # The last line of defence against double booking: one active booking per slot.
+    Index("uq_bookings_active_slot", "slot_id", unique=True, postgresql_where=text(ACTIVE_STATUS_SQL)),
+    Index("uq_bookings_user_request", "user_id", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")),
+    Index("ix_bookings_created", "created_at"),
+    Index("ix_bookings_status_created", "status", "created_at"),
+    Index("ix_bookings_user_created", "user_id", "created_at"),
+    Index("ix_bookings_email_lower", func.lower(text("email"))),
+)
+
+booking_status_history = Table(
+    "booking_status_history",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("booking_id", Uuid, ForeignKey("bookings.id"), nullable=False, index=True),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", Text, nullable=False, server_default=""),
+)
+
+brochure_requests = Table(
+    "brochure_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("first_name", Text, nullable=False),
+    Column("last_name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("postcode", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+)
+
+reference_counters = Table(
+    "reference_counters",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("last_value", Integer, nullable=False),
+)

@@ -1,0 +1,120 @@
+"""The booking domain in plain Python: no transport, no persistence."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+class AppointmentType(str, enum.Enum):
+    HOME_MEASUREMENT = "HOME_MEASUREMENT"
+    SHOWROOM_VISIT = "SHOWROOM_VISIT"
+    VIDEO_CONSULTATION = "VIDEO_CONSULTATION"
+
+
+class Category(str, enum.Enum):
+    KITCHEN = "KITCHEN"
+    BEDROOM = "BEDROOM"
+
+
+class BookingStatus(str, enum.Enum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    NO_SHOW = "NO_SHOW"
+
+
+# Statuses that hold the slot; the partial unique index on bookings(slot_id) uses the same list.
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class Consultant:
+    id: UUID
+    name: str
+    avatar_url: str
+    categories: tuple[Category, ...]
+
+
+@dataclass(frozen=True)
+class Slot:
+    id: UUID
+    consultant: Consultant
+    type: AppointmentType
+    starts_at: datetime
+    ends_at: datetime
+    is_booked: bool = False
+    is_blocked: bool = False
+
+
+@dataclass(frozen=True)
+class AvailabilityQuery:
+    type: AppointmentType
+    day: date
+    category: Category | None = None
+
+    def cache_key(self) -> str:
+        # Every filter is part of the key: the spec's key omits category, which would serve
+        # kitchen-only consultants to a bedroom search.
+        return f"slot:availability:{self.type.value}:{self.day.isoformat()}:{self.category.value if self.category else 'ANY'}"
+
+
+def london_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants where a London calendar day starts and ends (23 or 25 hours on clock-change days)."""
+    start = datetime.combine(day, time.min, tzinfo=LONDON)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=LONDON)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def london_date(instant: datetime) -> date:
+    return instant.astimezone(LONDON).date()
+
+
+def is_bookable(slot: Slot, now: datetime) -> bool:
+    return not slot.is_booked and not slot.is_blocked and slot.starts_at > now
+
+
+def available_slots(candidates: list[Slot], query: AvailabilityQuery, now: datetime) -> list[Slot]:
+    """The availability rules, applied to whatever candidate rows storage returned."""
+    start, end = london_day_bounds(query.day)
+    chosen = [
+        s
+        for s in candidates
+        if s.type is query.type
+        and start <= s.starts_at < end
+        and is_bookable(s, now)
+        and (query.category is None or query.category in s.consultant.categories)
+    ]
+    return sorted(chosen, key=lambda s: (s.starts_at, s.consultant.name, str(s.id)))
+
+
+@dataclass
+class Booking:
+    id: UUID
+    reference_code: str
+    user_id: str
+    type: AppointmentType
+    for_kitchen: bool
+    for_bedroom: bool
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    postcode: str
+    address: str
+    slot: Slot
+    status: BookingStatus
+    created_at: datetime
+    cancelled_at: datetime | None = None
+    cancel_reason: str = ""
+    request_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def reference_code(day: date, sequence: int) -> str:
+    return f"BK-{day:%Y%m%d}-{sequence:04d}"
