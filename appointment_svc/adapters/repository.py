@@ -1,0 +1,65 @@
+"""PostgreSQL persistence for the appointment service (SQLAlchemy Core, async psycopg 3)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from appointment_svc.adapters.tables import consultants, time_slots
+from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, Category, Consultant, Slot, london_day_bounds
+
+
+def consultant_from_row(row) -> Consultant:
+    return Consultant(
+        id=row.consultant_id,
+        name=row.consultant_name,
+        avatar_url=row.avatar_url,
+        categories=tuple(Category(c) for c in row.categories),
+    )
+
+
+def slot_from_row(row) -> Slot:
+    return Slot(
+        id=row.id,
+        consultant=consultant_from_row(row),
+        type=AppointmentType(row.type),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        is_booked=row.is_booked,
+        is_blocked=row.is_blocked,
+    )
+
+
+SLOT_WITH_CONSULTANT = select(
+    time_slots.c.id,
+    time_slots.c.type,
+    time_slots.c.starts_at,
+    time_slots.c.ends_at,
+    time_slots.c.is_booked,
+    time_slots.c.is_blocked,
+    consultants.c.id.label("consultant_id"),
+    consultants.c.name.label("consultant_name"),
+    consultants.c.avatar_url,
+    consultants.c.categories,
+).join(consultants, consultants.c.id == time_slots.c.consultant_id)
+
+
+class SlotReader:
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+
+    async def open_slots(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
+        start, end = london_day_bounds(query.day)
+        statement = SLOT_WITH_CONSULTANT.where(
+            time_slots.c.type == query.type.value,
+            time_slots.c.starts_at >= max(start, now),
+            time_slots.c.starts_at < end,
+            time_slots.c.is_booked.is_(False),
+            time_slots.c.is_blocked.is_(False),
+        ).order_by(time_slots.c.starts_at, consultants.c.name, time_slots.c.id)
+        if query.category is not None:
+            statement = statement.where(consultants.c.categories.any(query.category.value))
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return [slot_from_row(row) for row in rows]

@@ -1,0 +1,49 @@
+"""Wires configuration, adapters and use cases into a runnable appointment service."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from appointment_svc.adapters.cache import AvailabilityCache
+from appointment_svc.adapters.repository import SlotReader
+from appointment_svc.entrypoints.auth import Authenticator
+from appointment_svc.service_layer.availability import AvailabilityService
+from mesh_common.auth import TokenVerifier
+from mesh_common.config import AppointmentSettings, sqlalchemy_url
+
+
+@dataclass
+class Container:
+    settings: AppointmentSettings
+    engine: AsyncEngine
+    redis: Redis
+    availability: AvailabilityService
+    auth: Authenticator
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def build(settings: AppointmentSettings) -> Container:
+    engine = create_async_engine(
+        sqlalchemy_url(settings.database_url),
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+    )
+    # Short timeouts: Redis is an optimisation, a slow Redis must not slow bookings down.
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    cache = AvailabilityCache(redis, ttl_seconds=settings.availability_cache_ttl_seconds)
+    verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    return Container(
+        settings=settings,
+        engine=engine,
+        redis=redis,
+        availability=AvailabilityService(SlotReader(engine), cache),
+        auth=Authenticator(verifier),
+    )

@@ -1,0 +1,64 @@
+"""The gRPC server: services, health, reflection, graceful shutdown."""
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from appointment_svc.bootstrap import Container, build
+from appointment_svc.entrypoints.servicers import AppointmentServicer
+from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
+from booking.v1 import brochure_service_pb2, brochure_service_pb2_grpc
+from mesh_common.config import AppointmentSettings
+from mesh_common.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+SERVICE_NAMES = [
+    appointment_service_pb2.DESCRIPTOR.services_by_name["AppointmentService"].full_name,
+    brochure_service_pb2.DESCRIPTOR.services_by_name["BrochureService"].full_name,
+    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+]
+
+
+async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
+        AppointmentServicer(container.availability, container.auth), server
+    )
+    brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(brochure_service_pb2_grpc.BrochureServiceServicer(), server)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_service_pb2_grpc.AdminServiceServicer(), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, port, health_servicer
+
+
+async def serve(settings: AppointmentSettings) -> None:
+    container = build(settings)
+    server, port, health_servicer = await start_server(container, f"{settings.grpc_host}:{settings.grpc_port}")
+    log.info("appointment service listening", port=port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("appointment service stopping")
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(grace=5)
+    await container.close()
+
+
+def main() -> None:
+    settings = AppointmentSettings()
+    configure_logging("appointment_svc", settings.log_level, settings.log_format)
+    asyncio.run(serve(settings))

@@ -1,0 +1,65 @@
+"""Demo data for a fresh database: consultants with avatars and the coming 14 days of slots."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from appointment_svc.adapters.tables import consultants, time_slots
+from appointment_svc.domain.model import AppointmentType, london_date
+from appointment_svc.domain.schedule import WeeklyPattern, pattern_times
+from mesh_common.config import sqlalchemy_url
+
+DEMO_CONSULTANTS = [
+    ("Amelia Hart", ("KITCHEN",)),
+    ("Oliver Grant", ("BEDROOM",)),
+    ("Priya Shah", ("KITCHEN", "BEDROOM")),
+    ("Tom Fletcher", ("KITCHEN", "BEDROOM")),
+]
+
+# Each type gets its own part of the working day so one consultant's slots never overlap.
+DAY_PLAN = [
+    (AppointmentType.HOME_MEASUREMENT, time(9, 0), time(12, 0), 90, 0),
+    (AppointmentType.SHOWROOM_VISIT, time(12, 30), time(15, 30), 60, 0),
+    (AppointmentType.VIDEO_CONSULTATION, time(15, 30), time(18, 0), 30, 0),
+]
+MONDAY_TO_SATURDAY = frozenset(range(1, 7))
+
+
+def avatar_url(name: str) -> str:
+    return f"https://api.dicebear.com/9.x/initials/svg?seed={name.replace(' ', '%20')}"
+
+
+def seed_if_empty(database_url: str, days: int = 14, now: datetime | None = None) -> int:
+    """Seed demo data when there are no consultants; returns the number of slots created."""
+    now = now or datetime.now(timezone.utc)
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(421338)")
+            if connection.execute(select(func.count()).select_from(consultants)).scalar_one():
+                return 0
+            first = london_date(now)
+            last = first + timedelta(days=days - 1)
+            rows = []
+            for name, categories in DEMO_CONSULTANTS:
+                consultant_id = uuid.uuid4()
+                connection.execute(
+                    consultants.insert().values(
+                        id=consultant_id, name=name, avatar_url=avatar_url(name), categories=list(categories)
+                    )
+                )
+                for kind, start, end, minutes, buffer in DAY_PLAN:
+                    pattern = WeeklyPattern(MONDAY_TO_SATURDAY, start, end, minutes, buffer)
+                    rows += [
+                        {"id": uuid.uuid4(), "consultant_id": consultant_id, "type": kind.value, "starts_at": s, "ends_at": e}
+                        for s, e in pattern_times(pattern, first, last)
+                        if s > now
+                    ]
+            if rows:
+                connection.execute(insert(time_slots).on_conflict_do_nothing(), rows)
+            return len(rows)
+    finally:
+        engine.dispose()
