@@ -1,0 +1,1 @@
+"""Developer tooling for running the booking mesh locally (`booking-mesh` command)."""
