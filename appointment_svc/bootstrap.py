@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from appointment_svc.adapters.bookings import SqlUnitOfWork
 from appointment_svc.adapters.cache import AvailabilityCache
+from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.adapters.repository import SlotReader
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.service_layer.availability import AvailabilityService
+from appointment_svc.service_layer.booking import BookingService
 from mesh_common.auth import TokenVerifier
 from mesh_common.config import AppointmentSettings, sqlalchemy_url
 
@@ -20,6 +23,7 @@ class Container:
     engine: AsyncEngine
     redis: Redis
     availability: AvailabilityService
+    bookings: BookingService
     auth: Authenticator
 
     async def close(self) -> None:
@@ -45,5 +49,8 @@ def build(settings: AppointmentSettings) -> Container:
         engine=engine,
         redis=redis,
         availability=AvailabilityService(SlotReader(engine), cache),
+        bookings=BookingService(
+            lambda: SqlUnitOfWork(engine), RedisSlotLock(redis, ttl_seconds=settings.slot_lock_ttl_seconds), cache
+        ),
         auth=Authenticator(verifier),
     )

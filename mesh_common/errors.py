@@ -36,6 +36,7 @@ _KINDS = [
     ErrorKind("SLOT_IN_PAST", grpc.StatusCode.FAILED_PRECONDITION, 422),
     ErrorKind("RATE_LIMIT_EXCEEDED", grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
     ErrorKind("INTERNAL", grpc.StatusCode.INTERNAL, 500),
+    ErrorKind("NOT_IMPLEMENTED", grpc.StatusCode.UNIMPLEMENTED, 501),
     ErrorKind("UNAVAILABLE", grpc.StatusCode.UNAVAILABLE, 503),
 ]
 

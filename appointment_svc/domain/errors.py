@@ -80,3 +80,8 @@ class RateLimitExceeded(DomainError):
 class BackendUnavailable(DomainError):
     code = "UNAVAILABLE"
     default_message = "The service is temporarily unavailable. Please try again shortly."
+
+
+class InvalidStatusTransition(DomainError):
+    code = "INVALID_STATUS_TRANSITION"
+    default_message = "The booking cannot move to that status from its current one."

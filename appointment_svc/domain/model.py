@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from uuid import UUID
 from zoneinfo import ZoneInfo
+
+from appointment_svc.domain.errors import (
+    BookingAlreadyCancelled,
+    FieldViolation,
+    Forbidden,
+    InvalidStatusTransition,
+    SlotInPast,
+    SlotUnavailable,
+    ValidationFailed,
+)
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -118,3 +129,48 @@ class Booking:
 
 def reference_code(day: date, sequence: int) -> str:
     return f"BK-{day:%Y%m%d}-{sequence:04d}"
+
+
+@dataclass(frozen=True)
+class BookSlot:
+    """A customer's completed booking form (already shape-checked at the transport edge)."""
+
+    user_id: str
+    type: AppointmentType
+    for_kitchen: bool
+    for_bedroom: bool
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    postcode: str
+    address: str
+    slot_id: UUID
+    request_id: str | None = None
+
+    def fingerprint(self) -> str:
+        """What must match for a retried request_id to count as the same request."""
+        parts = [self.type.value, str(self.for_kitchen), str(self.for_bedroom), self.first_name, self.last_name,
+                 self.email.lower(), self.phone, self.postcode, self.address, str(self.slot_id)]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def check_bookable(slot: Slot, requested_type: AppointmentType, now: datetime) -> None:
+    if slot.starts_at <= now:
+        raise SlotInPast()
+    if slot.is_booked or slot.is_blocked:
+        raise SlotUnavailable()
+    if slot.type is not requested_type:
+        raise ValidationFailed(
+            [FieldViolation("slotId", f"is a {slot.type.value} slot, not {requested_type.value}")],
+            "This slot is for a different appointment type.",
+        )
+
+
+def check_cancellable(booking: Booking, user_id: str) -> None:
+    if booking.user_id != user_id:
+        raise Forbidden("This booking belongs to someone else.")
+    if booking.status is BookingStatus.CANCELLED:
+        raise BookingAlreadyCancelled()
+    if booking.status not in ACTIVE_STATUSES:
+        raise InvalidStatusTransition(f"A {booking.status.value} booking cannot be cancelled.")

@@ -2,19 +2,14 @@
 from __future__ import annotations
 
 from datetime import date
-
-from google.protobuf.timestamp_pb2 import Timestamp
+from uuid import UUID
 
 from appointment_svc.domain.errors import FieldViolation, ValidationFailed
-from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, Category, Slot
+from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
+from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
+from appointment_svc.domain.validation import validate_contact
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
-
-
-def timestamp(value) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def appointment_type(value: int, field: str, violations: list[FieldViolation]) -> AppointmentType | None:
@@ -63,10 +58,61 @@ def availability_query(request: pb.ListAvailableSlotsRequest) -> AvailabilityQue
     return AvailabilityQuery(type=kind, day=day, category=category)
 
 
-def slot_message(slot: Slot) -> res.Slot:
-    return res.Slot(
-        slot_id=str(slot.id),
-        starts_at=timestamp(slot.starts_at),
-        ends_at=timestamp(slot.ends_at),
-        consultant=res.ConsultantSummary(name=slot.consultant.name, avatar_url=slot.consultant.avatar_url),
+def uuid_field(value: str, field: str, violations: list[FieldViolation]) -> UUID | None:
+    try:
+        return UUID(value)
+    except (ValueError, AttributeError):
+        violations.append(FieldViolation(field, "must be a UUID" if value else "is required"))
+        return None
+
+
+def book_slot_command(request: pb.CreateAppointmentRequest, user_id: str) -> BookSlot:
+    violations: list[FieldViolation] = []
+    kind = appointment_type(request.type, "type", violations)
+    if not (request.for_kitchen or request.for_bedroom):
+        violations.append(FieldViolation("forKitchen", "choose kitchen, bedroom or both"))
+    violations += validate_contact(
+        request.first_name,
+        request.last_name,
+        request.email,
+        request.phone,
+        request.postcode,
+        request.address,
+        address_required=kind is AppointmentType.HOME_MEASUREMENT,
     )
+    slot_id = uuid_field(request.slot_id, "slotId", violations)
+    if len(request.request_id) > 128:
+        violations.append(FieldViolation("requestId", "must be at most 128 characters"))
+    raise_if_invalid(violations)
+    return BookSlot(
+        user_id=user_id,
+        type=kind,
+        for_kitchen=request.for_kitchen,
+        for_bedroom=request.for_bedroom,
+        first_name=request.first_name.strip(),
+        last_name=request.last_name.strip(),
+        email=request.email.strip(),
+        phone=request.phone.strip(),
+        postcode=request.postcode.strip().upper(),
+        address=request.address.strip(),
+        slot_id=slot_id,
+        request_id=request.request_id or None,
+    )
+
+
+def booking_id(value: str) -> UUID:
+    violations: list[FieldViolation] = []
+    parsed = uuid_field(value, "bookingId", violations)
+    raise_if_invalid(violations)
+    return parsed
+
+
+def page_and_limit(page: int, limit: int) -> tuple[int, int]:
+    violations: list[FieldViolation] = []
+    page, limit = page or 1, limit or 25
+    if page < 1:
+        violations.append(FieldViolation("page", "must be 1 or more"))
+    if not 1 <= limit <= 100:
+        violations.append(FieldViolation("limit", "must be between 1 and 100"))
+    raise_if_invalid(violations)
+    return page, limit

@@ -9,6 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from appointment_svc.bootstrap import Container, build
+from appointment_svc.entrypoints.admin import AdminServicer
 from appointment_svc.entrypoints.servicers import AppointmentServicer
 from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
 from booking.v1 import brochure_service_pb2, brochure_service_pb2_grpc
@@ -27,10 +28,10 @@ SERVICE_NAMES = [
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
-        AppointmentServicer(container.availability, container.auth), server
+        AppointmentServicer(container.availability, container.bookings, container.auth), server
     )
     brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(brochure_service_pb2_grpc.BrochureServiceServicer(), server)
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_service_pb2_grpc.AdminServiceServicer(), server)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.auth), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)

@@ -1,20 +1,60 @@
 """Thin gRPC servicers: proto in → command → handler → proto out (errors via `rpc`)."""
 from __future__ import annotations
 
+import math
+
 from appointment_svc.entrypoints import convert
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.errors import rpc
 from appointment_svc.service_layer.availability import AvailabilityService
+from appointment_svc.service_layer.booking import BookingService
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import appointment_service_pb2_grpc as pb_grpc
+from booking.v1 import resources_pb2 as res
 
 
 class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
-    def __init__(self, availability: AvailabilityService, auth: Authenticator):
+    def __init__(self, availability: AvailabilityService, bookings: BookingService, auth: Authenticator):
         self._availability = availability
+        self._bookings = bookings
         self._auth = auth
 
     @rpc
     async def ListAvailableSlots(self, request: pb.ListAvailableSlotsRequest, context) -> pb.ListAvailableSlotsResponse:
         slots = await self._availability.list_available(convert.availability_query(request))
         return pb.ListAvailableSlotsResponse(slots=[convert.slot_message(s) for s in slots])
+
+    @rpc
+    async def CreateAppointment(self, request: pb.CreateAppointmentRequest, context) -> pb.CreateAppointmentResponse:
+        principal = self._auth.principal(context)
+        booking = await self._bookings.book(convert.book_slot_command(request, principal.user_id))
+        return pb.CreateAppointmentResponse(
+            booking_id=str(booking.id), reference_code=booking.reference_code, status=res.BookingStatus.Value(booking.status.value)
+        )
+
+    @rpc
+    async def CancelAppointment(self, request: pb.CancelAppointmentRequest, context) -> pb.CancelAppointmentResponse:
+        principal = self._auth.principal(context)
+        booking = await self._bookings.cancel(convert.booking_id(request.booking_id), principal, request.reason.strip()[:500])
+        return pb.CancelAppointmentResponse(
+            booking_id=str(booking.id),
+            reference_code=booking.reference_code,
+            status=res.BookingStatus.Value(booking.status.value),
+            cancelled_at=convert.timestamp(booking.cancelled_at),
+            cancel_reason=booking.cancel_reason,
+        )
+
+    @rpc
+    async def GetAppointment(self, request: pb.GetAppointmentRequest, context) -> pb.GetAppointmentResponse:
+        principal = self._auth.principal(context)
+        booking = await self._bookings.get(convert.booking_id(request.booking_id), principal)
+        return pb.GetAppointmentResponse(appointment=convert.appointment_message(booking))
+
+    @rpc
+    async def ListMyAppointments(self, request: pb.ListMyAppointmentsRequest, context) -> pb.ListMyAppointmentsResponse:
+        principal = self._auth.principal(context)
+        page, limit = convert.page_and_limit(request.page, request.limit)
+        found, total = await self._bookings.list_mine(principal, page, limit)
+        return pb.ListMyAppointmentsResponse(
+            data=[convert.appointment_message(b) for b in found], total=total, page=page, total_pages=math.ceil(total / limit)
+        )

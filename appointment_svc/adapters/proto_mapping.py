@@ -1,0 +1,48 @@
+"""Domain objects → protobuf messages, shared by the gRPC responses and the outbox events."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from appointment_svc.domain.model import Booking, Slot
+from booking.v1 import resources_pb2 as res
+
+
+def timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def slot_message(slot: Slot) -> res.Slot:
+    return res.Slot(
+        slot_id=str(slot.id),
+        starts_at=timestamp(slot.starts_at),
+        ends_at=timestamp(slot.ends_at),
+        consultant=res.ConsultantSummary(name=slot.consultant.name, avatar_url=slot.consultant.avatar_url),
+    )
+
+
+def appointment_message(booking: Booking) -> res.Appointment:
+    message = res.Appointment(
+        booking_id=str(booking.id),
+        reference_code=booking.reference_code,
+        status=res.BookingStatus.Value(booking.status.value),
+        type=res.AppointmentType.Value(booking.type.value),
+        for_kitchen=booking.for_kitchen,
+        for_bedroom=booking.for_bedroom,
+        first_name=booking.first_name,
+        last_name=booking.last_name,
+        email=booking.email,
+        phone=booking.phone,
+        postcode=booking.postcode,
+        address=booking.address,
+        slot=slot_message(booking.slot),
+        created_at=timestamp(booking.created_at),
+        cancel_reason=booking.cancel_reason,
+        user_id=booking.user_id,
+    )
+    if booking.cancelled_at is not None:
+        message.cancelled_at.CopyFrom(timestamp(booking.cancelled_at))
+    return message

@@ -1,0 +1,45 @@
+"""The Redis slot lock: makes racers for one slot fail fast. Safety comes from PostgreSQL, not from here."""
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+# Delete only if we still own it: a lease that expired and was re-taken must not be released by us.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class LockServiceDown(Exception):
+    """Redis cannot be reached; the caller carries on with the database guard alone."""
+
+
+class RedisSlotLock:
+    def __init__(self, redis: Redis, ttl_seconds: int = 30):
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._release = redis.register_script(_RELEASE)
+
+    @staticmethod
+    def key(slot_id: UUID) -> str:
+        return f"slot:lock:{slot_id}"
+
+    async def acquire(self, slot_id: UUID) -> str | None:
+        token = uuid.uuid4().hex
+        try:
+            taken = await self._redis.set(self.key(slot_id), token, nx=True, ex=self._ttl)
+        except (RedisError, OSError) as exc:
+            raise LockServiceDown(type(exc).__name__) from exc
+        return token if taken else None
+
+    async def release(self, slot_id: UUID, token: str) -> None:
+        try:
+            await self._release(keys=[self.key(slot_id)], args=[token])
+        except (RedisError, OSError):
+            pass  # it expires by itself within the TTL

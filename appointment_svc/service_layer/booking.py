@@ -1,0 +1,156 @@
+"""Use cases: book a slot (spec 2 and 3), cancel (spec 5), read one's bookings."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Callable
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+
+from appointment_svc.adapters.slot_lock import LockServiceDown
+from appointment_svc.domain import events
+from appointment_svc.domain.errors import BookingNotFound, Forbidden, RequestIdConflict, SlotNotFound, SlotUnavailable
+from appointment_svc.domain.model import (
+    Booking,
+    BookingStatus,
+    BookSlot,
+    check_bookable,
+    check_cancellable,
+    london_date,
+    reference_code,
+)
+from appointment_svc.service_layer.availability import utc_now
+from mesh_common.auth import Principal
+from mesh_common.logging import get_logger
+
+log = get_logger(__name__)
+
+LOCK_ATTEMPTS = 3
+LOCK_RETRY_DELAY = 0.2
+
+
+class BookingService:
+    def __init__(self, uow_factory: Callable, lock, cache, clock: Callable[[], datetime] = utc_now):
+        self._uow = uow_factory
+        self._lock = lock
+        self._cache = cache
+        self._clock = clock
+
+    async def book(self, command: BookSlot) -> Booking:
+        if command.request_id:
+            previous = await self._previous_answer(command)
+            if previous is not None:
+                return previous
+        token = await self._acquire_lock(command.slot_id)
+        try:
+            booking = await self._book_in_transaction(command)
+        except IntegrityError as exc:
+            booking = await self._resolve_conflict(command, exc)
+        finally:
+            if token is not None:
+                await self._lock.release(command.slot_id, token)
+        await self._cache.invalidate_day(london_date(booking.slot.starts_at))
+        return booking
+
+    async def _previous_answer(self, command: BookSlot) -> Booking | None:
+        async with self._uow() as uow:
+            found = await uow.booking_for_request(command.user_id, command.request_id)
+        if found is None:
+            return None
+        booking, fingerprint = found
+        if fingerprint != command.fingerprint():
+            raise RequestIdConflict()
+        return booking
+
+    async def _acquire_lock(self, slot_id: UUID) -> str | None:
+        for attempt in range(LOCK_ATTEMPTS):
+            try:
+                token = await self._lock.acquire(slot_id)
+            except LockServiceDown as exc:
+                log.warning("slot lock unavailable, booking guarded by PostgreSQL only", reason=str(exc), slot_id=str(slot_id))
+                return None
+            if token is not None:
+                return token
+            if attempt + 1 < LOCK_ATTEMPTS:
+                await asyncio.sleep(LOCK_RETRY_DELAY)
+        raise SlotUnavailable()
+
+    async def _book_in_transaction(self, command: BookSlot) -> Booking:
+        async with self._uow() as uow:
+            slot = await uow.lock_slot(command.slot_id)
+            if slot is None:
+                raise SlotNotFound()
+            now = self._clock()
+            check_bookable(slot, command.type, now)
+            if not await uow.mark_slot_booked(slot.id):
+                raise SlotUnavailable()
+            today = london_date(now)
+            booking = Booking(
+                id=uuid.uuid4(),
+                reference_code=reference_code(today, await uow.next_reference_number(today)),
+                user_id=command.user_id,
+                type=command.type,
+                for_kitchen=command.for_kitchen,
+                for_bedroom=command.for_bedroom,
+                first_name=command.first_name,
+                last_name=command.last_name,
+                email=command.email,
+                phone=command.phone,
+                postcode=command.postcode,
+                address=command.address,
+                slot=slot,
+                status=BookingStatus.PENDING,
+                created_at=now,
+                request_id=command.request_id or None,
+            )
+            await uow.add_booking(booking, command.fingerprint() if command.request_id else None)
+            await uow.record_status_change(booking.id, None, BookingStatus.PENDING, command.user_id, now)
+            await uow.publish(events.BookingCreated(booking))
+            await uow.commit()
+        log.info("booking created", booking_id=str(booking.id), slot_id=str(slot.id), reference=booking.reference_code)
+        return booking
+
+    async def _resolve_conflict(self, command: BookSlot, exc: IntegrityError) -> Booking:
+        # Two retries of one idempotent request raced: the loser answers with the winner's booking.
+        if command.request_id and "uq_bookings_user_request" in str(exc.orig):
+            previous = await self._previous_answer(command)
+            if previous is not None:
+                return previous
+        if "uq_bookings_active_slot" in str(exc.orig):
+            raise SlotUnavailable() from exc
+        raise exc
+
+    async def cancel(self, booking_id: UUID, principal: Principal, reason: str) -> Booking:
+        async with self._uow() as uow:
+            booking = await uow.get_booking(booking_id, lock=True)
+            if booking is None:
+                raise BookingNotFound()
+            check_cancellable(booking, principal.user_id)
+            now = self._clock()
+            previous_status = booking.status
+            booking.status, booking.cancelled_at, booking.cancel_reason = BookingStatus.CANCELLED, now, reason
+            await uow.save_status(booking, now)
+            await uow.free_slot(booking.slot.id)
+            await uow.record_status_change(booking.id, previous_status, BookingStatus.CANCELLED, principal.user_id, now, reason)
+            await uow.publish(events.BookingCancelled(booking, principal.user_id))
+            await uow.commit()
+        log.info("booking cancelled", booking_id=str(booking.id))
+        await self._cache.invalidate_day(london_date(booking.slot.starts_at))
+        return booking
+
+    async def get(self, booking_id: UUID, principal: Principal) -> Booking:
+        async with self._uow() as uow:
+            booking = await uow.get_booking(booking_id)
+        if booking is None:
+            raise BookingNotFound()
+        if booking.user_id != principal.user_id and not principal.is_admin:
+            raise Forbidden("This booking belongs to someone else.")
+        return booking
+
+    async def list_mine(self, principal: Principal, page: int, limit: int) -> tuple[list[Booking], int]:
+        async with self._uow() as uow:
+            return await uow.list_for_user(principal.user_id, (page - 1) * limit, limit)
+
+
