@@ -1,0 +1,181 @@
+"""`booking-mesh up` runs the whole mesh on this machine; `booking-mesh token` mints a dev JWT."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeyPair, Role, issue_token
+
+BACKING_URL_ENV = {
+    "postgres": "DATABASE_URL",
+    "valkey": "REDIS_URL",
+    "nats": "NATS_URL",
+    "smtp": "SMTP_URL",
+    "s3": "S3_ENDPOINT_URL",
+}
+
+
+def mesh_home() -> Path:
+    return Path(os.environ.get("BOOKING_MESH_HOME", ".booking-mesh")).absolute()
+
+
+def say(component: str, message: str) -> None:
+    print(f"  {component:<17} {message}", flush=True)
+
+
+class Mesh:
+    """Everything `up` started, in start order, so it can be stopped in reverse."""
+
+    def __init__(self) -> None:
+        self.started: list = []
+
+    def stop(self) -> None:
+        for process in reversed(self.started):
+            try:
+                process.stop()
+            except Exception as exc:  # keep stopping the rest
+                print(f"  {process.name}: stop failed: {exc}", file=sys.stderr)
+        self.started.clear()
+
+
+def _backing_env(home: Path, mesh: Mesh) -> dict[str, str]:
+    from booking_mesh.embedded import start_all
+
+    env: dict[str, str] = {}
+    to_start = set()
+    for name, variable in BACKING_URL_ENV.items():
+        if os.environ.get(variable):
+            env[variable] = os.environ[variable]
+            say(name, f"using {variable} from the environment")
+        else:
+            to_start.add(name)
+    if to_start:
+        servers = start_all(home, only=to_start)
+        mesh.started.extend(servers.values())
+        for name, server in servers.items():
+            env[BACKING_URL_ENV[name]] = server.url
+            say(name, f"started {server.url}  (log {server.log_path})")
+        if "s3" in servers:
+            env["S3_ACCESS_KEY"] = servers["s3"].access_key
+            env["S3_SECRET_KEY"] = servers["s3"].secret_key
+        if "postgres" in servers:
+            env["DATABASE_URL"] = servers["postgres"].create_database("booking")
+    return env
+
+
+def up(args: argparse.Namespace) -> int:
+    from appointment_svc.adapters.migrate import upgrade_to_head
+    from appointment_svc.seed import seed_if_empty
+    from booking_mesh.embedded import ServiceError, port_is_free
+    from booking_mesh.services import AppointmentService, NotificationService
+    from gateway.process import EnvoyGateway, GatewayError
+
+    home = mesh_home()
+    gateway_port = int(os.environ.get("GATEWAY_PORT", "8080"))
+    keys_dir = home / "keys"
+    KeyPair.load_or_create(keys_dir)
+    print(f"booking-mesh: starting in {home}", flush=True)
+    mesh = Mesh()
+    stopping = threading.Event()
+
+    def request_stop(signum, _frame):
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        if not port_is_free(gateway_port):
+            raise ServiceError(f"gateway: port {gateway_port} is taken; stop what uses it or set GATEWAY_PORT")
+        env = _backing_env(home, mesh)
+        env.update(
+            JWT_JWKS_PATH=str(keys_dir / "jwks.json"),
+            JWT_ISSUER=os.environ.get("JWT_ISSUER", DEFAULT_ISSUER),
+            JWT_AUDIENCE=os.environ.get("JWT_AUDIENCE", DEFAULT_AUDIENCE),
+        )
+        upgrade_to_head(env["DATABASE_URL"])
+        say("migrations", "database schema is current")
+        created = seed_if_empty(env["DATABASE_URL"])
+        say("seed", f"created demo consultants and {created} slots" if created else "kept existing data")
+        _provision_brochure(env)
+        appointment = AppointmentService(home / "run", env, log_dir=home / "logs")
+        appointment.start()
+        mesh.started.append(appointment)
+        say("appointment_svc", f"gRPC on {appointment.url} (health, reflection)")
+        notification = NotificationService(home / "run", env, log_dir=home / "logs")
+        notification.start()
+        mesh.started.append(notification)
+        say("notification_svc", "consuming booking and brochure events")
+        gateway = EnvoyGateway(
+            home / "gateway",
+            listen_port=gateway_port,
+            upstreams=[("127.0.0.1", appointment.port)],
+            jwks_path=keys_dir / "jwks.json",
+            issuer=env["JWT_ISSUER"],
+            audience=env["JWT_AUDIENCE"],
+            cors_origins=[o for o in os.environ.get("CORS_ORIGINS", "http://localhost:3000").split(",") if o],
+            access_log_path=str(home / "logs" / "gateway-access.log"),
+        )
+        gateway.start()
+        mesh.started.append(gateway)
+        say("gateway", f"Envoy on {gateway.url}")
+        print(f"\nbooking-mesh is up: {gateway.url}", flush=True)
+        print(f"  try: curl '{gateway.url}/v1/appointments/availability?type=SHOWROOM_VISIT&date=<YYYY-MM-DD>'")
+        print("  a token: booking-mesh token --sub alice   (Ctrl-C stops everything)\n", flush=True)
+        while not stopping.wait(1.0):
+            dead = [p.name for p in mesh.started if not p.is_running()]
+            if dead:
+                print(f"booking-mesh: {', '.join(dead)} stopped unexpectedly; see {home / 'logs'}", file=sys.stderr)
+                return 1
+        return 0
+    except (ServiceError, GatewayError) as exc:
+        print(f"booking-mesh: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("booking-mesh: stopping", flush=True)
+        mesh.stop()
+        print("booking-mesh: stopped", flush=True)
+
+
+def _provision_brochure(env: dict[str, str]) -> None:
+    from booking_mesh.brochure_pdf import provision_brochure
+
+    bucket = os.environ.get("BROCHURE_BUCKET", "brochures")
+    key = os.environ.get("BROCHURE_KEY", "brochure.pdf")
+    provision_brochure(env["S3_ENDPOINT_URL"], env.get("S3_ACCESS_KEY", ""), env.get("S3_SECRET_KEY", ""), bucket, key)
+    say("brochure", f"s3://{bucket}/{key} is in place")
+
+
+def token(args: argparse.Namespace) -> int:
+    keys = KeyPair.load_or_create(mesh_home() / "keys")
+    print(
+        issue_token(
+            keys,
+            args.sub,
+            Role(args.role),
+            issuer=os.environ.get("JWT_ISSUER", DEFAULT_ISSUER),
+            audience=os.environ.get("JWT_AUDIENCE", DEFAULT_AUDIENCE),
+            ttl_seconds=args.ttl,
+        )
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="booking-mesh", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the whole mesh and serve until Ctrl-C/SIGTERM").set_defaults(func=up)
+    mint = commands.add_parser("token", help="print a JWT the running dev mesh accepts")
+    mint.add_argument("--sub", required=True, help="user id (the token's subject)")
+    mint.add_argument("--role", default="CUSTOMER", choices=[r.value for r in Role])
+    mint.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    mint.set_defaults(func=token)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

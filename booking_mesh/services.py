@@ -1,0 +1,73 @@
+"""Our own services as supervised child processes (same lifecycle as the embedded servers)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from booking_mesh.embedded import LOCALHOST, PROBE_TIMEOUT, EmbeddedServer, free_port
+
+
+class PythonService(EmbeddedServer):
+    """`python -m <module> <args>` with its configuration in the environment."""
+
+    module = ""
+    args: tuple[str, ...] = ()
+
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None, log_dir: Path | None = None, name: str | None = None):
+        self.env = env
+        if name:
+            self.name = name
+        super().__init__(workdir, port=port, log_dir=log_dir)
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, *self.args]
+
+    def _spawn_options(self) -> dict:
+        return {"env": {**os.environ, **self.env}}
+
+
+class AppointmentService(PythonService):
+    name = "appointment_svc"
+    module = "appointment_svc"
+    args = ("serve",)
+
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None, **kwargs):
+        port = port if port is not None else free_port()
+        super().__init__(workdir, {**env, "GRPC_HOST": LOCALHOST, "GRPC_PORT": str(port)}, port=port, **kwargs)
+
+    def _make_url(self) -> str:
+        return f"{LOCALHOST}:{self.port}"
+
+    def _probe(self) -> bool:
+        try:
+            with grpc.insecure_channel(self.url) as channel:
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=PROBE_TIMEOUT)
+            return reply.status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.RpcError:
+            return False
+
+
+class NotificationService(PythonService):
+    name = "notification_svc"
+    module = "notification_svc"
+    args = ("run",)
+
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None, **kwargs):
+        port = port if port is not None else free_port()
+        super().__init__(workdir, {**env, "HEALTH_PORT": str(port)}, port=port, **kwargs)
+
+    def _make_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}/healthz"
+
+    def _probe(self) -> bool:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.url, timeout=PROBE_TIMEOUT) as reply:
+                return reply.status == 200
+        except OSError:
+            return False

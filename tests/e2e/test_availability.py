@@ -1,0 +1,139 @@
+"""Spec section 1 through the real Envoy: the slot grid for one London day."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from redis import Redis
+
+from tests.e2e.helpers import a_future_day, grpcurl, london
+from tests.integration.booking_fixtures import add_consultant, add_slot, booking_form
+
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def availability(http, day, type_="SHOWROOM_VISIT", **params):
+    return http.get("/v1/appointments/availability", params={"type": type_, "date": day.isoformat(), **params})
+
+
+def test_the_grid_lists_free_slots_of_the_day_in_order_with_their_consultant(mesh, http):
+    day = a_future_day()
+    amelia = add_consultant(mesh.database_url, "Amelia Hart", ("KITCHEN",))
+    late = add_slot(mesh.database_url, amelia, london(day, 15))
+    early = add_slot(mesh.database_url, amelia, london(day, 9))
+    add_slot(mesh.database_url, amelia, london(day + timedelta(days=1), 9))
+
+    response = availability(http, day)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    slots = response.json()["slots"]
+    assert [s["slotId"] for s in slots] == [str(early), str(late)]
+    first = slots[0]
+    assert set(first) == {"slotId", "startsAt", "endsAt", "consultant"}
+    assert RFC3339.match(first["startsAt"]) and RFC3339.match(first["endsAt"])
+    assert datetime.fromisoformat(first["startsAt"].replace("Z", "+00:00")) == london(day, 9)
+    assert first["consultant"] == {"name": "Amelia Hart", "avatarUrl": f"https://avatars.example/{amelia}.png"}
+
+
+def test_booked_blocked_and_other_type_slots_are_not_offered(mesh, http):
+    day = a_future_day()
+    consultant = add_consultant(mesh.database_url)
+    free = add_slot(mesh.database_url, consultant, london(day, 9))
+    add_slot(mesh.database_url, consultant, london(day, 11), blocked=True)
+    add_slot(mesh.database_url, consultant, london(day, 13), kind="VIDEO_CONSULTATION")
+    booked = add_slot(mesh.database_url, consultant, london(day, 15))
+    assert http.post("/v1/appointments", json=booking_form(booked), headers=mesh.auth("alice")).status_code == 201
+
+    slots = availability(http, day).json()["slots"]
+
+    assert [s["slotId"] for s in slots] == [str(free)]
+
+
+def test_category_keeps_only_consultants_who_cover_it(mesh, http):
+    day = a_future_day()
+    kitchen = add_slot(mesh.database_url, add_consultant(mesh.database_url, "K", ("KITCHEN",)), london(day, 10))
+    bedroom = add_slot(mesh.database_url, add_consultant(mesh.database_url, "B", ("BEDROOM",)), london(day, 10))
+
+    assert [s["slotId"] for s in availability(http, day, category="BEDROOM").json()["slots"]] == [str(bedroom)]
+    assert [s["slotId"] for s in availability(http, day, category="KITCHEN").json()["slots"]] == [str(kitchen)]
+    assert len(availability(http, day).json()["slots"]) == 2
+
+
+def test_a_day_the_clocks_go_back_spans_25_hours(mesh, http):
+    year = date.today().year + 3
+    clocks_back = max(date(year, 10, d) for d in range(25, 32) if date(year, 10, d).weekday() == 6)
+    consultant = add_consultant(mesh.database_url)
+    just_after_midnight = add_slot(mesh.database_url, consultant, london(clocks_back, 0, 30), minutes=30)
+    late_evening = add_slot(mesh.database_url, consultant, london(clocks_back, 23, 0), minutes=30)
+    next_day = add_slot(mesh.database_url, consultant, london(clocks_back + timedelta(days=1), 0, 0), minutes=30)
+
+    ids = [s["slotId"] for s in availability(http, clocks_back).json()["slots"] if s["consultant"]["name"].startswith("Consultant")]
+
+    assert str(just_after_midnight) in ids and str(late_evening) in ids and str(next_day) not in ids
+
+
+def test_the_cache_key_includes_every_filter_and_expires_within_30_seconds(mesh, http):
+    day = a_future_day()
+    add_slot(mesh.database_url, add_consultant(mesh.database_url), london(day, 10))
+    availability(http, day, category="KITCHEN")
+    redis = Redis.from_url(mesh.env["REDIS_URL"])
+    try:
+        key = f"slot:availability:SHOWROOM_VISIT:{day.isoformat()}:KITCHEN"
+        assert 0 < redis.ttl(key) <= 30
+        assert not redis.exists(f"slot:availability:SHOWROOM_VISIT:{day.isoformat()}:ANY")
+    finally:
+        redis.close()
+
+
+def test_a_booking_removes_the_slot_from_a_cached_grid_at_once(mesh, http):
+    day = a_future_day()
+    slot = add_slot(mesh.database_url, add_consultant(mesh.database_url), london(day, 10))
+    assert [s["slotId"] for s in availability(http, day).json()["slots"]] == [str(slot)]
+    assert http.post("/v1/appointments", json=booking_form(slot), headers=mesh.auth("alice")).status_code == 201
+    assert availability(http, day).json()["slots"] == []
+
+
+def test_a_malformed_date_is_a_validation_error(http):
+    response = http.get("/v1/appointments/availability", params={"type": "SHOWROOM_VISIT", "date": "2026-02-30"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "VALIDATION_ERROR" and body["message"]
+    assert [f["field"] for f in body["fields"]] == ["date"]
+
+
+def test_an_unknown_type_is_a_validation_error(http):
+    response = http.get("/v1/appointments/availability", params={"type": "GARDEN_PARTY", "date": "2030-01-01"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_a_missing_type_is_a_validation_error(http):
+    response = http.get("/v1/appointments/availability", params={"date": "2030-01-01"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert "type" in [f["field"] for f in response.json()["fields"]]
+
+
+def test_grpcurl_lists_the_services_on_the_service_port(mesh):
+    listing = grpcurl("-plaintext", mesh.appointment[0].url, "list")
+    assert listing.returncode == 0, listing.stderr
+    for service in ("booking.v1.AppointmentService", "booking.v1.BrochureService", "booking.v1.AdminService", "grpc.health.v1.Health"):
+        assert service in listing.stdout.split()
+
+
+def test_grpcurl_reads_availability_from_the_service_port(mesh):
+    day = a_future_day()
+    slot = add_slot(mesh.database_url, add_consultant(mesh.database_url), london(day, 10))
+    result = grpcurl(
+        "-plaintext", "-d", json.dumps({"type": "SHOWROOM_VISIT", "date": day.isoformat()}),
+        mesh.appointment[0].url, "booking.v1.AppointmentService/ListAvailableSlots",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["slots"][0]["slotId"] == str(slot)
+
+
+def test_the_service_reports_serving_on_grpc_health(mesh):
+    result = grpcurl("-plaintext", mesh.appointment[0].url, "grpc.health.v1.Health/Check")
+    assert result.returncode == 0 and json.loads(result.stdout)["status"] == "SERVING"

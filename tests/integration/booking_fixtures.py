@@ -1,0 +1,64 @@
+"""Helpers that put consultants and slots straight into a test's own database."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+
+
+def add_consultant(database_url: str, name: str | None = None, categories=("KITCHEN", "BEDROOM")) -> uuid.UUID:
+    consultant_id = uuid.uuid4()
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "INSERT INTO consultants (id, name, avatar_url, categories) VALUES (%s, %s, %s, %s)",
+            (consultant_id, name or f"Consultant {consultant_id.hex[:6]}", f"https://avatars.example/{consultant_id}.png", list(categories)),
+        )
+    return consultant_id
+
+
+def add_slot(
+    database_url: str,
+    consultant_id: uuid.UUID,
+    starts_at: datetime | None = None,
+    kind: str = "SHOWROOM_VISIT",
+    minutes: int = 60,
+    blocked: bool = False,
+) -> uuid.UUID:
+    slot_id = uuid.uuid4()
+    starts_at = starts_at or datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2, minutes=uuid.uuid4().int % 10_000)
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "INSERT INTO time_slots (id, consultant_id, type, starts_at, ends_at, is_blocked) VALUES (%s, %s, %s, %s, %s, %s)",
+            (slot_id, consultant_id, kind, starts_at, starts_at + timedelta(minutes=minutes), blocked),
+        )
+    return slot_id
+
+
+def active_bookings(database_url: str, slot_id: uuid.UUID) -> int:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM bookings WHERE slot_id = %s AND status IN ('PENDING','CONFIRMED')", (slot_id,)
+        ).fetchone()[0]
+
+
+def outbox_subjects(database_url: str) -> list[str]:
+    with psycopg.connect(database_url) as connection:
+        return [r[0] for r in connection.execute("SELECT subject FROM outbox ORDER BY created_at")]
+
+
+def booking_form(slot_id, **overrides) -> dict:
+    form = {
+        "type": "SHOWROOM_VISIT",
+        "forKitchen": True,
+        "forBedroom": False,
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "email": "jane.doe@example.com",
+        "phone": "07700 900123",
+        "postcode": "SW1A 1AA",
+        "address": "10 Downing Street, London",
+        "slotId": str(slot_id),
+    }
+    form.update(overrides)
+    return form

@@ -1,0 +1,203 @@
+"""The booking transaction against the real PostgreSQL and Valkey: no double booking, whatever races."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from appointment_svc.adapters.bookings import SqlUnitOfWork
+from appointment_svc.adapters.cache import AvailabilityCache
+from appointment_svc.adapters.slot_lock import RedisSlotLock
+from appointment_svc.domain.errors import (
+    BookingAlreadyCancelled,
+    Forbidden,
+    RequestIdConflict,
+    SlotInPast,
+    SlotNotFound,
+    SlotUnavailable,
+)
+from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot
+from appointment_svc.service_layer.booking import BookingService
+from mesh_common.auth import Principal, Role
+from mesh_common.config import sqlalchemy_url
+from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, outbox_subjects
+
+
+def command(slot_id, user="alice", request_id=None, **overrides) -> BookSlot:
+    values = dict(
+        user_id=user,
+        type=AppointmentType.SHOWROOM_VISIT,
+        for_kitchen=True,
+        for_bedroom=True,
+        first_name="Jane",
+        last_name="Doe",
+        email="jane@example.com",
+        phone="07700900123",
+        postcode="SW1A 1AA",
+        address="1 High Street",
+        slot_id=slot_id,
+        request_id=request_id,
+    )
+    values.update(overrides)
+    return BookSlot(**values)
+
+
+@pytest.fixture
+async def service(database_url, redis_url):
+    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60, max_overflow=10)
+    redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    cache = AvailabilityCache(redis)
+    yield BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), cache)
+    await redis.aclose()
+    await engine.dispose()
+
+
+@pytest.fixture
+def slot(database_url):
+    return add_slot(database_url, add_consultant(database_url))
+
+
+async def test_booking_a_free_slot_creates_a_pending_booking_with_its_event(service, database_url, slot):
+    booking = await service.book(command(slot))
+    assert booking.status is BookingStatus.PENDING
+    assert booking.reference_code.startswith("BK-") and len(booking.reference_code) == 16
+    assert active_bookings(database_url, slot) == 1
+    assert outbox_subjects(database_url) == ["booking.created"]
+
+
+async def test_reference_codes_are_a_per_day_sequence(service, database_url):
+    consultant = add_consultant(database_url)
+    codes = [(await service.book(command(add_slot(database_url, consultant)))).reference_code for _ in range(3)]
+    assert [int(c[-4:]) for c in codes] == [1, 2, 3]
+
+
+async def test_fifty_racers_for_one_slot_get_exactly_one_booking(service, database_url, slot):
+    results = await asyncio.gather(*(service.book(command(slot, user=f"u{i}")) for i in range(50)), return_exceptions=True)
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
+    assert active_bookings(database_url, slot) == 1
+    assert outbox_subjects(database_url) == ["booking.created"]
+
+
+async def test_without_redis_racers_still_get_exactly_one_booking(database_url, slot):
+    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60)
+    dead_redis = Redis.from_url("redis://127.0.0.1:9/0", socket_timeout=0.2, socket_connect_timeout=0.2)
+    service = BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(dead_redis), AvailabilityCache(dead_redis))
+    try:
+        results = await asyncio.gather(*(service.book(command(slot, user=f"u{i}")) for i in range(50)), return_exceptions=True)
+    finally:
+        await engine.dispose()
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
+    assert active_bookings(database_url, slot) == 1
+
+
+async def test_a_lock_that_expires_mid_transaction_still_cannot_double_book(database_url, redis_url, slot):
+    """Hold the slot row from outside so transactions outlive a 1-second lease, then let them all go."""
+    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=30)
+    redis = Redis.from_url(redis_url)
+    service = BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis, ttl_seconds=1), AvailabilityCache(redis))
+    blocker = await psycopg.AsyncConnection.connect(database_url)
+    try:
+        await blocker.execute("SELECT 1 FROM time_slots WHERE id = %s FOR UPDATE", (slot,))
+        racers = [asyncio.create_task(service.book(command(slot, user=f"u{i}"))) for i in range(20)]
+        await asyncio.sleep(2.5)  # the fault itself: let every 1 s lease expire while the row is held
+        await blocker.rollback()
+        results = await asyncio.gather(*racers, return_exceptions=True)
+    finally:
+        await blocker.close()
+        await redis.aclose()
+        await engine.dispose()
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert active_bookings(database_url, slot) == 1
+
+
+async def test_the_lock_is_released_on_success_and_on_failure(service, redis_url, database_url, slot):
+    redis = Redis.from_url(redis_url)
+    try:
+        await service.book(command(slot))
+        with pytest.raises(SlotUnavailable):
+            await service.book(command(slot, user="bob"))
+        assert await redis.exists(RedisSlotLock.key(slot)) == 0
+    finally:
+        await redis.aclose()
+
+
+async def test_unknown_slot_is_not_found(service):
+    with pytest.raises(SlotNotFound):
+        await service.book(command(uuid.uuid4()))
+
+
+async def test_a_slot_that_has_started_cannot_be_booked(service, database_url):
+    past = add_slot(database_url, add_consultant(database_url), starts_at=datetime.now(timezone.utc) - timedelta(minutes=5))
+    with pytest.raises(SlotInPast):
+        await service.book(command(past))
+
+
+async def test_a_blocked_slot_is_unavailable(service, database_url):
+    blocked = add_slot(database_url, add_consultant(database_url), blocked=True)
+    with pytest.raises(SlotUnavailable):
+        await service.book(command(blocked))
+
+
+async def test_retrying_with_the_same_request_id_returns_the_first_booking(service, database_url, slot):
+    first = await service.book(command(slot, request_id="req-1"))
+    again = await service.book(command(slot, request_id="req-1"))
+    assert (again.id, again.reference_code) == (first.id, first.reference_code)
+    assert active_bookings(database_url, slot) == 1
+
+
+async def test_concurrent_retries_of_one_request_make_one_booking(service, database_url, slot):
+    results = await asyncio.gather(*(service.book(command(slot, request_id="same")) for _ in range(10)), return_exceptions=True)
+    ids = {r.id for r in results if not isinstance(r, Exception)}
+    assert len(ids) == 1
+    assert active_bookings(database_url, slot) == 1
+
+
+async def test_a_request_id_reused_for_a_different_request_is_rejected(service, database_url, slot):
+    await service.book(command(slot, request_id="req-2"))
+    with pytest.raises(RequestIdConflict):
+        await service.book(command(slot, request_id="req-2", first_name="Someone"))
+
+
+async def test_cancelling_frees_the_slot_for_anyone(service, database_url, slot):
+    booking = await service.book(command(slot))
+    cancelled = await service.cancel(booking.id, Principal("alice", Role.CUSTOMER), "changed my mind")
+    assert cancelled.status is BookingStatus.CANCELLED and cancelled.cancel_reason == "changed my mind"
+    rebooked = await service.book(command(slot, user="bob"))
+    assert rebooked.status is BookingStatus.PENDING
+    assert active_bookings(database_url, slot) == 1
+    assert outbox_subjects(database_url) == ["booking.created", "booking.cancelled", "booking.created"]
+
+
+async def test_only_the_owner_can_cancel(service, slot):
+    booking = await service.book(command(slot))
+    with pytest.raises(Forbidden):
+        await service.cancel(booking.id, Principal("mallory", Role.CUSTOMER), "")
+
+
+async def test_cancelling_twice_is_a_conflict(service, slot):
+    booking = await service.book(command(slot))
+    await service.cancel(booking.id, Principal("alice", Role.CUSTOMER), "")
+    with pytest.raises(BookingAlreadyCancelled):
+        await service.cancel(booking.id, Principal("alice", Role.CUSTOMER), "")
+
+
+async def test_a_cancel_racing_rebooks_never_leaves_two_active_bookings(service, database_url, slot):
+    booking = await service.book(command(slot))
+    outcomes = await asyncio.gather(
+        service.cancel(booking.id, Principal("alice", Role.CUSTOMER), "race"),
+        *(service.book(command(slot, user=f"r{i}")) for i in range(20)),
+        return_exceptions=True,
+    )
+    assert not isinstance(outcomes[0], Exception)
+    assert active_bookings(database_url, slot) <= 1
+    with psycopg.connect(database_url) as connection:
+        booked = connection.execute("SELECT is_booked FROM time_slots WHERE id = %s", (slot,)).fetchone()[0]
+    assert booked == (active_bookings(database_url, slot) == 1)
