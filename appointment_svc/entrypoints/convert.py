@@ -7,7 +7,7 @@ from uuid import UUID
 from appointment_svc.domain.errors import FieldViolation, ValidationFailed
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
-from appointment_svc.domain.validation import validate_contact
+from appointment_svc.domain.validation import clean_contact, validate_contact
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
 
@@ -84,17 +84,18 @@ def book_slot_command(request: pb.CreateAppointmentRequest, user_id: str) -> Boo
     if len(request.request_id) > 128:
         violations.append(FieldViolation("requestId", "must be at most 128 characters"))
     raise_if_invalid(violations)
+    contact = clean_contact(request.first_name, request.last_name, request.email, request.phone, request.postcode, request.address)
     return BookSlot(
         user_id=user_id,
         type=kind,
         for_kitchen=request.for_kitchen,
         for_bedroom=request.for_bedroom,
-        first_name=request.first_name.strip(),
-        last_name=request.last_name.strip(),
-        email=request.email.strip(),
-        phone=request.phone.strip(),
-        postcode=request.postcode.strip().upper(),
-        address=request.address.strip(),
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=contact.email,
+        phone=contact.phone,
+        postcode=contact.postcode,
+        address=contact.address,
         slot_id=slot_id,
         request_id=request.request_id or None,
     )
