@@ -131,7 +131,7 @@ def test_grpcurl_reads_availability_from_the_service_port(mesh):
         mesh.appointment[0].url, "booking.v1.AppointmentService/ListAvailableSlots",
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["slots"][0]["slotId"] == str(slot)
+    assert json.loads(result.stdout)["slots"][0]["slot_id"] == str(slot)  # grpcurl prints proto field names
 
 
 def test_the_service_reports_serving_on_grpc_health(mesh):

@@ -1,0 +1,1 @@
+"""The public REST gateway: Envoy configuration (config.py) and its child process (process.py)."""

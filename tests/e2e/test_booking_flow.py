@@ -1,0 +1,183 @@
+"""Spec sections 2, 3 and 5 through the real Envoy, two appointment-service processes and PostgreSQL."""
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from mesh_common.auth import Role
+from tests.e2e.helpers import a_future_day, london
+from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form, outbox_subjects
+
+REFERENCE = re.compile(r"^BK-\d{8}-\d{4}$")
+
+
+@pytest.fixture
+def slot(mesh):
+    return add_slot(mesh.database_url, add_consultant(mesh.database_url), london(a_future_day(), 10))
+
+
+def book(http, mesh, slot_id, user="alice", **overrides):
+    return http.post("/v1/appointments", json=booking_form(slot_id, **overrides), headers=mesh.auth(user))
+
+
+def race(mesh, slot_id, racers: int) -> list[int]:
+    """`racers` customers press Book at the same moment, each on their own connection."""
+    barrier = threading.Barrier(racers)
+
+    def one(i: int) -> int:
+        with httpx.Client(base_url=mesh.url, timeout=60) as client:
+            request = client.build_request("POST", "/v1/appointments", json=booking_form(slot_id), headers=mesh.auth(f"racer-{i}"))
+            barrier.wait()
+            return client.send(request).status_code
+
+    with ThreadPoolExecutor(racers) as pool:
+        return list(pool.map(one, range(racers)))
+
+
+def test_booking_a_free_slot_answers_201_with_a_reference(mesh, http, slot):
+    response = book(http, mesh, slot)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "PENDING" and REFERENCE.match(body["referenceCode"])
+    uuid.UUID(body["bookingId"])
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_fifty_simultaneous_requests_for_one_slot_give_one_201_and_only_409s(mesh, slot):
+    statuses = race(mesh, slot, 50)
+    assert statuses.count(201) == 1
+    assert set(statuses) == {201, 409}
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_the_loser_of_a_race_gets_the_spec_message(mesh, http, slot):
+    assert book(http, mesh, slot).status_code == 201
+    response = book(http, mesh, slot, user="bob")
+    assert response.status_code == 409
+    assert response.json() == {"code": "SLOT_UNAVAILABLE", "message": "This slot was just booked. Please choose another."}
+
+
+def test_with_redis_stopped_bookings_stay_correct(mesh, backing, slot):
+    backing["valkey"].stop()
+    try:
+        statuses = race(mesh, slot, 20)
+    finally:
+        backing["valkey"].start()
+    assert statuses.count(201) == 1 and set(statuses) == {201, 409}
+    assert active_bookings(mesh.database_url, slot) == 1
+    logs = "".join(p.log_path.read_text() for p in mesh.appointment)
+    assert "booking guarded by PostgreSQL only" in logs
+
+
+def test_with_postgres_stopped_a_booking_is_503_and_nothing_is_half_written(mesh, backing, http, slot):
+    backing["postgres"].stop()
+    try:
+        response = book(http, mesh, slot)
+    finally:
+        backing["postgres"].start()
+    assert response.status_code == 503
+    assert response.json()["code"] == "UNAVAILABLE"
+    assert active_bookings(mesh.database_url, slot) == 0
+    assert book(http, mesh, slot).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fields"),
+    [
+        ({"firstName": "", "email": "not-an-email"}, {"firstName", "email"}),
+        ({"phone": "12345", "postcode": "NOWHERE"}, {"phone", "postcode"}),
+        ({"forKitchen": False, "forBedroom": False}, {"forKitchen"}),
+        ({"type": "HOME_MEASUREMENT", "address": ""}, {"address"}),
+        ({"slotId": "not-a-uuid"}, {"slotId"}),
+    ],
+)
+def test_bad_booking_forms_are_400_with_the_offending_fields(mesh, http, slot, overrides, fields):
+    response = book(http, mesh, slot, **overrides)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "VALIDATION_ERROR"
+    assert fields <= {f["field"] for f in body["fields"]}
+    assert active_bookings(mesh.database_url, slot) == 0
+
+
+def test_an_unknown_slot_is_404(mesh, http):
+    response = book(http, mesh, uuid.uuid4())
+    assert response.status_code == 404 and response.json()["code"] == "SLOT_NOT_FOUND"
+
+
+def test_a_slot_in_the_past_is_422(mesh, http):
+    from datetime import datetime, timedelta, timezone
+
+    past = add_slot(mesh.database_url, add_consultant(mesh.database_url), datetime.now(timezone.utc) - timedelta(hours=1))
+    response = book(http, mesh, past)
+    assert response.status_code == 422 and response.json()["code"] == "SLOT_IN_PAST"
+
+
+def test_a_blocked_slot_is_409(mesh, http):
+    blocked = add_slot(mesh.database_url, add_consultant(mesh.database_url), london(a_future_day(), 10), blocked=True)
+    response = book(http, mesh, blocked)
+    assert response.status_code == 409 and response.json()["code"] == "SLOT_UNAVAILABLE"
+
+
+def test_a_retried_request_id_returns_the_first_booking(mesh, http, slot):
+    first = book(http, mesh, slot, requestId="retry-me")
+    again = book(http, mesh, slot, requestId="retry-me")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_a_request_id_reused_with_another_body_is_rejected(mesh, http, slot):
+    assert book(http, mesh, slot, requestId="once").status_code == 201
+    response = book(http, mesh, slot, requestId="once", firstName="Other")
+    assert response.status_code == 409 and response.json()["code"] == "REQUEST_ID_CONFLICT"
+
+
+def test_booking_needs_a_token(mesh, http, slot):
+    response = http.post("/v1/appointments", json=booking_form(slot))
+    assert response.status_code == 401 and response.json()["code"] == "UNAUTHENTICATED"
+
+
+def test_a_forged_identity_header_changes_nothing(mesh, http, slot):
+    booking = book(http, mesh, slot).json()
+    response = http.patch(
+        f"/v1/appointments/{booking['bookingId']}/cancel",
+        json={"reason": "forged"},
+        headers={**mesh.auth("mallory"), "X-User-Id": "alice"},
+    )
+    assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
+
+
+def test_cancelling_frees_the_slot_and_the_outbox_has_both_events(mesh, http, slot):
+    booking = book(http, mesh, slot).json()
+    response = http.patch(f"/v1/appointments/{booking['bookingId']}/cancel", json={"reason": "moving house"}, headers=mesh.auth("alice"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "CANCELLED" and body["cancelReason"] == "moving house" and body["cancelledAt"]
+    assert book(http, mesh, slot, user="bob").status_code == 201
+
+
+def test_cancelling_twice_is_409_and_unknown_is_404(mesh, http, slot):
+    booking = book(http, mesh, slot).json()
+    url = f"/v1/appointments/{booking['bookingId']}/cancel"
+    assert http.patch(url, json={}, headers=mesh.auth("alice")).status_code == 200
+    again = http.patch(url, json={}, headers=mesh.auth("alice"))
+    assert again.status_code == 409 and again.json()["code"] == "BOOKING_ALREADY_CANCELLED"
+    missing = http.patch(f"/v1/appointments/{uuid.uuid4()}/cancel", json={}, headers=mesh.auth("alice"))
+    assert missing.status_code == 404 and missing.json()["code"] == "BOOKING_NOT_FOUND"
+
+
+def test_a_customer_reads_their_own_bookings_and_an_admin_reads_any(mesh, http, slot):
+    user = f"reader-{uuid.uuid4().hex[:6]}"
+    booking = book(http, mesh, slot, user=user).json()
+    mine = http.get(f"/v1/appointments/{booking['bookingId']}", headers=mesh.auth(user))
+    assert mine.status_code == 200 and mine.json()["appointment"]["referenceCode"] == booking["referenceCode"]
+    listed = http.get("/v1/appointments", headers=mesh.auth(user)).json()
+    assert [a["bookingId"] for a in listed["data"]] == [booking["bookingId"]] and listed["total"] == 1
+    assert http.get(f"/v1/appointments/{booking['bookingId']}", headers=mesh.auth("someone-else")).status_code == 403
+    assert http.get(f"/v1/appointments/{booking['bookingId']}", headers=mesh.auth("staff", Role.ADMIN)).status_code == 200

@@ -1,0 +1,107 @@
+"""The rendered Envoy configuration is accepted by the real Envoy binary (--mode validate)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gateway.config import DEFAULT_DESCRIPTOR, lua_code, render_envoy_config
+from gateway.process import GatewayError, envoy_binary, validate_config
+from mesh_common.auth import KeyPair
+from mesh_common.errors import ERRORS
+
+
+@pytest.fixture(scope="module")
+def jwks_path(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("keys")
+    KeyPair.generate().save(directory)
+    return directory / "jwks.json"
+
+
+def render(jwks_path: Path, **overrides) -> str:
+    args = dict(
+        listen_port=0,
+        admin_port=0,
+        upstreams=[("127.0.0.1", 50051)],
+        descriptor_path=DEFAULT_DESCRIPTOR,
+        jwks_path=jwks_path,
+        issuer="booking-mesh",
+        audience="booking-api",
+        cors_origins=["https://shop.example.co.uk"],
+        access_log_path=None,
+    )
+    return render_envoy_config(**{**args, **overrides})
+
+
+def endpoints(text: str) -> list[tuple[str, int]]:
+    cluster = text.split("clusters:", 1)[1]
+    return [(host, int(port)) for host, port in
+            re.findall(r'socket_address: \{address: "([^"]+)", port_value: (\d+)\}', cluster)]  # fmt: skip
+
+
+def http_filters(text: str) -> list[str]:
+    chain = text.split("http_filters:", 1)[1].split("clusters:", 1)[0]
+    return re.findall(r"^          - name: envoy\.filters\.http\.(\w+)$", chain, flags=re.M)
+
+
+def test_the_envoy_binary_is_the_packaged_one():
+    assert envoy_binary().is_file()
+
+
+@pytest.mark.parametrize(
+    "upstreams",
+    [[("127.0.0.1", 50051)], [("127.0.0.1", 50051), ("127.0.0.1", 50052)]],
+    ids=["one-upstream", "two-upstreams"],
+)
+def test_rendered_config_passes_envoy_validate(jwks_path, upstreams):
+    text = render(jwks_path, upstreams=upstreams, listen_port=18080, admin_port=18081,
+                  access_log_path="/tmp/access.log")  # fmt: skip
+    validate_config(text)
+
+    assert endpoints(text) == upstreams
+    assert "lb_policy: ROUND_ROBIN" in text
+    admin = text.split("admin:", 1)[1].split("static_resources:", 1)[0]
+    assert "address: 127.0.0.1" in admin
+
+
+def test_hostnames_and_no_cors_origins_validate_too(jwks_path):
+    text = render(jwks_path, upstreams=[("localhost", 50051), ("127.0.0.1", 50052)], cors_origins=[])
+    validate_config(text)
+    assert "type: STRICT_DNS" in text
+    assert "envoy.filters.http.cors.v3.CorsPolicy" not in text
+
+
+def test_filter_chain_order(jwks_path):
+    text = render(jwks_path)
+    assert http_filters(text) == ["cors", "jwt_authn", "rbac", "lua", "buffer", "grpc_json_transcoder", "router"]
+    for setting in ("normalize_path: true", "merge_slashes: true", "path_with_escaped_slashes_action: REJECT_REQUEST"):
+        assert setting in text
+
+
+def test_lua_status_table_is_rendered_from_the_error_table():
+    code = lua_code()
+    table = dict(re.findall(r'\["([A-Z_]+)"\] = (\d+),', code.split("GRPC_FALLBACK")[0]))
+    assert {name: int(status) for name, status in table.items()} == {k.code: k.http_status for k in ERRORS.values()}
+
+
+def test_validate_config_reports_envoys_message(jwks_path):
+    broken = render(jwks_path).replace("lb_policy: ROUND_ROBIN", "lb_policy: SIDEWAYS")
+    with pytest.raises(GatewayError, match="SIDEWAYS"):
+        validate_config(broken)
+
+
+def test_at_least_one_upstream_is_required(jwks_path):
+    with pytest.raises(ValueError):
+        render(jwks_path, upstreams=[])
+
+
+def test_every_rest_route_is_under_the_authenticated_prefix():
+    from gateway.config import API_PREFIX, CREATE_ROUTES, PUBLIC_ROUTES, check_routes, http_rules
+
+    rules = http_rules(DEFAULT_DESCRIPTOR)
+    assert len(rules) == 18
+    assert all(path.startswith(API_PREFIX) for _, path in rules)
+    assert set(PUBLIC_ROUTES) <= set(rules) and set(CREATE_ROUTES) <= set(rules)
+    assert all(path.startswith("/v1/admin/") for _, path in http_rules(DEFAULT_DESCRIPTOR, ["booking.v1.AdminService"]))
+    check_routes(DEFAULT_DESCRIPTOR)
