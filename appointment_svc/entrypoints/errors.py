@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2
@@ -38,8 +39,18 @@ def to_status(error: DomainError) -> grpc.Status:
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
-    status = status_pb2.Status(code=kind.grpc_code.value[0], message=error.message, details=packed)
-    return rpc_status.to_status(status)
+    status = rpc_status.to_status(status_pb2.Status(code=kind.grpc_code.value[0], message=error.message, details=packed))
+    if isinstance(error, RateLimitExceeded):
+        # abort_with_status sends only the status's own trailers, so Retry-After must ride along in them.
+        return _Status(status.code, status.details, (*status.trailing_metadata, ("retry-after", str(error.retry_after_seconds))))
+    return status
+
+
+@dataclass(frozen=True)
+class _Status(grpc.Status):
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple
 
 
 def classify(exc: BaseException) -> DomainError:
@@ -62,10 +73,7 @@ def rpc(method):
         except Exception as exc:  # noqa: BLE001 - everything is mapped below, once
             if isinstance(exc, grpc.aio.AbortError):
                 raise
-            error = classify(exc)
-            if isinstance(error, RateLimitExceeded):
-                context.set_trailing_metadata((("retry-after", str(error.retry_after_seconds)),))
-            await context.abort_with_status(to_status(error))
+            await context.abort_with_status(to_status(classify(exc)))
 
     return wrapper
 

@@ -26,7 +26,10 @@ def add_slot(
     blocked: bool = False,
 ) -> uuid.UUID:
     slot_id = uuid.uuid4()
-    starts_at = starts_at or datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2, minutes=uuid.uuid4().int % 10_000)
+    if starts_at is None:
+        # Whole hours far apart: default slots of one consultant never overlap (the database forbids it).
+        base = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        starts_at = base + timedelta(days=2, hours=uuid.uuid4().int % 200_000)
     with psycopg.connect(database_url) as connection:
         connection.execute(
             "INSERT INTO time_slots (id, consultant_id, type, starts_at, ends_at, is_blocked) VALUES (%s, %s, %s, %s, %s, %s)",

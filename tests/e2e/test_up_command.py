@@ -1,0 +1,129 @@
+"""`booking-mesh up` exactly as a newcomer runs it: real servers, seeded slots, clean stop, data kept."""
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from booking_mesh.embedded import free_port
+
+URL_VARIABLES = ("DATABASE_URL", "REDIS_URL", "NATS_URL", "SMTP_URL", "S3_ENDPOINT_URL")
+
+
+def command() -> list[str]:
+    script = shutil.which("booking-mesh") or str(Path(sys.executable).parent / "booking-mesh")
+    return [script] if Path(script).exists() else [sys.executable, "-m", "booking_mesh.cli"]
+
+
+class Up:
+    """A running `booking-mesh up` whose output we read line by line."""
+
+    def __init__(self, home: Path, port: int):
+        self.env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
+        self.env.update(BOOKING_MESH_HOME=str(home), GATEWAY_PORT=str(port))
+        self.process = subprocess.Popen(
+            [*command(), "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not printed; output so far:\n" + "\n".join(self.lines))
+
+    def stop(self, timeout: float = 60) -> int:
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"left running: {[p.info if hasattr(p, 'info') else p.pid for p in alive]}"
+        return code
+
+    def token(self, sub: str) -> str:
+        return subprocess.run([*command(), "token", "--sub", sub], env=self.env, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def a_working_day() -> date:
+    day = date.today() + timedelta(days=2)
+    return day if day.isoweekday() != 7 else day + timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("up-home")
+
+
+def test_up_serves_seeded_slots_books_one_stops_cleanly_and_keeps_the_data_next_time(home):
+    port = free_port()
+    first = Up(home, port)
+    try:
+        for component in ("postgres", "valkey", "nats", "smtp", "s3", "migrations", "seed", "appointment_svc", "notification_svc", "gateway"):
+            first.wait_for(f"  {component}")
+        url = first.wait_for("booking-mesh is up:").split("up:", 1)[1].strip()
+        assert url == f"http://127.0.0.1:{port}"
+        grid = httpx.get(f"{url}/v1/appointments/availability", params={"type": "SHOWROOM_VISIT", "date": a_working_day().isoformat()})
+        assert grid.status_code == 200
+        slots = grid.json()["slots"]
+        assert slots and all(s["consultant"]["name"] and s["consultant"]["avatarUrl"].startswith("https://") for s in slots)
+        token = first.token("newcomer")
+        booked = httpx.post(
+            f"{url}/v1/appointments",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"type": "SHOWROOM_VISIT", "forKitchen": True, "firstName": "New", "lastName": "Comer",
+                  "email": "new@example.com", "phone": "07700 900123", "postcode": "SW1A 1AA", "address": "1 St",
+                  "slotId": slots[0]["slotId"]},
+        )
+        assert booked.status_code == 201, booked.text
+    finally:
+        code = first.stop()
+    assert code == 0
+    first.wait_for("booking-mesh: stopped")
+
+    second = Up(home, port)
+    try:
+        second.wait_for("kept existing data")
+        url = second.wait_for("booking-mesh is up:").split("up:", 1)[1].strip()
+        mine = httpx.get(f"{url}/v1/appointments/{booked.json()['bookingId']}", headers={"Authorization": f"Bearer {second.token('newcomer')}"})
+        assert mine.status_code == 200 and mine.json()["appointment"]["referenceCode"] == booked.json()["referenceCode"]
+    finally:
+        assert second.stop() == 0
+
+
+def test_a_taken_gateway_port_is_a_clear_error_not_a_traceback(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        up = Up(tmp_path, port)
+        up.wait_for(f"port {port} is taken")
+        code = up.process.wait(60)
+    assert code == 1
+    assert not any("Traceback" in line for line in up.lines)
