@@ -71,6 +71,10 @@ class SqlUnitOfWork:
         row = (await self.conn.execute(statement)).first()
         return None if row is None else slot_from_row(row)
 
+    async def peek_slot(self, slot_id: UUID) -> Slot | None:
+        row = (await self.conn.execute(SLOT_WITH_CONSULTANT.where(time_slots.c.id == slot_id))).first()
+        return None if row is None else slot_from_row(row)
+
     async def mark_slot_booked(self, slot_id: UUID) -> bool:
         # Conditional: even if the row lock were bypassed, a booked slot is never booked again.
         result = await self.conn.execute(

@@ -43,9 +43,15 @@ class BookingService:
             previous = await self._previous_answer(command)
             if previous is not None:
                 return previous
-        token = await self._acquire_lock(command.slot_id)
+        token = await self._acquire_lock(command)
         try:
-            booking = await self._book_in_transaction(command)
+            now = self._clock()
+            # Numbered in its own short transaction: holding the per-day counter row until the
+            # booking commits would serialise every booking of the day. A failed booking leaves a gap.
+            async with self._uow() as uow:
+                number = await uow.next_reference_number(london_date(now))
+                await uow.commit()
+            booking = await self._book_in_transaction(command, reference_code(london_date(now), number))
         except IntegrityError as exc:
             booking = await self._resolve_conflict(command, exc)
         finally:
@@ -64,8 +70,18 @@ class BookingService:
             raise RequestIdConflict()
         return booking
 
-    async def _acquire_lock(self, slot_id: UUID) -> str | None:
+    async def _check_slot(self, command: BookSlot) -> None:
+        """A cheap unlocked read so losers of a race that is already decided get their answer at once."""
+        async with self._uow() as uow:
+            slot = await uow.peek_slot(command.slot_id)
+        if slot is None:
+            raise SlotNotFound()
+        check_bookable(slot, command.type, self._clock())
+
+    async def _acquire_lock(self, command: BookSlot) -> str | None:
+        slot_id = command.slot_id
         for attempt in range(LOCK_ATTEMPTS):
+            await self._check_slot(command)
             try:
                 token = await self._lock.acquire(slot_id)
             except LockServiceDown as exc:
@@ -77,7 +93,7 @@ class BookingService:
                 await asyncio.sleep(LOCK_RETRY_DELAY)
         raise SlotUnavailable()
 
-    async def _book_in_transaction(self, command: BookSlot) -> Booking:
+    async def _book_in_transaction(self, command: BookSlot, reference: str) -> Booking:
         async with self._uow() as uow:
             slot = await uow.lock_slot(command.slot_id)
             if slot is None:
@@ -86,10 +102,9 @@ class BookingService:
             check_bookable(slot, command.type, now)
             if not await uow.mark_slot_booked(slot.id):
                 raise SlotUnavailable()
-            today = london_date(now)
             booking = Booking(
                 id=uuid.uuid4(),
-                reference_code=reference_code(today, await uow.next_reference_number(today)),
+                reference_code=reference,
                 user_id=command.user_id,
                 type=command.type,
                 for_kitchen=command.for_kitchen,

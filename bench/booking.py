@@ -1,0 +1,83 @@
+"""POST /v1/appointments through Envoy: bookings on distinct slots, and N racers on one slot.
+
+    python bench/booking.py [--bookings 2000] [--concurrency 16] [--warmup 100] [--racers 50 200]
+
+- baseline: the same POSTs (token, body) to the same Envoy config in front of an empty gRPC
+  handler, as a stream at the same concurrency and as bursts of as many requests as there are racers;
+- distinct slots: every POST, by a customer token, books its own fresh slot (expects 201 each);
+- racers: N customers POST for one slot at once over N open connections; the wall time is the
+  time until all are answered; exactly one 201 (the rest 409) is checked, in PostgreSQL too.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, running_mesh, say, table, warm_up  # noqa: E402
+from tests.integration.booking_fixtures import active_bookings, add_consultant, booking_form  # noqa: E402
+
+PATH = "/v1/appointments"
+
+
+def book(mesh: Mesh, slot: UUID, customer: str) -> bytes:
+    return http_request("POST", PATH, body=booking_form(slot), token=mesh.token(customer))
+
+
+async def run(mesh: Mesh, slots: list[UUID], n: int, concurrency: int, warmup: int, racers: list[int]) -> tuple[list[Result], list[str]]:
+    customers = [f"bench-customer-{i}" for i in range(concurrency)]
+    stream = [book(mesh, slot, customers[i % concurrency]) for i, slot in enumerate(slots[: warmup + n])]
+    warm, measured, contested = stream[:warmup], stream[warmup:], slots[warmup + n :]  # every slot is used once
+    results, checks = [], []
+
+    say(f"baseline: {warmup} warm-up + {n} POSTs, concurrency {concurrency}, then bursts of {racers}")
+    await warm_up(mesh.baseline_url, warm, concurrency)
+    results.append(await load("baseline: Envoy + empty gRPC handler", mesh.baseline_url, measured, concurrency))
+    for count in racers:
+        burst = [book(mesh, contested[0], f"racer-{i}") for i in range(count)]
+        results.append(await load(f"baseline: burst of {count}", mesh.baseline_url, burst, count))
+
+    say(f"distinct slots: {warmup} warm-up + {n} bookings, concurrency {concurrency}")
+    await warm_up(mesh.url, warm, concurrency)
+    results.append(await load("booking, distinct slots", mesh.url, measured, concurrency))
+
+    for count, slot in zip(racers, contested):
+        say(f"race: {count} customers for slot {slot}")
+        race = await load(f"race: {count} racers, one slot", mesh.url, [book(mesh, slot, f"racer-{i}") for i in range(count)], count)
+        results.append(race)
+        won, lost, stored = race.responses[201], race.responses[409], active_bookings(mesh.database_url, slot)
+        verdict = "OK" if (won, lost, stored) == (1, count - 1, 1) else "FAILED"
+        checks.append(f"race of {count}: {won}×201, {lost}×409, {stored} active booking in PostgreSQL — {verdict}")
+    return results, checks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bookings", type=int, default=2000, help="measured bookings on distinct slots")
+    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections booking at once")
+    parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each stream")
+    parser.add_argument("--racers", type=int, nargs="+", default=[50, 200], help="racers per contested slot")
+    args = parser.parse_args()
+
+    note = machine_note()
+    with running_mesh() as mesh:
+        consultant = add_consultant(mesh.database_url, "Bench Consultant")
+        first = datetime.combine(date.today() + timedelta(days=30), time(0), tzinfo=timezone.utc)
+        count = args.warmup + args.bookings + len(args.racers)
+        slots = add_slots(mesh.database_url, consultant, [first + timedelta(hours=i) for i in range(count)])
+        say(f"added {count} one-hour SHOWROOM_VISIT slots from {first:%Y-%m-%d}")
+        results, checks = asyncio.run(run(mesh, slots, args.bookings, args.concurrency, args.warmup, args.racers))
+    print(f"\nPOST {PATH} through Envoy (two appointment services) — {note}\n")
+    print(table(results))
+    print("\n" + "\n".join(checks))
+    if any(check.endswith("FAILED") for check in checks):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
