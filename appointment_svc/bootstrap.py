@@ -6,15 +6,22 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from appointment_svc.adapters.admin_store import AdminUnitOfWork
 from appointment_svc.adapters.bookings import SqlUnitOfWork
+from appointment_svc.adapters.brochure_store import BrochureStore
 from appointment_svc.adapters.cache import AvailabilityCache
+from appointment_svc.adapters.outbox import OutboxRelay
+from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.adapters.repository import SlotReader
 from appointment_svc.entrypoints.auth import Authenticator
+from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
+from appointment_svc.service_layer.brochures import BrochureService
 from mesh_common.auth import TokenVerifier
 from mesh_common.config import AppointmentSettings, sqlalchemy_url
+from mesh_common.events import EventTopology
 
 
 @dataclass
@@ -24,9 +31,13 @@ class Container:
     redis: Redis
     availability: AvailabilityService
     bookings: BookingService
+    brochures: BrochureService
+    relay: OutboxRelay
+    admin: AdminService
     auth: Authenticator
 
     async def close(self) -> None:
+        await self.relay.stop()
         await self.redis.aclose()
         await self.engine.dispose()
 
@@ -51,6 +62,13 @@ def build(settings: AppointmentSettings) -> Container:
         availability=AvailabilityService(SlotReader(engine), cache),
         bookings=BookingService(
             lambda: SqlUnitOfWork(engine), RedisSlotLock(redis, ttl_seconds=settings.slot_lock_ttl_seconds), cache
+        ),
+        admin=AdminService(lambda: AdminUnitOfWork(engine), cache),
+        brochures=BrochureService(
+            BrochureStore(engine), SlidingWindowRateLimiter(redis, namespace="brochure", limit=3, window_seconds=3600)
+        ),
+        relay=OutboxRelay(
+            engine, settings.nats_url, EventTopology.from_settings(settings), poll_seconds=settings.outbox_poll_seconds
         ),
         auth=Authenticator(verifier),
     )

@@ -7,22 +7,34 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
-    """What both services need; each value comes from the environment variable of the same name."""
+class EventBusSettings(BaseSettings):
+    """Enough to talk to JetStream: the `notification_svc dlq` commands need nothing else.
+
+    The stream names and the subject prefix exist so tests (and a shared NATS) can run isolated
+    copies of the topology; production leaves them at their defaults, giving the FIXED subjects.
+    """
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
-    database_url: str
-    redis_url: str
     nats_url: str
-    jwt_jwks_path: Path
-    jwt_issuer: str = "booking-mesh"
-    jwt_audience: str = "booking-api"
+    events_stream: str = "BOOKING_EVENTS"
+    events_dlq_stream: str = "BOOKING_EVENTS_DLQ"
+    events_subject_prefix: str = ""
+
+
+class ServiceSettings(EventBusSettings):
+    """What both services need; each value comes from the environment variable of the same name."""
+
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 
 
 class AppointmentSettings(ServiceSettings):
+    database_url: str
+    redis_url: str
+    jwt_jwks_path: Path
+    jwt_issuer: str = "booking-mesh"
+    jwt_audience: str = "booking-api"
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     availability_cache_ttl_seconds: int = 30
@@ -43,6 +55,18 @@ class NotificationSettings(ServiceSettings):
     kitchen_team_email: str = ""
     bedroom_team_email: str = ""
     health_port: int = 0
+    smtp_timeout_seconds: float = 10.0
+    notification_durable: str = "notification-svc"
+    notification_sent_bucket: str = "notification_sent"
+    # How long "this email was sent" is remembered; must outlive any redelivery or replay.
+    notification_sent_ttl_seconds: float = 90 * 24 * 3600
+    notification_ack_wait_seconds: float = 60.0
+    # A message that failed this many deliveries for a reason of its own is dead-lettered.
+    notification_max_deliveries: int = 8
+    notification_retry_base_seconds: float = 2.0
+    notification_retry_max_seconds: float = 60.0
+    notification_shutdown_grace_seconds: float = 10.0
+    brand_name: str = "Fitted Kitchens & Bedrooms"
 
     def team_address(self, team: str) -> str:
         configured = {"kitchen": self.kitchen_team_email, "bedroom": self.bedroom_team_email}[team]

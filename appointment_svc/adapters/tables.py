@@ -79,14 +79,19 @@ bookings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("cancelled_at", DateTime(timezone=True)),
     Column("cancel_reason", Text, nullable=False, server_default=""),
+    # A copy of the slot's start for the admin table's index; triggers (migration 0002) write it.
+    Column("slot_starts_at", DateTime(timezone=True), nullable=False),
     CheckConstraint(f"status IN {BOOKING_STATUSES}", name="bookings_known_status"),
     CheckConstraint(f"type IN {APPOINTMENT_TYPES}", name="bookings_known_type"),
     CheckConstraint("for_kitchen OR for_bedroom", name="bookings_some_service"),
     # The last line of defence against double booking: one active booking per slot.
     Index("uq_bookings_active_slot", "slot_id", unique=True, postgresql_where=text(ACTIVE_STATUS_SQL)),
     Index("uq_bookings_user_request", "user_id", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")),
-    Index("ix_bookings_created", "created_at"),
-    Index("ix_bookings_status_created", "status", "created_at"),
+    Index("ix_bookings_created", "created_at", "id"),
+    Index("ix_bookings_status_created", "status", "created_at", "id"),
+    Index("ix_bookings_slot_start", "slot_starts_at", "id"),
+    Index("ix_bookings_status_slot_start", "status", "slot_starts_at", "id"),
+    Index("ix_bookings_slot", "slot_id"),
     Index("ix_bookings_user_created", "user_id", "created_at"),
     Index("ix_bookings_email_lower", func.lower(text("email"))),
 )

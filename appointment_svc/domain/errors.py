@@ -85,3 +85,18 @@ class BackendUnavailable(DomainError):
 class InvalidStatusTransition(DomainError):
     code = "INVALID_STATUS_TRANSITION"
     default_message = "The booking cannot move to that status from its current one."
+
+
+class ConsultantNotFound(DomainError):
+    code = "CONSULTANT_NOT_FOUND"
+    default_message = "This consultant does not exist."
+
+
+class SlotOverlap(DomainError):
+    code = "SLOT_OVERLAP"
+    default_message = "This slot overlaps another slot of the same consultant."
+
+
+class SlotBooked(DomainError):
+    code = "SLOT_BOOKED"
+    default_message = "This slot has an active booking: cancel the booking first."

@@ -10,6 +10,7 @@ from grpc_reflection.v1alpha import reflection
 
 from appointment_svc.bootstrap import Container, build
 from appointment_svc.entrypoints.admin import AdminServicer
+from appointment_svc.entrypoints.brochure_servicer import BrochureServicer
 from appointment_svc.entrypoints.servicers import AppointmentServicer
 from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
 from booking.v1 import brochure_service_pb2, brochure_service_pb2_grpc
@@ -30,8 +31,8 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
     appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
         AppointmentServicer(container.availability, container.bookings, container.auth), server
     )
-    brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(brochure_service_pb2_grpc.BrochureServiceServicer(), server)
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.auth), server)
+    brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures), server)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
@@ -47,6 +48,7 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
 async def serve(settings: AppointmentSettings) -> None:
     container = build(settings)
     server, port, health_servicer = await start_server(container, f"{settings.grpc_host}:{settings.grpc_port}")
+    await container.relay.start()
     log.info("appointment service listening", port=port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

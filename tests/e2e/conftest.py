@@ -7,7 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from booking_mesh.services import AppointmentService
+from booking_mesh.brochure_pdf import provision_brochure
+from booking_mesh.mailsink import read_messages
+from booking_mesh.services import AppointmentService, NotificationService
 from gateway.process import EnvoyGateway
 from mesh_common.auth import KeyPair, Role, issue_token
 
@@ -21,7 +23,12 @@ class Mesh:
     database_url: str
     env: dict[str, str]
     appointment: list[AppointmentService]
+    notification: NotificationService
     gateway: EnvoyGateway
+    maildir: Path
+
+    def mail_to(self, address: str) -> list:
+        return [m for m in read_messages(self.maildir) if address in m["X-Envelope-To"]]
 
     @property
     def url(self) -> str:
@@ -53,6 +60,22 @@ def mesh(backing, mesh_home, template_database) -> Mesh:
     services = [AppointmentService(home / "run", env, log_dir=home / "logs", name=f"appointment_svc_{i}") for i in (1, 2)]
     for service in services:
         service.start()
+    s3 = backing["s3"]
+    provision_brochure(s3.url, s3.access_key, s3.secret_key, "brochures", "brochure.pdf")
+    notification = NotificationService(
+        home / "run",
+        {
+            **env,
+            "SMTP_URL": backing["smtp"].url,
+            "S3_ENDPOINT_URL": s3.url,
+            "S3_ACCESS_KEY": s3.access_key,
+            "S3_SECRET_KEY": s3.secret_key,
+            "NOTIFICATION_RETRY_BASE_SECONDS": "0.5",
+            "NOTIFICATION_RETRY_MAX_SECONDS": "2",
+        },
+        log_dir=home / "logs",
+    )
+    notification.start()
     gateway = EnvoyGateway(
         home / "gateway",
         upstreams=[("127.0.0.1", s.port) for s in services],
@@ -61,8 +84,9 @@ def mesh(backing, mesh_home, template_database) -> Mesh:
         access_log_path=str(home / "logs" / "access.log"),
     )
     gateway.start()
-    yield Mesh(home, keys, database_url, env, services, gateway)
+    yield Mesh(home, keys, database_url, env, services, notification, gateway, backing["smtp"].maildir)
     gateway.stop()
+    notification.stop()
     for service in services:
         service.stop()
 

@@ -1,0 +1,199 @@
+"""Storage for the staff use cases: the admin table, history, consultants and slots."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from appointment_svc.adapters.bookings import SqlUnitOfWork, _booking_from_row
+from appointment_svc.adapters.tables import booking_status_history, bookings, consultants, time_slots
+from appointment_svc.domain.errors import ConsultantNotFound, SlotOverlap
+from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus, Category, Consultant, Slot, london_day_bounds
+from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, NewConsultant, NewSlot, StatusChange
+
+NO_OVERLAP_CONSTRAINT = "time_slots_no_overlap"
+SLOT_CONSULTANT_FK = "time_slots_consultant_id_fkey"
+
+# A booking with its slot and consultant: the columns of one row of the admin table.
+BOOKING_WITH_SLOT_COLUMNS = [
+    *bookings.c,
+    time_slots.c.type.label("slot_type"),
+    time_slots.c.starts_at.label("slot_start"),
+    time_slots.c.ends_at.label("slot_end"),
+    time_slots.c.is_booked.label("slot_is_booked"),
+    time_slots.c.is_blocked.label("slot_is_blocked"),
+    consultants.c.id.label("consultant_id"),
+    consultants.c.name.label("consultant_name"),
+    consultants.c.avatar_url,
+    consultants.c.categories,
+]
+
+
+def _consultant(row, id_column: str = "consultant_id", name_column: str = "consultant_name") -> Consultant:
+    return Consultant(
+        id=getattr(row, id_column),
+        name=getattr(row, name_column),
+        avatar_url=row.avatar_url,
+        categories=tuple(Category(c) for c in row.categories),
+    )
+
+
+def _booking_with_slot(row) -> Booking:
+    slot = Slot(
+        id=row.slot_id,
+        consultant=_consultant(row),
+        type=AppointmentType(row.slot_type),
+        starts_at=row.slot_start,
+        ends_at=row.slot_end,
+        is_booked=row.slot_is_booked,
+        is_blocked=row.slot_is_blocked,
+    )
+    return _booking_from_row(row, slot)
+
+
+def _table_filters(query: AppointmentTableQuery) -> list:
+    where = []
+    if query.status is not None:
+        where.append(bookings.c.status == query.status.value)
+    if query.first_day is not None:
+        where.append(bookings.c.slot_starts_at >= london_day_bounds(query.first_day)[0])
+    if query.last_day is not None:
+        where.append(bookings.c.slot_starts_at < london_day_bounds(query.last_day)[1])
+    if query.reference_code is not None:
+        where.append(bookings.c.reference_code == query.reference_code)
+    if query.email is not None:
+        where.append(func.lower(bookings.c.email) == query.email)
+    return where
+
+
+def _table_order(query: AppointmentTableQuery) -> list:
+    key = bookings.c.slot_starts_at if query.sort.by_start else bookings.c.created_at
+    if query.sort.descending:
+        return [key.desc(), bookings.c.id.desc()]
+    return [key.asc(), bookings.c.id.asc()]
+
+
+def table_page_statement(query: AppointmentTableQuery):
+    """One query: the page's ids from one index walk over bookings, then only those rows joined.
+
+    Joining before OFFSET/LIMIT would make PostgreSQL join (and sort) every matching booking for
+    a deep page; choosing the ids first keeps each page as cheap as the index walk to it.
+    """
+    page = (
+        select(bookings.c.id)
+        .where(*_table_filters(query))
+        .order_by(*_table_order(query))
+        .offset(query.offset)
+        .limit(query.limit)
+        .subquery("page")
+    )
+    rows = (
+        page.join(bookings, bookings.c.id == page.c.id)
+        .join(time_slots, time_slots.c.id == bookings.c.slot_id)
+        .join(consultants, consultants.c.id == time_slots.c.consultant_id)
+    )
+    return select(*BOOKING_WITH_SLOT_COLUMNS).select_from(rows).order_by(*_table_order(query))
+
+
+def table_count_statement(query: AppointmentTableQuery):
+    return select(func.count()).select_from(bookings).where(*_table_filters(query))
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+class AdminUnitOfWork(SqlUnitOfWork):
+    """The booking unit of work plus what staff need; same transaction rules."""
+
+    # -- the admin table
+
+    async def appointment_table(self, query: AppointmentTableQuery) -> tuple[list[Booking], int]:
+        rows = (await self.conn.execute(table_page_statement(query))).all()
+        total = (await self.conn.execute(table_count_statement(query))).scalar_one()
+        return [_booking_with_slot(row) for row in rows], total
+
+    async def history(self, booking_id: UUID) -> list[StatusChange]:
+        rows = (
+            await self.conn.execute(
+                select(booking_status_history)
+                .where(booking_status_history.c.booking_id == booking_id)
+                .order_by(booking_status_history.c.changed_at, booking_status_history.c.id)
+            )
+        ).all()
+        return [
+            StatusChange(
+                from_status=BookingStatus(row.from_status) if row.from_status else None,
+                to_status=BookingStatus(row.to_status),
+                changed_by=row.changed_by,
+                changed_at=row.changed_at,
+                reason=row.reason,
+            )
+            for row in rows
+        ]
+
+    # -- consultants
+
+    async def add_consultant(self, consultant: NewConsultant) -> UUID:
+        consultant_id = uuid.uuid4()
+        await self.conn.execute(
+            consultants.insert().values(
+                id=consultant_id,
+                name=consultant.name,
+                avatar_url=consultant.avatar_url,
+                categories=[c.value for c in consultant.categories],
+            )
+        )
+        return consultant_id
+
+    async def consultants(self) -> list[Consultant]:
+        rows = (await self.conn.execute(select(consultants).order_by(consultants.c.name, consultants.c.id))).all()
+        return [_consultant(row, "id", "name") for row in rows]
+
+    async def lock_consultant(self, consultant_id: UUID) -> bool:
+        """True if the consultant exists; it then stays so until commit (FOR KEY SHARE)."""
+        statement = select(consultants.c.id).where(consultants.c.id == consultant_id).with_for_update(key_share=True, read=True)
+        return (await self.conn.execute(statement)).first() is not None
+
+    # -- slots
+
+    async def add_slot(self, slot: NewSlot) -> UUID:
+        slot_id = uuid.uuid4()
+        try:
+            await self.conn.execute(
+                time_slots.insert().values(
+                    id=slot_id, consultant_id=slot.consultant_id, type=slot.type.value, starts_at=slot.starts_at, ends_at=slot.ends_at
+                )
+            )
+        except IntegrityError as exc:
+            constraint = _constraint(exc)
+            if constraint == NO_OVERLAP_CONSTRAINT:
+                raise SlotOverlap() from exc
+            if constraint == SLOT_CONSULTANT_FK:
+                raise ConsultantNotFound() from exc
+            raise
+        return slot_id
+
+    async def add_slots(self, command: GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]:
+        """Insert the slots that overlap nothing already there; returns the starts of those created.
+
+        ON CONFLICT DO NOTHING (no conflict target) also covers the exclusion constraint, which is
+        what makes a repeated generation create nothing, even when two run at once.
+        """
+        if not times:
+            return []
+        rows = [
+            {"id": uuid.uuid4(), "consultant_id": command.consultant_id, "type": command.type.value, "starts_at": s, "ends_at": e}
+            for s, e in times
+        ]
+        statement = insert(time_slots).on_conflict_do_nothing().returning(time_slots.c.starts_at)
+        result = await self.conn.execute(statement, rows)
+        return list(result.scalars().all())
+
+    async def set_slot_blocked(self, slot_id: UUID, blocked: bool) -> None:
+        await self.conn.execute(update(time_slots).where(time_slots.c.id == slot_id).values(is_blocked=blocked))

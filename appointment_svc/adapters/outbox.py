@@ -1,0 +1,239 @@
+"""Transactional outbox: events are rows written in the business transaction, then relayed.
+
+`add_event` owns event identity: it gives the event an `event_id` (uuid4) unless the caller set
+one, fills `occurred_at` if unset, and uses the event id as the outbox row id and, on the wire,
+as `Nats-Msg-Id`. The row becomes visible (and the relay is woken by NOTIFY) only on commit.
+
+`OutboxRelay` publishes rows in `created_at` order. Guarantees:
+- no loss: a row is marked `published_at` only after JetStream's PubAck, in the transaction that
+  claimed it; anything unacknowledged stays unpublished and is retried with backoff;
+- no row published by two relays at once: rows are claimed with `FOR UPDATE SKIP LOCKED` and the
+  locks are held until the publishes are acknowledged and marked;
+- a re-publish (PubAck lost, crash before commit) carries the same Nats-Msg-Id, which JetStream's
+  duplicate window drops; consumers dedupe on event_id beyond it.
+Published rows are deleted after `keep_published` (7 days), hourly, in bounded chunks.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+import psycopg
+from google.protobuf.message import Message
+from nats.js.errors import NoStreamResponseError
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from appointment_svc.adapters.tables import outbox
+from mesh_common.events import EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
+from mesh_common.logging import get_logger
+
+log = get_logger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+PURGE_EVERY_SECONDS = 3600
+PURGE_CHUNK = 1000
+
+
+async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID:
+    """Write `event` into the outbox within the caller's transaction; returns its event id."""
+    expected = EVENT_TYPES.get(subject)
+    if expected is None or not isinstance(event, expected):
+        raise ValueError(f"{type(event).__name__} cannot be published on {subject!r}")
+    if not event.event_id:
+        event.event_id = str(uuid.uuid4())
+    event_id = UUID(event.event_id)
+    if not event.HasField("occurred_at"):
+        event.occurred_at.FromDatetime(datetime.now(timezone.utc))
+    await conn.execute(
+        outbox.insert().values(
+            id=event_id,
+            subject=subject,
+            payload=event.SerializeToString(),
+            # Not now(): that is the transaction's start, equal for every event of one transaction.
+            created_at=func.clock_timestamp(),
+        )
+    )
+    # Delivered to listeners only when the transaction commits; several collapse into one.
+    await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return event_id
+
+
+def _libpq_url(engine: AsyncEngine) -> str:
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class OutboxRelay:
+    """Background task publishing committed outbox rows to JetStream. `start()` / `stop()`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        nats_url: str,
+        topology: EventTopology = EventTopology(),
+        *,
+        batch_size: int = 100,
+        poll_seconds: float = 0.5,
+        publish_timeout: float = 2.0,
+        max_backoff_seconds: float = 5.0,
+        keep_published: timedelta = timedelta(days=7),
+        name: str = "outbox-relay",
+    ):
+        self._engine = engine
+        self._nats_url = nats_url
+        self._topology = topology
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._publish_timeout = publish_timeout
+        self._max_backoff = max_backoff_seconds
+        self._keep_published = keep_published
+        self._next_purge = 0.0
+        self._name = name
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._nc = None
+        self._js = None
+        # Observability (and the tests' proof that two relays never publish one row twice).
+        self.published_count = 0
+        self.failed_passes = 0
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"{self._name}-publish"),
+            asyncio.create_task(self._listen(), name=f"{self._name}-listen"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+            self._nc = self._js = None
+
+    @property
+    def connected(self) -> bool:
+        return self._js is not None and self._nc.is_connected
+
+    def wake(self) -> None:
+        """Ask for a pass now (LISTEN/NOTIFY does this after every commit that added events)."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            try:
+                if self._nc is None:
+                    self._nc = await connect(self._nats_url, self._name, connect_timeout=self._publish_timeout)
+                if self._js is None:
+                    js = self._nc.jetstream(timeout=self._publish_timeout)
+                    await ensure_streams(js, self._topology)
+                    self._js = js
+                    log.info("outbox relay connected to nats")
+                while await self.relay_batch() == self._batch_size:
+                    pass
+                backoff = 0.0
+                if time.monotonic() >= self._next_purge:
+                    self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                    await self.purge_published()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS or PostgreSQL trouble: back off, keep going
+                if isinstance(exc, NoStreamResponseError):
+                    self._js = None  # the stream vanished: create it again before the next publish
+                self.failed_passes += 1
+                backoff = min(self._max_backoff, max(0.1, backoff * 2))
+                log.warning("outbox relay pass failed; retrying", error=type(exc).__name__, retry_in=backoff)
+                await asyncio.sleep(backoff)
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()
+
+    async def purge_published(self) -> int:
+        """Delete rows published longer ago than `keep_published` (in bounded chunks); returns how many."""
+        purged = 0
+        while True:
+            async with self._engine.begin() as conn:
+                doomed = (
+                    select(outbox.c.id)
+                    .where(outbox.c.published_at < func.now() - self._keep_published)
+                    .limit(PURGE_CHUNK)
+                    .scalar_subquery()
+                )
+                deleted = (await conn.execute(delete(outbox).where(outbox.c.id.in_(doomed)))).rowcount
+            purged += deleted
+            if deleted < PURGE_CHUNK:
+                return purged
+
+    async def relay_batch(self) -> int:
+        """Claim up to batch_size unpublished rows, publish them in order; returns how many were published.
+
+        Raises after recording the error on the first row that could not be published (the rows
+        published before it are still marked).
+        """
+        published = 0
+        failure: Exception | None = None
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(outbox.c.id, outbox.c.subject, outbox.c.payload)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.created_at, outbox.c.id)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                try:
+                    await self._js.publish(
+                        self._topology.subject(row.subject),
+                        row.payload,
+                        timeout=self._publish_timeout,
+                        headers={MSG_ID_HEADER: str(row.id)},
+                    )
+                except Exception as exc:  # noqa: BLE001 - recorded on the row, then re-raised
+                    failure = exc
+                    await conn.execute(
+                        update(outbox)
+                        .where(outbox.c.id == row.id)
+                        .values(attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500])
+                    )
+                    break
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(published_at=func.now(), attempts=outbox.c.attempts + 1, last_error=None)
+                )
+                self.published_count += 1
+                published += 1
+        if failure is not None:
+            raise failure
+        return published
+
+    async def _listen(self) -> None:
+        backoff = 0.0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(_libpq_url(self._engine), autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    backoff = 0.0
+                    self.wake()  # events committed while we were not listening
+                    async for _ in conn.notifies():
+                        self.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - polling still runs; reconnect later
+                backoff = min(self._max_backoff, max(0.2, backoff * 2))
+                log.warning("outbox listen connection lost", error=type(exc).__name__, retry_in=backoff)
+                await asyncio.sleep(backoff)

@@ -1,0 +1,134 @@
+"""Staff use cases: the admin table (spec section 4), the booking lifecycle, consultants and slots."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+from uuid import UUID
+
+from appointment_svc.domain import events, staff
+from appointment_svc.domain.errors import BookingNotFound, ConsultantNotFound, SlotNotFound
+from appointment_svc.domain.model import Booking, BookingStatus, Consultant, london_date
+from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, NewConsultant, NewSlot, StatusChange
+from appointment_svc.service_layer.availability import utc_now
+from mesh_common.auth import Principal
+from mesh_common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class AdminService:
+    def __init__(self, uow_factory: Callable, cache, clock: Callable[[], datetime] = utc_now):
+        self._uow = uow_factory
+        self._cache = cache
+        self._clock = clock
+
+    # -- the admin table
+
+    async def appointment_table(self, query: AppointmentTableQuery) -> tuple[list[Booking], int]:
+        async with self._uow() as uow:
+            return await uow.appointment_table(query)
+
+    async def details(self, booking_id: UUID) -> tuple[Booking, list[StatusChange]]:
+        async with self._uow() as uow:
+            booking = await uow.get_booking(booking_id)
+            if booking is None:
+                raise BookingNotFound()
+            return booking, await uow.history(booking_id)
+
+    # -- lifecycle
+
+    async def confirm(self, booking_id: UUID, admin: Principal) -> Booking:
+        return await self._change(booking_id, BookingStatus.CONFIRMED, admin)
+
+    async def complete(self, booking_id: UUID, admin: Principal) -> Booking:
+        return await self._change(booking_id, BookingStatus.COMPLETED, admin)
+
+    async def mark_no_show(self, booking_id: UUID, admin: Principal) -> Booking:
+        return await self._change(booking_id, BookingStatus.NO_SHOW, admin)
+
+    async def cancel_on_behalf(self, booking_id: UUID, admin: Principal, reason: str) -> Booking:
+        return await self._change(booking_id, BookingStatus.CANCELLED, admin, reason)
+
+    async def _change(self, booking_id: UUID, target: BookingStatus, admin: Principal, reason: str = "") -> Booking:
+        async with self._uow() as uow:
+            # The row lock serialises concurrent changes: the second sees the first's status.
+            booking = await uow.get_booking(booking_id, lock=True)
+            if booking is None:
+                raise BookingNotFound()
+            now = self._clock()
+            change = staff.change_status(booking, target, admin.user_id, now, reason)
+            await uow.save_status(booking, now)
+            if staff.releases_slot(change):
+                await uow.free_slot(booking.slot.id)
+            await uow.record_status_change(booking.id, change.from_status, change.to_status, change.changed_by, now, change.reason)
+            if target is BookingStatus.CONFIRMED:
+                await uow.publish(events.BookingConfirmed(booking))
+            elif target is BookingStatus.CANCELLED:
+                await uow.publish(events.BookingCancelled(booking, admin.user_id))
+            await uow.commit()
+        log.info(
+            "booking status changed by staff",
+            booking_id=str(booking.id), from_status=change.from_status.value, to_status=target.value, by=admin.user_id,
+        )
+        if staff.releases_slot(change):
+            await self._cache.invalidate_day(london_date(booking.slot.starts_at))
+        return booking
+
+    # -- consultants
+
+    async def create_consultant(self, command: NewConsultant) -> UUID:
+        async with self._uow() as uow:
+            consultant_id = await uow.add_consultant(command)
+            await uow.commit()
+        log.info("consultant created", consultant_id=str(consultant_id))
+        return consultant_id
+
+    async def consultants(self) -> list[Consultant]:
+        async with self._uow() as uow:
+            return await uow.consultants()
+
+    # -- slots
+
+    async def create_slot(self, command: NewSlot) -> UUID:
+        staff.check_new_slot(command, self._clock())
+        async with self._uow() as uow:
+            if not await uow.lock_consultant(command.consultant_id):
+                raise ConsultantNotFound()
+            slot_id = await uow.add_slot(command)
+            await uow.commit()
+        log.info("slot created", slot_id=str(slot_id), consultant_id=str(command.consultant_id))
+        await self._cache.invalidate_day(london_date(command.starts_at))
+        return slot_id
+
+    async def generate_slots(self, command: GenerateSlots) -> tuple[int, int]:
+        """(created, skipped): skipped are pattern slots in the past or overlapping existing ones."""
+        times, past = staff.slots_to_generate(command, self._clock())
+        async with self._uow() as uow:
+            if not await uow.lock_consultant(command.consultant_id):
+                raise ConsultantNotFound()
+            created = await uow.add_slots(command, times)
+            await uow.commit()
+        skipped = past + len(times) - len(created)
+        log.info("slots generated", consultant_id=str(command.consultant_id), created=len(created), skipped=skipped)
+        for day in sorted({london_date(start) for start in created}):
+            await self._cache.invalidate_day(day)
+        return len(created), skipped
+
+    async def block_slot(self, slot_id: UUID) -> None:
+        await self._set_blocked(slot_id, True)
+
+    async def unblock_slot(self, slot_id: UUID) -> None:
+        await self._set_blocked(slot_id, False)
+
+    async def _set_blocked(self, slot_id: UUID, blocked: bool) -> None:
+        async with self._uow() as uow:
+            # Same row lock as the booking transaction: a block and a booking never both win.
+            slot = await uow.lock_slot(slot_id)
+            if slot is None:
+                raise SlotNotFound()
+            if blocked:
+                staff.check_blockable(slot)
+            await uow.set_slot_blocked(slot_id, blocked)
+            await uow.commit()
+        log.info("slot blocked" if blocked else "slot unblocked", slot_id=str(slot_id))
+        await self._cache.invalidate_day(london_date(slot.starts_at))

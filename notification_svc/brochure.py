@@ -1,0 +1,50 @@
+"""The brochure PDF, fetched from S3 with boto3 (in a worker thread: boto3 blocks)."""
+from __future__ import annotations
+
+import asyncio
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+
+from notification_svc.failures import Outage, RetryableFailure
+
+
+def s3_client(endpoint_url: str, access_key: str, secret_key: str, region: str = "us-east-1"):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key or None,
+        aws_secret_access_key=secret_key or None,
+        region_name=region,
+        config=Config(
+            s3={"addressing_style": "path"},
+            signature_version="s3v4",
+            connect_timeout=3,
+            read_timeout=10,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )
+
+
+class BrochureSource:
+    def __init__(self, client, bucket: str, key: str):
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+
+    def _get(self) -> bytes:
+        response = self._client.get_object(Bucket=self._bucket, Key=self._key)
+        return response["Body"].read()
+
+    async def fetch(self) -> bytes:
+        try:
+            return await asyncio.to_thread(self._get)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "?")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if status >= 500:
+                raise Outage(f"S3 error {code}") from exc
+            raise RetryableFailure(f"brochure s3://{self._bucket}/{self._key} unavailable: {code}") from exc
+        except (BotoConnectionError, BotoCoreError, OSError) as exc:
+            raise Outage(f"S3 unreachable: {type(exc).__name__}") from exc

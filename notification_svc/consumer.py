@@ -1,0 +1,227 @@
+"""Durable JetStream pull consumer: events in, emails out, exactly the right ones once.
+
+Per message: decode → plan the emails → skip those the ledger says were sent → send the rest over
+SMTP, recording each in the ledger right after the server accepted it → ack. So:
+- nothing is lost: the ack comes only after every email of the event was accepted by SMTP;
+  a crash before it means redelivery (after ack_wait), a failure means nak with backoff;
+- nothing is sent twice by redelivery: the ledger is checked per (event id, kind, recipient).
+  The one remaining window is a crash between SMTP's 250 and the ledger write (about a
+  millisecond); that single email is then sent again with the same Message-ID. SMTP has no
+  two-phase commit, so at-least-once with a deterministic Message-ID is the strongest guarantee.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from datetime import datetime, timezone
+
+import nats.errors
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from mesh_common import events
+from mesh_common.events import BROCHURE_REQUESTED, MSG_ID_HEADER, EventTopology
+from mesh_common.logging import get_logger
+from notification_svc.brochure import BrochureSource
+from notification_svc.emails import EmailComposer
+from notification_svc.failures import Outage, PermanentFailure, RetryableFailure
+from notification_svc.ledger import SentLedger
+from notification_svc.mailer import SmtpMailer
+
+log = get_logger(__name__)
+
+
+class NotificationConsumer:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        topology: EventTopology,
+        durable: str,
+        composer: EmailComposer,
+        mailer: SmtpMailer,
+        brochures: BrochureSource,
+        ledger: SentLedger,
+        *,
+        max_deliveries: int = 8,
+        retry_base_seconds: float = 2.0,
+        retry_max_seconds: float = 60.0,
+        ack_wait_seconds: float = 60.0,
+        batch_size: int = 10,
+    ):
+        self._js = js
+        self._topology = topology
+        self._durable = durable
+        self._composer = composer
+        self._mailer = mailer
+        self._brochures = brochures
+        self._ledger = ledger
+        self._max_deliveries = max_deliveries
+        self._retry_base = retry_base_seconds
+        self._retry_max = retry_max_seconds
+        self._ack_wait = ack_wait_seconds
+        self._batch_size = batch_size
+        self.emails_sent = 0
+
+    async def ensure_consumer(self) -> None:
+        await self._js.add_consumer(
+            self._topology.stream,
+            ConsumerConfig(
+                name=self._durable,
+                durable_name=self._durable,
+                description="notification_svc: booking and brochure emails",
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait,
+                # Unlimited: dead-lettering is ours (with the reason); the server's cap would
+                # silently park a message instead.
+                max_deliver=-1,
+                max_ack_pending=1000,
+            ),
+        )
+
+    def backoff(self, deliveries: int) -> float:
+        delay = min(self._retry_max, self._retry_base * 2 ** max(0, deliveries - 1))
+        return delay * random.uniform(0.8, 1.0)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Fetch and handle until `stopping` is set; fetched-but-unstarted messages are released."""
+        sub = await self._js.pull_subscribe_bind(durable=self._durable, stream=self._topology.stream)
+        try:
+            while not stopping.is_set():
+                try:
+                    batch = await sub.fetch(self._batch_size, timeout=1.0)
+                except nats.errors.TimeoutError:
+                    continue
+                except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
+                    log.warning("fetch failed; retrying", error=type(exc).__name__)
+                    await _sleep_unless(stopping, 0.5)
+                    continue
+                for index, msg in enumerate(batch):
+                    if stopping.is_set():
+                        await self._release(batch[index:], delay=None)
+                        break
+                    pause = await self.handle(msg)
+                    if pause:
+                        # The dependency is down: do not hammer it with the rest of the batch.
+                        await self._release(batch[index + 1:], delay=pause)
+                        await _sleep_unless(stopping, pause)
+                        break
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _release(self, msgs: list[Msg], delay: float | None) -> None:
+        for msg in msgs:
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=delay)
+
+    async def handle(self, msg: Msg) -> float | None:
+        """Handle one message; returns a pause in seconds when a dependency is down, else None."""
+        meta = msg.metadata
+        try:
+            await self._deliver(msg)
+        except asyncio.CancelledError:
+            # Shutdown grace exceeded: hand the message back now rather than after ack_wait.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(msg.nak())
+            raise
+        except Outage as exc:
+            delay = self.backoff(meta.num_delivered)
+            log.warning("dependency down; will retry", reason=str(exc), seq=meta.sequence.stream, retry_in=round(delay, 2))
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=delay)
+            return delay
+        except RetryableFailure as exc:
+            if meta.num_delivered >= self._max_deliveries:
+                await self._dead_letter(msg, f"gave up after {meta.num_delivered} deliveries: {exc}")
+            else:
+                delay = self.backoff(meta.num_delivered)
+                log.warning("delivery failed; will retry", reason=str(exc), seq=meta.sequence.stream, retry_in=round(delay, 2))
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=delay)
+        except PermanentFailure as exc:
+            await self._dead_letter(msg, str(exc))
+        except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
+            # NATS itself (the ledger) is in trouble: the message comes back after ack_wait.
+            log.warning("nats trouble while handling; message will be redelivered", error=type(exc).__name__)
+            return 1.0
+        except Exception as exc:  # noqa: BLE001 - an unforeseen failure counts like a retryable one
+            log.exception("unexpected failure handling a message", seq=meta.sequence.stream)
+            if meta.num_delivered >= self._max_deliveries:
+                await self._dead_letter(msg, f"gave up after {meta.num_delivered} deliveries: {type(exc).__name__}: {exc}")
+            else:
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=self.backoff(meta.num_delivered))
+        return None
+
+    def _decode(self, msg: Msg):
+        subject = self._topology.logical(msg.subject)
+        if subject not in events.EVENT_TYPES:
+            raise PermanentFailure(f"unknown subject {msg.subject}")
+        try:
+            event = events.decode_event(subject, msg.data)
+        except DecodeError as exc:
+            raise PermanentFailure(f"undecodable {subject} payload: {exc}") from exc
+        try:
+            uuid.UUID(event.event_id)
+        except ValueError as exc:
+            raise PermanentFailure(f"{subject} payload without a valid event_id") from exc
+        try:
+            deliveries = self._composer.plan(subject, event)
+        except ValueError as exc:
+            raise PermanentFailure(str(exc)) from exc
+        return subject, event, deliveries
+
+    async def _deliver(self, msg: Msg) -> None:
+        subject, event, deliveries = self._decode(msg)
+        pending = [d for d in deliveries if not await self._ledger.was_sent(event.event_id, d)]
+        if pending:
+            pdf = await self._brochures.fetch() if subject == BROCHURE_REQUESTED else None
+            async with self._mailer.session() as smtp:
+                for delivery in pending:
+                    try:
+                        message = self._composer.render(subject, event, delivery, brochure_pdf=pdf)
+                    except Exception as exc:  # noqa: BLE001 - a template or data bug will not heal by retrying
+                        raise PermanentFailure(f"rendering {delivery.kind} failed: {type(exc).__name__}: {exc}") from exc
+                    await msg.in_progress()
+                    await smtp.send(message)
+                    await self._ledger.mark_sent(event.event_id, delivery)
+                    self.emails_sent += 1
+                    log.info("email sent", event_id=event.event_id, kind=delivery.kind, seq=msg.metadata.sequence.stream)
+        await msg.ack_sync()
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+        meta = msg.metadata
+        subject = self._topology.logical(msg.subject) or msg.subject
+        event_id = ""
+        with contextlib.suppress(Exception):
+            event_id = events.decode_event(subject, msg.data).event_id
+        headers = {
+            # Idempotent per original stream message: a crash before the term re-publishes the same.
+            MSG_ID_HEADER: f"dlq-{meta.stream}-{meta.sequence.stream}",
+            events.DLQ_REASON: " ".join(reason.split())[:500],
+            events.DLQ_ORIGINAL_SUBJECT: subject,
+            events.DLQ_ORIGINAL_SEQUENCE: str(meta.sequence.stream),
+            events.DLQ_ORIGINAL_MSG_ID: (msg.headers or {}).get(MSG_ID_HEADER, ""),
+            events.DLQ_EVENT_ID: " ".join(event_id.split())[:100],
+            events.DLQ_DELIVERIES: str(meta.num_delivered),
+            events.DLQ_FAILED_AT: datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        try:
+            await self._js.publish(self._topology.dlq_subject(subject), msg.data, headers=headers)
+        except Exception as exc:  # noqa: BLE001 - without the dead-letter copy the original must stay
+            log.error("dead-lettering failed; message will be redelivered", error=type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=self.backoff(meta.num_delivered))
+            return
+        await msg.term()
+        log.error("message dead-lettered", seq=meta.sequence.stream, subject=subject, event_id=event_id, reason=headers[events.DLQ_REASON])
+
+
+async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)

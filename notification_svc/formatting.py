@@ -1,0 +1,48 @@
+"""How times, appointment types and services read in a British email."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from booking.v1 import resources_pb2 as res
+
+LONDON = ZoneInfo("Europe/London")
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")  # fmt: skip
+
+TYPE_WORDS = {
+    res.HOME_MEASUREMENT: "home measurement visit",
+    res.SHOWROOM_VISIT: "showroom visit",
+    res.VIDEO_CONSULTATION: "video consultation",
+}
+
+
+def utc(ts: Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=timezone.utc)
+
+
+def london(ts: Timestamp) -> datetime:
+    return utc(ts).astimezone(LONDON)
+
+
+def london_datetime(ts: Timestamp) -> str:
+    """`Tuesday 3 March 2026, 10:00` in London time (GMT or BST, whichever applies that day)."""
+    t = london(ts)
+    return f"{_DAYS[t.weekday()]} {t.day} {_MONTHS[t.month - 1]} {t.year}, {t:%H:%M}"
+
+
+def london_time(ts: Timestamp) -> str:
+    return f"{london(ts):%H:%M}"
+
+
+def type_words(kind: int) -> str:
+    return TYPE_WORDS.get(kind, "appointment")
+
+
+def services_words(appointment: res.Appointment) -> str:
+    services = [name for wanted, name in ((appointment.for_kitchen, "kitchen"), (appointment.for_bedroom, "bedroom")) if wanted]
+    return " and ".join(services) or "none"

@@ -1,0 +1,445 @@
+"""Issue 6 through the real Envoy: staff run the diary over REST, customers see the effects.
+
+The e2e database is shared by every e2e test: each test works on its own consultant, on days
+further out than other tests use, and reads the admin table through a filter only its own
+bookings match (a unique customer email).
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import psycopg
+import pytest
+
+from booking.v1 import events_pb2
+from mesh_common.auth import Role
+from tests.e2e.helpers import london
+from tests.integration.booking_fixtures import booking_form
+
+UUID = str(uuid.uuid4())
+ADMIN_ROUTES = [
+    ("GET", "/v1/admin/appointments", None),
+    ("GET", f"/v1/admin/appointments/{UUID}", None),
+    ("POST", f"/v1/admin/appointments/{UUID}/confirm", {}),
+    ("POST", f"/v1/admin/appointments/{UUID}/complete", {}),
+    ("POST", f"/v1/admin/appointments/{UUID}/no-show", {}),
+    ("POST", f"/v1/admin/appointments/{UUID}/cancel", {"reason": "x"}),
+    ("POST", "/v1/admin/consultants", {"name": "X", "avatarUrl": "https://a.example/x.png", "categories": ["KITCHEN"]}),
+    ("GET", "/v1/admin/consultants", None),
+    ("POST", "/v1/admin/slots", {"consultantId": UUID, "type": "SHOWROOM_VISIT"}),
+    ("POST", "/v1/admin/slots:generate", {"consultantId": UUID, "weekdays": [1]}),
+    ("POST", f"/v1/admin/slots/{UUID}/block", {}),
+    ("POST", f"/v1/admin/slots/{UUID}/unblock", {}),
+]
+
+
+def a_far_monday() -> date:
+    """Further out than tests.e2e.helpers.a_future_day, so no other test's day grid sees our slots."""
+    day = date.today() + timedelta(days=random.randint(3200, 6000))
+    return day - timedelta(days=day.weekday())
+
+
+def rfc3339(instant: datetime) -> str:
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture
+def staff_sub() -> str:
+    return f"staff-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def staff(mesh, staff_sub) -> dict[str, str]:
+    return mesh.auth(staff_sub, Role.ADMIN)
+
+
+@pytest.fixture
+def customer() -> str:
+    return f"customer-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def email(customer) -> str:
+    return f"{customer}@example.com"
+
+
+def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code, body
+    if field is not None:
+        assert field in {f["field"] for f in body["fields"]}, body
+    return body
+
+
+def new_consultant(http, staff, categories=("KITCHEN", "BEDROOM")) -> tuple[str, str]:
+    name = f"Consultant {uuid.uuid4().hex[:8]}"
+    response = http.post(
+        "/v1/admin/consultants",
+        json={"name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png", "categories": list(categories)},
+        headers=staff,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["consultantId"], name
+
+
+def new_slot(http, staff, consultant_id, starts_at: datetime, minutes=60, type_="SHOWROOM_VISIT"):
+    return http.post(
+        "/v1/admin/slots",
+        json={"consultantId": consultant_id, "type": type_, "startsAt": rfc3339(starts_at), "endsAt": rfc3339(starts_at + timedelta(minutes=minutes))},
+        headers=staff,
+    )
+
+
+def available(http, day: date, consultant_name: str, type_="SHOWROOM_VISIT") -> list[dict]:
+    response = http.get("/v1/appointments/availability", params={"type": type_, "date": day.isoformat()})
+    assert response.status_code == 200, response.text
+    return [s for s in response.json()["slots"] if s["consultant"]["name"] == consultant_name]
+
+
+def book(http, mesh, slot_id, customer, email, type_="SHOWROOM_VISIT") -> dict:
+    response = http.post("/v1/appointments", json=booking_form(slot_id, type=type_, email=email), headers=mesh.auth(customer))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def table(http, staff, **params):
+    return http.get("/v1/admin/appointments", params=params, headers=staff)
+
+
+def a_booking(http, mesh, staff, customer, email, hour=10) -> dict:
+    consultant_id, _ = new_consultant(http, staff)
+    slot = new_slot(http, staff, consultant_id, london(a_far_monday(), hour))
+    assert slot.status_code == 201, slot.text
+    return {**book(http, mesh, slot.json()["slotId"], customer, email), "slotId": slot.json()["slotId"]}
+
+
+def outbox_events(mesh, subject: str, message_type, booking_id: str) -> list:
+    with psycopg.connect(mesh.database_url) as connection:
+        rows = connection.execute("SELECT payload FROM outbox WHERE subject = %s", (subject,)).fetchall()
+    found = [message_type.FromString(row[0]) for row in rows]
+    return [e for e in found if e.appointment.booking_id == booking_id]
+
+
+# -- authorisation of every admin route
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p.replace(UUID, '{id}')}" for m, p, _ in ADMIN_ROUTES])
+def test_a_customer_token_is_403_on_every_admin_route(mesh, http, method, path, body):
+    assert_error(http.request(method, path, json=body, headers=mesh.auth("alice")), 403, "FORBIDDEN")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p.replace(UUID, '{id}')}" for m, p, _ in ADMIN_ROUTES])
+def test_no_token_is_401_on_every_admin_route(http, method, path, body):
+    assert_error(http.request(method, path, json=body), 401, "UNAUTHENTICATED")
+
+
+# -- the story of the issue
+
+
+def test_staff_set_up_a_month_and_take_a_booking_through_its_lifecycle(mesh, http, staff, staff_sub, customer, email):
+    consultant_id, name = new_consultant(http, staff, ("KITCHEN",))
+    monday = a_far_monday()
+    month = {
+        "consultantId": consultant_id, "type": "HOME_MEASUREMENT", "fromDate": monday.isoformat(),
+        "toDate": (monday + timedelta(days=27)).isoformat(), "weekdays": [1, 2, 3, 4, 5], "dayStart": "09:00",
+        "dayEnd": "17:00", "slotMinutes": 90, "bufferMinutes": 30, "skipDates": [(monday + timedelta(days=7)).isoformat()],
+    }  # fmt: skip
+    generated = http.post("/v1/admin/slots:generate", json=month, headers=staff)
+    assert generated.status_code == 200, generated.text
+    assert generated.json() == {"created": 19 * 4, "skipped": 0}  # 09:00, 11:00, 13:00, 15:00 on 19 working days
+    again = http.post("/v1/admin/slots:generate", json=month, headers=staff)
+    assert again.json() == {"created": 0, "skipped": 76}
+
+    tuesday = monday + timedelta(days=1)
+    offered = available(http, tuesday, name, "HOME_MEASUREMENT")
+    assert [parse(s["startsAt"]) for s in offered] == [london(tuesday, h) for h in (9, 11, 13, 15)]
+    assert available(http, monday + timedelta(days=7), name, "HOME_MEASUREMENT") == []  # the skipped date
+
+    booking = book(http, mesh, offered[1]["slotId"], customer, email, "HOME_MEASUREMENT")
+    assert [s["slotId"] for s in available(http, tuesday, name, "HOME_MEASUREMENT")] == [offered[i]["slotId"] for i in (0, 2, 3)]
+
+    listed = table(http, staff, email=email.upper(), status="PENDING")
+    assert listed.status_code == 200, listed.text
+    page = listed.json()
+    assert (page["total"], page["page"], page["totalPages"]) == (1, 1, 1)
+    row = page["data"][0]
+    assert (row["bookingId"], row["referenceCode"], row["status"], row["userId"]) == (
+        booking["bookingId"], booking["referenceCode"], "PENDING", customer,
+    )  # fmt: skip
+    assert row["slot"]["slotId"] == offered[1]["slotId"] and row["slot"]["consultant"]["name"] == name
+
+    bid = booking["bookingId"]
+    confirmed = http.post(f"/v1/admin/appointments/{bid}/confirm", json={}, headers=staff)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["appointment"]["status"] == "CONFIRMED"
+    assert len(outbox_events(mesh, "booking.confirmed", events_pb2.BookingConfirmed, bid)) == 1
+    completed = http.post(f"/v1/admin/appointments/{bid}/complete", json={}, headers=staff)
+    assert completed.status_code == 200 and completed.json()["appointment"]["status"] == "COMPLETED"
+
+    seen_by_customer = http.get(f"/v1/appointments/{bid}", headers=mesh.auth(customer)).json()["appointment"]
+    assert seen_by_customer["status"] == "COMPLETED"
+    details = http.get(f"/v1/admin/appointments/{bid}", headers=staff).json()
+    assert details["appointment"]["status"] == "COMPLETED"
+    assert [(h["fromStatus"], h["toStatus"]) for h in details["history"]] == [
+        ("BOOKING_STATUS_UNSPECIFIED", "PENDING"), ("PENDING", "CONFIRMED"), ("CONFIRMED", "COMPLETED"),
+    ]  # fmt: skip
+    assert [h["changedBy"] for h in details["history"]] == [customer, staff_sub, staff_sub]
+    times = [parse(h["changedAt"]) for h in details["history"]]
+    assert times == sorted(times)
+
+
+# -- the admin table
+
+
+@pytest.fixture
+def three_bookings(mesh, http, staff, customer, email) -> list[dict]:
+    """Three bookings of one customer, booked in the order 11:00, 09:00, 10:00 on one far day."""
+    consultant_id, _ = new_consultant(http, staff)
+    day = a_far_monday()
+    made = []
+    for hour in (11, 9, 10):
+        slot = new_slot(http, staff, consultant_id, london(day, hour)).json()["slotId"]
+        made.append({**book(http, mesh, slot, customer, email), "hour": hour, "day": day})
+    return made
+
+
+def test_the_table_pages_through_one_customers_bookings(http, staff, email, three_bookings):
+    newest_first = [b["bookingId"] for b in reversed(three_bookings)]
+    first = table(http, staff, email=email, limit=2).json()
+    assert ([a["bookingId"] for a in first["data"]], first["total"], first["page"], first["totalPages"]) == (newest_first[:2], 3, 1, 2)
+    last = table(http, staff, email=email, limit=2, page=2).json()
+    assert ([a["bookingId"] for a in last["data"]], last["total"], last["page"]) == (newest_first[2:], 3, 2)
+    past_the_end = table(http, staff, email=email, limit=2, page=3)
+    assert past_the_end.status_code == 200
+    assert past_the_end.json() == {"data": [], "total": 3, "page": 3, "totalPages": 2}
+
+
+def test_the_table_sorts_by_creation_or_by_start(http, staff, email, three_bookings):
+    by_hour = {b["hour"]: b["bookingId"] for b in three_bookings}
+
+    def ids(sort):
+        response = table(http, staff, email=email, sort=sort)
+        assert response.status_code == 200, response.text
+        return [a["bookingId"] for a in response.json()["data"]]
+
+    assert ids("createdAt") == [b["bookingId"] for b in three_bookings]
+    assert ids("-createdAt") == [b["bookingId"] for b in reversed(three_bookings)]
+    assert ids("startsAt") == [by_hour[9], by_hour[10], by_hour[11]]
+    assert ids("-startsAt") == [by_hour[11], by_hour[10], by_hour[9]]
+
+
+def test_the_table_filters_by_reference_status_and_days(http, staff, email, three_bookings):
+    one = three_bookings[0]
+    by_reference = table(http, staff, referenceCode=one["referenceCode"].lower()).json()
+    assert [a["bookingId"] for a in by_reference["data"]] == [one["bookingId"]] and by_reference["total"] == 1
+    day = one["day"]
+    assert table(http, staff, email=email, **{"from": day.isoformat(), "to": day.isoformat()}).json()["total"] == 3
+    assert table(http, staff, email=email, **{"from": (day + timedelta(days=1)).isoformat()}).json()["total"] == 0
+    assert table(http, staff, email=email, to=(day - timedelta(days=1)).isoformat()).json()["total"] == 0
+    assert table(http, staff, email=email, status="CONFIRMED").json()["total"] == 0
+    assert table(http, staff, email=email, status="PENDING").json()["total"] == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 101}, "limit"),
+        ({"limit": -5}, "limit"),
+        ({"page": -1}, "page"),
+        ({"sort": "name"}, "sort"),
+        ({"sort": "-updatedAt"}, "sort"),
+        ({"from": "2030-02-30"}, "from"),
+        ({"from": "2030-03-02", "to": "2030-03-01"}, "to"),
+        ({"referenceCode": "BK-123"}, "referenceCode"),
+    ],
+)
+def test_bad_table_parameters_are_400_not_clamped(http, staff, params, field):
+    assert_error(table(http, staff, **params), 400, "VALIDATION_ERROR", field)
+
+
+def test_the_largest_page_is_100(http, staff, email, three_bookings):
+    response = table(http, staff, email=email, limit=100)
+    assert response.status_code == 200 and response.json()["total"] == 3
+
+
+def test_an_unknown_status_or_parameter_is_400(http, staff):
+    assert_error(table(http, staff, status="LOST"), 400, "VALIDATION_ERROR")
+    assert_error(table(http, staff, colour="blue"), 400, "VALIDATION_ERROR")
+
+
+# -- lifecycle
+
+
+def test_no_show_only_after_confirmation_and_finished_bookings_stay_finished(mesh, http, staff, customer, email):
+    bid = a_booking(http, mesh, staff, customer, email)["bookingId"]
+    assert_error(http.post(f"/v1/admin/appointments/{bid}/no-show", json={}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+    assert_error(http.post(f"/v1/admin/appointments/{bid}/complete", json={}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+    assert http.post(f"/v1/admin/appointments/{bid}/confirm", json={}, headers=staff).status_code == 200
+    assert_error(http.post(f"/v1/admin/appointments/{bid}/confirm", json={}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+    no_show = http.post(f"/v1/admin/appointments/{bid}/no-show", json={}, headers=staff)
+    assert no_show.status_code == 200 and no_show.json()["appointment"]["status"] == "NO_SHOW"
+    for action, body in [("confirm", {}), ("complete", {}), ("no-show", {}), ("cancel", {"reason": "late"})]:
+        assert_error(http.post(f"/v1/admin/appointments/{bid}/{action}", json=body, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+    customer_cancel = http.patch(f"/v1/appointments/{bid}/cancel", json={}, headers=mesh.auth(customer))
+    assert_error(customer_cancel, 409, "INVALID_STATUS_TRANSITION")
+
+
+def test_staff_cancel_with_a_reason_frees_the_slot_for_customers(mesh, http, staff, staff_sub, customer, email):
+    consultant_id, name = new_consultant(http, staff)
+    day = a_far_monday()
+    slot = new_slot(http, staff, consultant_id, london(day, 14)).json()["slotId"]
+    bid = book(http, mesh, slot, customer, email)["bookingId"]
+    assert available(http, day, name) == []
+
+    assert_error(http.post(f"/v1/admin/appointments/{bid}/cancel", json={}, headers=staff), 400, "VALIDATION_ERROR", "reason")
+    assert_error(http.post(f"/v1/admin/appointments/{bid}/cancel", json={"reason": "  "}, headers=staff), 400, "VALIDATION_ERROR", "reason")
+    cancelled = http.post(f"/v1/admin/appointments/{bid}/cancel", json={"reason": "Consultant ill"}, headers=staff)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["appointment"]["status"] == "CANCELLED"
+
+    assert [s["slotId"] for s in available(http, day, name)] == [slot]
+    mine = http.get(f"/v1/appointments/{bid}", headers=mesh.auth(customer)).json()["appointment"]
+    assert (mine["status"], mine["cancelReason"]) == ("CANCELLED", "Consultant ill") and mine["cancelledAt"]
+    [event] = outbox_events(mesh, "booking.cancelled", events_pb2.BookingCancelled, bid)
+    history = http.get(f"/v1/admin/appointments/{bid}", headers=staff).json()["history"]
+    assert event.cancelled_by == history[-1]["changedBy"] == staff_sub
+    assert (history[-1]["toStatus"], history[-1]["reason"]) == ("CANCELLED", "Consultant ill")
+    assert_error(http.post(f"/v1/admin/appointments/{bid}/cancel", json={"reason": "again"}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+
+
+def test_an_unknown_booking_is_404_and_a_malformed_id_400(http, staff):
+    missing = uuid.uuid4()
+    assert_error(http.get(f"/v1/admin/appointments/{missing}", headers=staff), 404, "BOOKING_NOT_FOUND")
+    assert_error(http.post(f"/v1/admin/appointments/{missing}/confirm", json={}, headers=staff), 404, "BOOKING_NOT_FOUND")
+    assert_error(http.post(f"/v1/admin/appointments/{missing}/cancel", json={"reason": "x"}, headers=staff), 404, "BOOKING_NOT_FOUND")
+    assert_error(http.get("/v1/admin/appointments/not-a-uuid", headers=staff), 400, "VALIDATION_ERROR", "bookingId")
+
+
+# -- consultants
+
+
+def test_a_new_consultant_is_201_and_listed(http, staff):
+    consultant_id, name = new_consultant(http, staff, ("BEDROOM",))
+    uuid.UUID(consultant_id)
+    response = http.get("/v1/admin/consultants", headers=staff)
+    assert response.status_code == 200
+    consultants = response.json()["consultants"]
+    mine = [c for c in consultants if c["consultantId"] == consultant_id]
+    assert mine == [{"consultantId": consultant_id, "name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png", "categories": ["BEDROOM"]}]
+    names = [c["name"] for c in consultants]
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"avatarUrl": "https://a.example/x.png", "categories": ["KITCHEN"]}, "name"),
+        ({"name": "A", "avatarUrl": "/x.png", "categories": ["KITCHEN"]}, "avatarUrl"),
+        ({"name": "A", "avatarUrl": "ftp://a.example/x.png", "categories": ["KITCHEN"]}, "avatarUrl"),
+        ({"name": "A", "avatarUrl": "https://a.example/x.png", "categories": []}, "categories"),
+    ],
+)
+def test_a_consultant_needs_a_name_a_web_avatar_and_a_category(http, staff, body, field):
+    assert_error(http.post("/v1/admin/consultants", json=body, headers=staff), 400, "VALIDATION_ERROR", field)
+
+
+# -- slots
+
+
+def test_a_new_slot_is_201_and_offered_at_once(http, staff):
+    consultant_id, name = new_consultant(http, staff)
+    day = a_far_monday()
+    assert available(http, day, name) == []  # the (empty) day is now cached
+    created = new_slot(http, staff, consultant_id, london(day, 10))
+    assert created.status_code == 201, created.text
+    assert [s["slotId"] for s in available(http, day, name)] == [created.json()["slotId"]]
+
+
+def test_slot_rules_overlap_past_unknown_consultant_and_shape(http, staff):
+    consultant_id, _ = new_consultant(http, staff)
+    start = london(a_far_monday(), 10)
+    assert new_slot(http, staff, consultant_id, start).status_code == 201
+    assert_error(new_slot(http, staff, consultant_id, start + timedelta(minutes=30)), 409, "SLOT_OVERLAP")
+    assert new_slot(http, staff, consultant_id, start + timedelta(hours=1)).status_code == 201  # back to back
+    assert_error(new_slot(http, staff, consultant_id, datetime.now(timezone.utc) - timedelta(hours=1)), 422, "SLOT_IN_PAST")
+    assert_error(new_slot(http, staff, str(uuid.uuid4()), start), 404, "CONSULTANT_NOT_FOUND")
+    assert_error(new_slot(http, staff, consultant_id, start + timedelta(hours=5), minutes=-30), 400, "VALIDATION_ERROR", "endsAt")
+    missing_type = http.post("/v1/admin/slots", json={"consultantId": consultant_id, "startsAt": rfc3339(start)}, headers=staff)
+    assert_error(missing_type, 400, "VALIDATION_ERROR", "type")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"weekdays": [0]}, "weekdays"),
+        ({"dayStart": "9am"}, "dayStart"),
+        ({"dayStart": "17:00", "dayEnd": "09:00"}, "dayEnd"),
+        ({"slotMinutes": 0}, "slotMinutes"),
+        ({"bufferMinutes": -1}, "bufferMinutes"),
+        ({"toDate": "2099-01-01"}, "toDate"),
+        ({"skipDates": ["someday"]}, "skipDates"),
+    ],
+)
+def test_a_bad_pattern_is_400(http, staff, overrides, field):
+    pattern = {"consultantId": UUID, "type": "VIDEO_CONSULTATION", "fromDate": "2040-01-02", "toDate": "2040-01-31",
+               "weekdays": [1], "dayStart": "09:00", "dayEnd": "12:00", "slotMinutes": 30, **overrides}  # fmt: skip
+    assert_error(http.post("/v1/admin/slots:generate", json=pattern, headers=staff), 400, "VALIDATION_ERROR", field)
+
+
+def test_generating_for_an_unknown_consultant_is_404(http, staff):
+    pattern = {"consultantId": str(uuid.uuid4()), "type": "VIDEO_CONSULTATION", "fromDate": "2040-01-02", "toDate": "2040-01-31",
+               "weekdays": [1], "dayStart": "09:00", "dayEnd": "12:00", "slotMinutes": 30}  # fmt: skip
+    assert_error(http.post("/v1/admin/slots:generate", json=pattern, headers=staff), 404, "CONSULTANT_NOT_FOUND")
+
+
+def test_blocking_hides_a_slot_at_once_and_unblocking_brings_it_back(http, staff):
+    consultant_id, name = new_consultant(http, staff)
+    day = a_far_monday()
+    slot = new_slot(http, staff, consultant_id, london(day, 9)).json()["slotId"]
+    assert len(available(http, day, name)) == 1  # cached now
+    blocked = http.post(f"/v1/admin/slots/{slot}/block", json={}, headers=staff)
+    assert blocked.status_code == 200 and blocked.json() == {"slotId": slot, "blocked": True}
+    assert available(http, day, name) == []
+    unblocked = http.post(f"/v1/admin/slots/{slot}/unblock", json={}, headers=staff)
+    assert unblocked.status_code == 200 and unblocked.json() == {"slotId": slot, "blocked": False}
+    assert [s["slotId"] for s in available(http, day, name)] == [slot]
+
+
+def test_a_booked_slot_can_be_blocked_only_after_its_booking_is_cancelled(mesh, http, staff, customer, email):
+    made = a_booking(http, mesh, staff, customer, email)
+    slot = made["slotId"]
+    body = assert_error(http.post(f"/v1/admin/slots/{slot}/block", json={}, headers=staff), 409, "SLOT_BOOKED")
+    assert "cancel the booking first" in body["message"]
+    cancel = http.post(f"/v1/admin/appointments/{made['bookingId']}/cancel", json={"reason": "Showroom closed"}, headers=staff)
+    assert cancel.status_code == 200
+    assert http.post(f"/v1/admin/slots/{slot}/block", json={}, headers=staff).status_code == 200
+    rebook = http.post("/v1/appointments", json=booking_form(slot, email=email), headers=mesh.auth(customer))
+    assert_error(rebook, 409, "SLOT_UNAVAILABLE")
+
+
+def test_blocking_an_unknown_slot_is_404(http, staff):
+    assert_error(http.post(f"/v1/admin/slots/{uuid.uuid4()}/block", json={}, headers=staff), 404, "SLOT_NOT_FOUND")
+    assert_error(http.post(f"/v1/admin/slots/{uuid.uuid4()}/unblock", json={}, headers=staff), 404, "SLOT_NOT_FOUND")
+
+
+def test_the_service_itself_refuses_every_admin_rpc_to_a_customer(mesh):
+    """Defence in depth: straight to the gRPC port, past the gateway's RBAC, the answer is the same."""
+    import grpc
+
+    from booking.v1 import admin_service_pb2, admin_service_pb2_grpc
+
+    methods = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].methods
+    with grpc.insecure_channel(mesh.appointment[0].url) as channel:
+        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
+        for method in methods:
+            request = getattr(admin_service_pb2, method.input_type.name)()
+            with pytest.raises(grpc.RpcError) as raised:
+                getattr(stub, method.name)(request, metadata=[("authorization", f"Bearer {mesh.token('alice')}")], timeout=10)
+            assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, method.name

@@ -1,0 +1,430 @@
+"""Staff rules without I/O: the lifecycle table, request checks, slot generation, and the use cases over fakes."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import product
+
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from appointment_svc.domain import events
+from appointment_svc.domain.errors import (
+    BookingNotFound,
+    ConsultantNotFound,
+    InvalidStatusTransition,
+    SlotBooked,
+    SlotInPast,
+    ValidationFailed,
+)
+from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus, Category, Consultant, Slot
+from appointment_svc.domain.schedule import WeeklyPattern
+from appointment_svc.domain.staff import (
+    ALLOWED_TRANSITIONS,
+    MAX_GENERATED_SLOTS,
+    GenerateSlots,
+    NewSlot,
+    TableSort,
+    can_change,
+    change_status,
+    check_blockable,
+    check_new_slot,
+    releases_slot,
+    slots_to_generate,
+)
+from appointment_svc.entrypoints.admin import new_consultant, new_slot, slot_generation, table_query
+from appointment_svc.service_layer.admin import AdminService
+from booking.v1 import admin_service_pb2 as pb
+from booking.v1 import resources_pb2 as res
+from mesh_common.auth import Principal, Role
+
+UTC = timezone.utc
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+STAFF = Principal("staff-7", Role.ADMIN)
+S = BookingStatus
+
+LEGAL = {
+    (S.PENDING, S.CONFIRMED),
+    (S.CONFIRMED, S.COMPLETED),
+    (S.CONFIRMED, S.NO_SHOW),
+    (S.PENDING, S.CANCELLED),
+    (S.CONFIRMED, S.CANCELLED),
+}
+
+
+def a_slot(**overrides) -> Slot:
+    values = dict(
+        id=uuid.uuid4(),
+        consultant=Consultant(uuid.uuid4(), "Amelia Hart", "https://a.example/a.png", (Category.KITCHEN,)),
+        type=AppointmentType.SHOWROOM_VISIT,
+        starts_at=NOW + timedelta(days=3),
+        ends_at=NOW + timedelta(days=3, hours=1),
+        is_booked=True,
+    )
+    values.update(overrides)
+    return Slot(**values)
+
+
+def a_booking(status: BookingStatus = S.PENDING) -> Booking:
+    return Booking(
+        id=uuid.uuid4(), reference_code="BK-20260302-0001", user_id="alice", type=AppointmentType.SHOWROOM_VISIT,
+        for_kitchen=True, for_bedroom=False, first_name="Jane", last_name="Doe", email="jane@example.com",
+        phone="07700900123", postcode="SW1A 1AA", address="1 High St", slot=a_slot(), status=status, created_at=NOW,
+    )  # fmt: skip
+
+
+# -- the lifecycle table
+
+
+@pytest.mark.parametrize(("current", "target"), list(product(BookingStatus, BookingStatus)))
+def test_only_the_five_staff_transitions_are_legal(current, target):
+    assert can_change(current, target) is ((current, target) in LEGAL)
+
+
+def test_the_table_names_no_way_back_to_pending():
+    assert S.PENDING not in ALLOWED_TRANSITIONS
+
+
+@pytest.mark.parametrize("current", [S.CANCELLED, S.COMPLETED, S.NO_SHOW])
+def test_finished_bookings_cannot_change_at_all(current):
+    booking = a_booking(current)
+    for target in BookingStatus:
+        with pytest.raises(InvalidStatusTransition):
+            change_status(booking, target, "staff-7", NOW, "reason")
+    assert booking.status is current
+
+
+def test_confirming_returns_the_history_entry_and_moves_the_booking():
+    booking = a_booking()
+    change = change_status(booking, S.CONFIRMED, "staff-7", NOW)
+    assert booking.status is S.CONFIRMED
+    assert (change.from_status, change.to_status, change.changed_by, change.changed_at) == (S.PENDING, S.CONFIRMED, "staff-7", NOW)
+    assert not releases_slot(change)
+
+
+def test_a_refused_change_leaves_the_booking_as_it_was():
+    booking = a_booking(S.PENDING)
+    with pytest.raises(InvalidStatusTransition, match="PENDING booking cannot become COMPLETED"):
+        change_status(booking, S.COMPLETED, "staff-7", NOW)
+    assert booking.status is S.PENDING
+
+
+def test_staff_cancelling_records_when_and_why_and_frees_the_slot():
+    booking = a_booking(S.CONFIRMED)
+    change = change_status(booking, S.CANCELLED, "staff-7", NOW, "  consultant ill  ")
+    assert (booking.status, booking.cancelled_at, booking.cancel_reason) == (S.CANCELLED, NOW, "consultant ill")
+    assert change.reason == "consultant ill" and releases_slot(change)
+
+
+def test_staff_cannot_cancel_without_a_reason():
+    booking = a_booking()
+    with pytest.raises(ValidationFailed):
+        change_status(booking, S.CANCELLED, "staff-7", NOW, "   ")
+    assert booking.status is S.PENDING
+
+
+@pytest.mark.parametrize("target", [S.COMPLETED, S.NO_SHOW])
+def test_a_finished_appointment_keeps_its_slot(target):
+    assert not releases_slot(change_status(a_booking(S.CONFIRMED), target, "staff-7", NOW))
+
+
+# -- slots
+
+
+def test_a_new_slot_must_start_in_the_future():
+    slot = NewSlot(uuid.uuid4(), AppointmentType.SHOWROOM_VISIT, NOW, NOW + timedelta(hours=1))
+    with pytest.raises(SlotInPast):
+        check_new_slot(slot, NOW)
+    check_new_slot(slot, NOW - timedelta(seconds=1))
+
+
+def test_a_booked_slot_cannot_be_blocked_but_a_free_one_can():
+    with pytest.raises(SlotBooked, match="cancel the booking first"):
+        check_blockable(a_slot(is_booked=True))
+    check_blockable(a_slot(is_booked=False))
+
+
+def generation(first: date, last: date, **pattern) -> GenerateSlots:
+    values = dict(weekdays=frozenset(range(1, 8)), day_start=time(9), day_end=time(12), slot_minutes=60, buffer_minutes=0)
+    values.update(pattern)
+    return GenerateSlots(uuid.uuid4(), AppointmentType.SHOWROOM_VISIT, first, last, WeeklyPattern(**values))
+
+
+def test_generation_drops_times_already_past_and_counts_them():
+    times, past = slots_to_generate(generation(date(2026, 3, 1), date(2026, 3, 3)), NOW)
+    # 2 March 12:00 UTC is noon in London: that day's 09, 10 and 11 o'clock slots have started.
+    assert past == 6
+    assert [s.isoformat() for s, _ in times][:2] == ["2026-03-03T09:00:00+00:00", "2026-03-03T10:00:00+00:00"]
+
+
+def test_generation_never_makes_an_empty_slot_in_the_spring_forward_gap():
+    night = generation(date(2026, 3, 29), date(2026, 3, 29), day_start=time(0), day_end=time(4))
+    times, skipped = slots_to_generate(night, datetime(2026, 1, 1, tzinfo=UTC))
+    assert all(end > start for start, end in times) and skipped == 1
+
+
+def test_generation_refuses_a_pattern_with_too_many_slots():
+    huge = generation(date(2026, 4, 1), date(2027, 3, 31), day_start=time(0), day_end=time(23, 59), slot_minutes=5)
+    with pytest.raises(ValidationFailed) as raised:
+        slots_to_generate(huge, NOW)
+    assert str(MAX_GENERATED_SLOTS) in raised.value.violations[0].description
+
+
+# -- request checks at the transport edge
+
+
+def fields(call) -> set[str]:
+    with pytest.raises(ValidationFailed) as raised:
+        call()
+    return {v.field for v in raised.value.violations}
+
+
+def test_the_table_defaults_are_page_1_of_25_newest_first():
+    query = table_query(pb.ListAppointmentsRequest())
+    assert (query.page, query.limit, query.sort, query.status, query.offset) == (1, 25, TableSort.CREATED_DESC, None, 0)
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "bad"),
+    [
+        ({"limit": 101}, {"limit"}),
+        ({"limit": -1}, {"limit"}),
+        ({"page": -2}, {"page"}),
+        ({"sort": "name"}, {"sort"}),
+        ({"sort": "createdat"}, {"sort"}),
+        ({"status": 42}, {"status"}),
+        ({"from": "2026-02-30"}, {"from"}),
+        ({"from": "2026-03-05", "to": "2026-03-04"}, {"to"}),
+        ({"reference_code": "BK-1"}, {"referenceCode"}),
+        ({"limit": 500, "sort": "x"}, {"limit", "sort"}),
+    ],
+)
+def test_bad_table_parameters_are_refused_not_clamped(request_fields, bad):
+    assert fields(lambda: table_query(pb.ListAppointmentsRequest(**request_fields))) == bad
+
+
+def test_table_filters_are_normalised():
+    query = table_query(
+        pb.ListAppointmentsRequest(
+            page=3, limit=100, sort="startsAt", status=res.CONFIRMED, reference_code=" bk-20260302-0007 ",
+            email=" Jane.Doe@Example.COM ", to="2026-03-31", **{"from": "2026-03-01"},
+        )
+    )  # fmt: skip
+    assert (query.offset, query.sort.by_start, query.sort.descending) == (200, True, False)
+    assert (query.status, query.reference_code, query.email) == (S.CONFIRMED, "BK-20260302-0007", "jane.doe@example.com")
+    assert (query.first_day, query.last_day) == (date(2026, 3, 1), date(2026, 3, 31))
+    assert query.total_pages(201) == 3 and query.total_pages(0) == 0
+
+
+@pytest.mark.parametrize(
+    ("avatar", "ok"),
+    [
+        ("https://cdn.example.com/a.png", True),
+        ("http://cdn.example.com:8080/a.png?x=1", True),
+        ("/avatars/a.png", False),
+        ("cdn.example.com/a.png", False),
+        ("ftp://cdn.example.com/a.png", False),
+        ("javascript:alert(1)", False),
+        ("https:///a.png", False),
+        ("https://cdn.example.com:port/a.png", False),
+        ("https://cdn.example.com/a b.png", False),
+    ],
+)
+def test_an_avatar_must_be_an_absolute_web_url(avatar, ok):
+    request = pb.CreateConsultantRequest(name="Amelia", avatar_url=avatar, categories=[res.KITCHEN])
+    if ok:
+        assert new_consultant(request).avatar_url == avatar
+    else:
+        assert fields(lambda: new_consultant(request)) == {"avatarUrl"}
+
+
+def test_a_consultant_needs_a_name_and_a_known_category():
+    assert fields(lambda: new_consultant(pb.CreateConsultantRequest(name=" ", avatar_url="https://a.example/x.png"))) == {
+        "name",
+        "categories",
+    }
+    unspecified = pb.CreateConsultantRequest(name="A", avatar_url="https://a.example/x.png", categories=[res.CATEGORY_UNSPECIFIED])
+    assert fields(lambda: new_consultant(unspecified)) == {"categories"}
+    both = new_consultant(pb.CreateConsultantRequest(name=" Amelia ", avatar_url="https://a.example/x.png", categories=[2, 1, 2]))
+    assert both.name == "Amelia" and both.categories == (Category.BEDROOM, Category.KITCHEN)
+
+
+def ts(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def test_a_slot_needs_a_consultant_a_type_and_an_end_after_its_start():
+    assert fields(lambda: new_slot(pb.CreateSlotRequest())) == {"consultantId", "type", "startsAt", "endsAt"}
+    backwards = pb.CreateSlotRequest(consultant_id=str(uuid.uuid4()), type=res.SHOWROOM_VISIT, starts_at=ts(NOW), ends_at=ts(NOW))
+    assert fields(lambda: new_slot(backwards)) == {"endsAt"}
+    too_long = pb.CreateSlotRequest(
+        consultant_id=str(uuid.uuid4()), type=res.SHOWROOM_VISIT, starts_at=ts(NOW), ends_at=ts(NOW + timedelta(hours=25))
+    )
+    assert fields(lambda: new_slot(too_long)) == {"endsAt"}
+
+
+def pattern_request(**overrides) -> pb.GenerateSlotsRequest:
+    values = dict(
+        consultant_id=str(uuid.uuid4()), type=res.HOME_MEASUREMENT, from_date="2026-04-01", to_date="2026-04-30",
+        weekdays=[1, 2, 3, 4, 5], day_start="09:00", day_end="17:00", slot_minutes=90, buffer_minutes=15,
+        skip_dates=["2026-04-03", "2026-04-06"],
+    )  # fmt: skip
+    values.update(overrides)
+    return pb.GenerateSlotsRequest(**values)
+
+
+def test_a_good_pattern_becomes_a_command():
+    command = slot_generation(pattern_request())
+    assert command.pattern.weekdays == frozenset({1, 2, 3, 4, 5})
+    assert (command.pattern.day_start, command.pattern.day_end) == (time(9), time(17))
+    assert command.pattern.skip_dates == frozenset({date(2026, 4, 3), date(2026, 4, 6)})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "bad"),
+    [
+        ({"weekdays": []}, {"weekdays"}),
+        ({"weekdays": [0, 8]}, {"weekdays"}),
+        ({"day_start": "9:00"}, {"dayStart"}),
+        ({"day_end": "24:00"}, {"dayEnd"}),
+        ({"day_start": "17:00", "day_end": "09:00"}, {"dayEnd"}),
+        ({"slot_minutes": 0}, {"slotMinutes"}),
+        ({"slot_minutes": 600}, {"slotMinutes"}),
+        ({"buffer_minutes": -5}, {"bufferMinutes"}),
+        ({"to_date": "2026-03-31"}, {"toDate"}),
+        ({"to_date": "2027-04-03"}, {"toDate"}),
+        ({"skip_dates": ["soon"]}, {"skipDates"}),
+        ({"consultant_id": "x", "type": 0, "from_date": ""}, {"consultantId", "type", "fromDate"}),
+    ],
+)
+def test_bad_patterns_name_the_offending_fields(overrides, bad):
+    assert fields(lambda: slot_generation(pattern_request(**overrides))) == bad
+
+
+# -- the use cases over fakes
+
+
+class Recorder:
+    def __init__(self):
+        self.log: list[tuple] = []
+
+
+class FakeCache:
+    def __init__(self, recorder: Recorder):
+        self._recorder = recorder
+
+    async def invalidate_day(self, day: date) -> None:
+        self._recorder.log.append(("invalidate", day))
+
+
+class FakeUow:
+    def __init__(self, recorder: Recorder, bookings: dict, slots: dict, consultants: set):
+        self._recorder, self._bookings, self._slots, self._consultants = recorder, bookings, slots, consultants
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return None
+
+    async def commit(self):
+        self._recorder.log.append(("commit",))
+
+    async def get_booking(self, booking_id, *, lock=False):
+        self._recorder.log.append(("get_booking", lock))
+        return self._bookings.get(booking_id)
+
+    async def save_status(self, booking, now):
+        self._recorder.log.append(("save_status", booking.status))
+
+    async def free_slot(self, slot_id):
+        self._recorder.log.append(("free_slot", slot_id))
+
+    async def record_status_change(self, booking_id, from_status, to_status, by, at, reason=""):
+        self._recorder.log.append(("history", from_status, to_status, by, reason))
+
+    async def publish(self, event):
+        self._recorder.log.append(("publish", event))
+
+    async def lock_consultant(self, consultant_id):
+        return consultant_id in self._consultants
+
+    async def add_slots(self, command, times):
+        return [start for start, _ in times]
+
+    async def lock_slot(self, slot_id):
+        return self._slots.get(slot_id)
+
+    async def set_slot_blocked(self, slot_id, blocked):
+        self._recorder.log.append(("blocked", slot_id, blocked))
+
+
+@pytest.fixture
+def world():
+    recorder = Recorder()
+    bookings, slots, consultants = {}, {}, set()
+    service = AdminService(lambda: FakeUow(recorder, bookings, slots, consultants), FakeCache(recorder), clock=lambda: NOW)
+    return service, recorder, bookings, slots, consultants
+
+
+async def test_confirming_locks_the_row_writes_history_and_emits_booking_confirmed(world):
+    service, recorder, bookings, *_ = world
+    booking = a_booking(S.PENDING)
+    bookings[booking.id] = booking
+    await service.confirm(booking.id, STAFF)
+    assert recorder.log[0] == ("get_booking", True)
+    assert ("history", S.PENDING, S.CONFIRMED, "staff-7", "") in recorder.log
+    published = [entry[1] for entry in recorder.log if entry[0] == "publish"]
+    assert len(published) == 1 and isinstance(published[0], events.BookingConfirmed)
+    assert not any(entry[0] == "invalidate" for entry in recorder.log)
+
+
+async def test_cancelling_on_behalf_frees_the_slot_and_invalidates_the_day_after_commit(world):
+    service, recorder, bookings, *_ = world
+    booking = a_booking(S.CONFIRMED)
+    bookings[booking.id] = booking
+    await service.cancel_on_behalf(booking.id, STAFF, "consultant ill")
+    kinds = [entry[0] for entry in recorder.log]
+    assert ("free_slot", booking.slot.id) in recorder.log
+    assert kinds.index("commit") < kinds.index("invalidate")
+    cancelled = next(entry[1] for entry in recorder.log if entry[0] == "publish")
+    assert isinstance(cancelled, events.BookingCancelled) and cancelled.cancelled_by == "staff-7"
+
+
+async def test_an_illegal_change_writes_nothing(world):
+    service, recorder, bookings, *_ = world
+    booking = a_booking(S.PENDING)
+    bookings[booking.id] = booking
+    with pytest.raises(InvalidStatusTransition):
+        await service.mark_no_show(booking.id, STAFF)
+    assert [entry[0] for entry in recorder.log] == ["get_booking"]
+
+
+async def test_changing_an_unknown_booking_is_not_found(world):
+    service, *_ = world
+    with pytest.raises(BookingNotFound):
+        await service.complete(uuid.uuid4(), STAFF)
+
+
+async def test_generating_invalidates_every_day_that_got_slots(world):
+    service, recorder, _, _, consultants = world
+    command = generation(date(2026, 3, 4), date(2026, 3, 6))
+    consultants.add(command.consultant_id)
+    assert await service.generate_slots(command) == (9, 0)
+    assert [entry[1] for entry in recorder.log if entry[0] == "invalidate"] == [date(2026, 3, 4), date(2026, 3, 5), date(2026, 3, 6)]
+
+
+async def test_generating_for_an_unknown_consultant_is_not_found(world):
+    service, *_ = world
+    with pytest.raises(ConsultantNotFound):
+        await service.generate_slots(generation(date(2026, 3, 4), date(2026, 3, 6)))
+
+
+async def test_blocking_a_free_slot_invalidates_its_day_after_commit(world):
+    service, recorder, _, slots, _ = world
+    slot = a_slot(is_booked=False)
+    slots[slot.id] = slot
+    await service.block_slot(slot.id)
+    assert recorder.log == [("blocked", slot.id, True), ("commit",), ("invalidate", date(2026, 3, 5))]

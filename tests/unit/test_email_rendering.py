@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from booking.v1 import events_pb2
+from booking.v1 import resources_pb2 as res
+from booking_mesh.brochure_pdf import brochure_pdf
+from notification_svc.emails import BROCHURE, CONFIRMATION, TEAM_ALERT, EmailComposer
+from notification_svc.formatting import london_datetime
+
+UTC = timezone.utc
+BOOKING_ID = "7d9a1c52-3f7e-4c1e-9c57-2d7c6b2f0a11"
+
+
+def composer() -> EmailComposer:
+    return EmailComposer(
+        mail_from="Bookings <bookings@example.co.uk>",
+        brand_name="Fitted Kitchens & Bedrooms",
+        team_address=lambda team: f"{team}-team@example.co.uk",
+        clock=lambda: datetime(2026, 2, 1, 12, 0, tzinfo=UTC),
+    )
+
+
+def appointment(starts_at=datetime(2026, 3, 3, 10, 0, tzinfo=UTC), **overrides) -> res.Appointment:
+    values = dict(
+        booking_id=BOOKING_ID, reference_code="BK-20260303-0042", status=res.PENDING, type=res.HOME_MEASUREMENT,
+        for_kitchen=True, for_bedroom=False, first_name="Jane", last_name="Doe", email="jane@example.com",
+        phone="07700900123", postcode="SW1A 1AA", address="10 Downing Street, London", user_id="user-1",
+    )  # fmt: skip
+    values.update(overrides)
+    result = res.Appointment(**values)
+    result.slot.slot_id = "slot-1"
+    result.slot.starts_at.FromDatetime(starts_at)
+    result.slot.ends_at.FromDatetime(starts_at.replace(hour=starts_at.hour + 1))
+    result.slot.consultant.name = "Amelia Hart"
+    return result
+
+
+def created(**overrides) -> events_pb2.BookingCreated:
+    event = events_pb2.BookingCreated(event_id="0b6c2b53-8f0e-4c43-bb4c-9a51b8f3c1d2", appointment=appointment(**overrides))
+    event.occurred_at.FromDatetime(datetime(2026, 2, 1, 11, 59, tzinfo=UTC))
+    return event
+
+
+def cancelled(**overrides) -> events_pb2.BookingCancelled:
+    event = events_pb2.BookingCancelled(
+        event_id="5f1e7f7a-2d55-4a39-a5f5-0a3f0b9d9e01", appointment=appointment(status=res.CANCELLED, **overrides)
+    )
+    event.occurred_at.FromDatetime(datetime(2026, 2, 2, 9, 0, tzinfo=UTC))
+    return event
+
+
+def render_all(subject, event, **kwargs):
+    c = composer()
+    return [c.render(subject, event, d, **kwargs) for d in c.plan(subject, event)]
+
+
+def text_of(message, subtype: str) -> str:
+    return message.get_body(preferencelist=(subtype,)).get_content()
+
+
+def calendar_of(message) -> str:
+    (part,) = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    return part.get_content() if isinstance(part.get_content(), str) else part.get_content().decode()
+
+
+def test_london_time_is_gmt_in_winter():
+    ts = appointment(starts_at=datetime(2026, 3, 3, 10, 0, tzinfo=UTC)).slot.starts_at
+    assert london_datetime(ts) == "Tuesday 3 March 2026, 10:00"
+
+
+def test_london_time_is_bst_in_summer():
+    ts = appointment(starts_at=datetime(2026, 7, 1, 9, 0, tzinfo=UTC)).slot.starts_at
+    assert london_datetime(ts) == "Wednesday 1 July 2026, 10:00"
+
+
+def test_london_time_on_the_day_clocks_go_forward():
+    ts = appointment(starts_at=datetime(2026, 3, 29, 1, 30, tzinfo=UTC)).slot.starts_at
+    assert london_datetime(ts) == "Sunday 29 March 2026, 02:30"
+
+
+def test_booking_confirmation_goes_to_the_customer_with_the_facts():
+    confirmation, _ = render_all("booking.created", created())
+    assert confirmation["To"] == "jane@example.com"
+    assert "BK-20260303-0042" in confirmation["Subject"]
+    for body in (text_of(confirmation, "plain"), text_of(confirmation, "html")):
+        assert "Tuesday 3 March 2026, 10:00" in body
+        assert "BK-20260303-0042" in body
+        assert "home measurement visit" in body.lower()
+        assert "SW1A 1AA" in body
+        assert "Amelia Hart" in body
+
+
+def test_summer_booking_email_shows_bst_time():
+    confirmation, _ = render_all("booking.created", created(starts_at=datetime(2026, 7, 1, 9, 0, tzinfo=UTC)))
+    assert "Wednesday 1 July 2026, 10:00" in text_of(confirmation, "plain")
+    assert "10:00" in confirmation["Subject"]
+
+
+def test_html_escapes_customer_input_and_plain_text_keeps_it_verbatim():
+    confirmation, alert = render_all(
+        "booking.created", created(first_name="<script>alert(1)</script>", address="1 Rose & Crown Yard")
+    )
+    for message in (confirmation, alert):
+        html = text_of(message, "html")
+        assert "<script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "Rose &amp; Crown" in html
+    assert "<script>alert(1)</script>" in text_of(confirmation, "plain")
+
+
+@pytest.mark.parametrize(
+    ("kitchen", "bedroom", "teams"),
+    [(True, False, ["kitchen-team@example.co.uk"]), (False, True, ["bedroom-team@example.co.uk"]),
+     (True, True, ["kitchen-team@example.co.uk", "bedroom-team@example.co.uk"])],
+)  # fmt: skip
+def test_team_alerts_go_to_each_requested_team_once(kitchen, bedroom, teams):
+    deliveries = composer().plan("booking.created", created(for_kitchen=kitchen, for_bedroom=bedroom))
+    assert [d.recipient for d in deliveries if d.kind == TEAM_ALERT] == teams
+    assert [d.recipient for d in deliveries if d.kind == CONFIRMATION] == ["jane@example.com"]
+
+
+def test_team_alert_carries_the_customer_details_the_team_needs():
+    _, alert = render_all("booking.created", created())
+    assert alert["To"] == "kitchen-team@example.co.uk"
+    assert "kitchen" in alert["Subject"] and "BK-20260303-0042" in alert["Subject"]
+    body = text_of(alert, "plain")
+    for fact in ("Jane Doe", "jane@example.com", "07700900123", "10 Downing Street, London", "SW1A 1AA",
+                 "Tuesday 3 March 2026, 10:00", "Home measurement visit", BOOKING_ID):  # fmt: skip
+        assert fact in body
+    assert not list(alert.iter_attachments())
+
+
+def test_confirmation_invites_with_a_stable_uid_in_utc():
+    first = calendar_of(render_all("booking.created", created())[0])
+    again = calendar_of(render_all("booking.created", created())[0])
+    assert first == again
+    assert "METHOD:REQUEST" in first
+    assert f"UID:{BOOKING_ID}@booking-mesh" in first
+    summer = calendar_of(render_all("booking.created", created(starts_at=datetime(2026, 7, 1, 9, 0, tzinfo=UTC)))[0])
+    assert "DTSTART:20260701T090000Z" in summer and "DTEND:20260701T100000Z" in summer
+    assert all(line.endswith("\r") or line == "" for line in first.split("\n"))
+
+
+def test_cancellation_cancels_the_same_uid_with_a_higher_sequence():
+    (message,) = render_all("booking.cancelled", cancelled())
+    assert message["To"] == "jane@example.com"
+    assert "Cancelled" in message["Subject"] and "BK-20260303-0042" in message["Subject"]
+    invite = calendar_of(render_all("booking.created", created())[0])
+    cancel = calendar_of(message)
+    assert "METHOD:CANCEL" in cancel and "STATUS:CANCELLED" in cancel
+    assert f"UID:{BOOKING_ID}@booking-mesh" in cancel
+    sequence = lambda text: int(re.search(r"SEQUENCE:(\d+)", text).group(1))  # noqa: E731
+    assert sequence(cancel) > sequence(invite)
+
+
+def test_calendar_lines_are_folded_at_75_octets():
+    cancel = calendar_of(render_all("booking.cancelled", cancelled(address="Flat 12, " + "Long Road Name " * 10))[0])
+    assert all(len(line.encode()) <= 75 for line in cancel.replace("\r\n", "\n").split("\n"))
+
+
+def test_message_ids_are_deterministic_per_event_email_and_recipient():
+    one, two = render_all("booking.created", created()), render_all("booking.created", created())
+    assert [m["Message-ID"] for m in one] == [m["Message-ID"] for m in two]
+    assert len({m["Message-ID"] for m in one}) == 2
+    assert "jane" not in one[0]["Message-ID"]
+
+
+def test_brochure_email_attaches_the_pdf():
+    event = events_pb2.BrochureRequested(
+        event_id="8c1c9f65-0f7e-4bd0-9a1a-4b1e0f3b5e7a", request_id="r-1", first_name="John", last_name="Smith",
+        email="john@example.com", phone="07700900456", postcode="M1 1AE", address="1 Piccadilly",
+    )  # fmt: skip
+    pdf = brochure_pdf()
+    (message,) = render_all("brochure.requested", event, brochure_pdf=pdf)
+    assert message["To"] == "john@example.com"
+    assert "brochure" in message["Subject"].lower()
+    assert "John" in text_of(message, "plain")
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "brochure.pdf"
+    assert attachment.get_content() == pdf
+    assert composer().plan("brochure.requested", event)[0].kind == BROCHURE
+
+
+def test_events_that_cannot_make_an_email_are_refused():
+    with pytest.raises(ValueError):
+        composer().plan("booking.created", events_pb2.BookingCreated(event_id="x"))
+    with pytest.raises(ValueError):
+        composer().plan("booking.exploded", created())
+
+
+def test_brochure_pdf_is_a_well_formed_pdf():
+    pdf = brochure_pdf()
+    assert pdf.startswith(b"%PDF-1.4\n") and pdf.rstrip().endswith(b"%%EOF")
+    startxref = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    assert pdf[startxref:].startswith(b"xref\n")
+    entries = pdf[startxref:].split(b"\n")[3:]
+    offsets = [int(line[:10]) for line in entries if line.endswith(b" n ")]
+    for number, offset in enumerate(offsets, start=1):
+        assert pdf[offset:].startswith(b"%d 0 obj" % number)
+    assert b"Fitted Kitchens" in pdf
+
+
+def test_staff_confirmation_updates_the_invitation_between_request_and_cancel():
+    event = events_pb2.BookingConfirmed(event_id="3c0f1d7e-95c5-4f3e-8a43-1f4d8f0d2b77", appointment=appointment(status=res.CONFIRMED))
+    (message,) = render_all("booking.confirmed", event)
+    assert message["To"] == "jane@example.com" and "Confirmed" in message["Subject"]
+    confirmed = calendar_of(message)
+    sequence = lambda text: int(re.search(r"SEQUENCE:(\d+)", text).group(1))  # noqa: E731
+    invite = calendar_of(render_all("booking.created", created())[0])
+    cancel = calendar_of(render_all("booking.cancelled", cancelled())[0])
+    assert "METHOD:REQUEST" in confirmed and "STATUS:CONFIRMED" in confirmed
+    assert sequence(invite) < sequence(confirmed) < sequence(cancel)
+    assert f"UID:{BOOKING_ID}@booking-mesh" in confirmed
