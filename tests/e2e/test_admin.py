@@ -92,7 +92,10 @@ def new_consultant(http, staff, categories=("KITCHEN", "BEDROOM")) -> tuple[str,
 def new_slot(http, staff, consultant_id, starts_at: datetime, minutes=60, type_="SHOWROOM_VISIT"):
     return http.post(
         "/v1/admin/slots",
-        json={"consultantId": consultant_id, "type": type_, "startsAt": rfc3339(starts_at), "endsAt": rfc3339(starts_at + timedelta(minutes=minutes))},
+        json={
+            "consultantId": consultant_id, "type": type_, "startsAt": rfc3339(starts_at),
+            "endsAt": rfc3339(starts_at + timedelta(minutes=minutes)),
+        },  # fmt: skip
         headers=staff,
     )
 
@@ -298,9 +301,10 @@ def test_staff_cancel_with_a_reason_frees_the_slot_for_customers(mesh, http, sta
     bid = book(http, mesh, slot, customer, email)["bookingId"]
     assert available(http, day, name) == []
 
-    assert_error(http.post(f"/v1/admin/appointments/{bid}/cancel", json={}, headers=staff), 400, "VALIDATION_ERROR", "reason")
-    assert_error(http.post(f"/v1/admin/appointments/{bid}/cancel", json={"reason": "  "}, headers=staff), 400, "VALIDATION_ERROR", "reason")
-    cancelled = http.post(f"/v1/admin/appointments/{bid}/cancel", json={"reason": "Consultant ill"}, headers=staff)
+    cancel = f"/v1/admin/appointments/{bid}/cancel"
+    assert_error(http.post(cancel, json={}, headers=staff), 400, "VALIDATION_ERROR", "reason")
+    assert_error(http.post(cancel, json={"reason": "  "}, headers=staff), 400, "VALIDATION_ERROR", "reason")
+    cancelled = http.post(cancel, json={"reason": "Consultant ill"}, headers=staff)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["appointment"]["status"] == "CANCELLED"
 
@@ -311,7 +315,7 @@ def test_staff_cancel_with_a_reason_frees_the_slot_for_customers(mesh, http, sta
     history = http.get(f"/v1/admin/appointments/{bid}", headers=staff).json()["history"]
     assert event.cancelled_by == history[-1]["changedBy"] == staff_sub
     assert (history[-1]["toStatus"], history[-1]["reason"]) == ("CANCELLED", "Consultant ill")
-    assert_error(http.post(f"/v1/admin/appointments/{bid}/cancel", json={"reason": "again"}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+    assert_error(http.post(cancel, json={"reason": "again"}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
 
 
 def test_an_unknown_booking_is_404_and_a_malformed_id_400(http, staff):
@@ -332,7 +336,8 @@ def test_a_new_consultant_is_201_and_listed(http, staff):
     assert response.status_code == 200
     consultants = response.json()["consultants"]
     mine = [c for c in consultants if c["consultantId"] == consultant_id]
-    assert mine == [{"consultantId": consultant_id, "name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png", "categories": ["BEDROOM"]}]
+    avatar = f"https://avatars.example/{name[-8:]}.png"
+    assert mine == [{"consultantId": consultant_id, "name": name, "avatarUrl": avatar, "categories": ["BEDROOM"]}]
     names = [c["name"] for c in consultants]
     assert names == sorted(names)
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -181,3 +183,69 @@ def test_a_customer_reads_their_own_bookings_and_an_admin_reads_any(mesh, http, 
     assert [a["bookingId"] for a in listed["data"]] == [booking["bookingId"]] and listed["total"] == 1
     assert http.get(f"/v1/appointments/{booking['bookingId']}", headers=mesh.auth("someone-else")).status_code == 403
     assert http.get(f"/v1/appointments/{booking['bookingId']}", headers=mesh.auth("staff", Role.ADMIN)).status_code == 200
+
+
+def consistency_problems(database_url: str) -> list[str]:
+    """The invariants that must survive any fault: slot flag ⇔ one active booking, booking ⇒ its event."""
+    import psycopg
+
+    from booking.v1 import events_pb2
+
+    with psycopg.connect(database_url) as connection:
+        mismatched = connection.execute(
+            """
+            SELECT s.id FROM time_slots s
+            LEFT JOIN bookings b ON b.slot_id = s.id AND b.status IN ('PENDING','CONFIRMED')
+            GROUP BY s.id, s.is_booked
+            HAVING s.is_booked <> (count(b.id) = 1) OR count(b.id) > 1
+            """
+        ).fetchall()
+        booked = {str(r[0]) for r in connection.execute("SELECT id FROM bookings")}
+        announced = set()
+        for (payload,) in connection.execute("SELECT payload FROM outbox WHERE subject = 'booking.created'"):
+            announced.add(events_pb2.BookingCreated.FromString(payload).appointment.booking_id)
+    problems = [f"slot {r[0]} flag disagrees with its bookings" for r in mismatched]
+    problems += [f"booking {b} has no booking.created event" for b in booked - announced]
+    return problems
+
+
+def test_stopping_postgres_during_a_burst_leaves_no_half_written_booking(mesh, backing):
+    consultant = add_consultant(mesh.database_url)
+    day = a_future_day()
+    slots = [add_slot(mesh.database_url, consultant, london(day, 0) + i * timedelta(hours=1)) for i in range(24)]
+    stopped = threading.Event()
+
+    def customer(i: int) -> list[int]:
+        statuses = []
+        with httpx.Client(base_url=mesh.url, timeout=60) as client:
+            for slot_id in slots[i::4]:
+                statuses.append(client.post("/v1/appointments", json=booking_form(slot_id), headers=mesh.auth(f"burst-{i}")).status_code)
+                if len(statuses) == 2:
+                    stopped.wait(10)
+        return statuses
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(customer, i) for i in range(4)]
+        try:
+            # Let the first bookings land, then pull PostgreSQL out from under the rest.
+            time.sleep(0.3)
+            backing["postgres"].stop()
+        finally:
+            stopped.set()
+        statuses = [s for f in futures for s in f.result()]
+    backing["postgres"].start()
+
+    assert set(statuses) <= {201, 503}, statuses
+    assert 201 in statuses and 503 in statuses
+    assert consistency_problems(mesh.database_url) == []
+
+
+def test_no_slot_lock_is_left_behind_and_the_invariants_hold(mesh):
+    from redis import Redis
+
+    redis = Redis.from_url(mesh.env["REDIS_URL"])
+    try:
+        assert list(redis.scan_iter("slot:lock:*")) == []
+    finally:
+        redis.close()
+    assert consistency_problems(mesh.database_url) == []
