@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,7 @@ import pytest
 
 from mesh_common.auth import Role
 from tests.e2e.helpers import a_future_day, london
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form, outbox_subjects
+from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
 
 REFERENCE = re.compile(r"^BK-\d{8}-\d{4}$")
 
@@ -214,6 +213,7 @@ def test_stopping_postgres_during_a_burst_leaves_no_half_written_booking(mesh, b
     day = a_future_day()
     slots = [add_slot(mesh.database_url, consultant, london(day, 0) + i * timedelta(hours=1)) for i in range(24)]
     stopped = threading.Event()
+    first_bookings_done = threading.Barrier(5)
 
     def customer(i: int) -> list[int]:
         statuses = []
@@ -221,14 +221,15 @@ def test_stopping_postgres_during_a_burst_leaves_no_half_written_booking(mesh, b
             for slot_id in slots[i::4]:
                 statuses.append(client.post("/v1/appointments", json=booking_form(slot_id), headers=mesh.auth(f"burst-{i}")).status_code)
                 if len(statuses) == 2:
-                    stopped.wait(10)
+                    first_bookings_done.wait(60)
+                    stopped.wait(60)
         return statuses
 
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(customer, i) for i in range(4)]
         try:
             # Let the first bookings land, then pull PostgreSQL out from under the rest.
-            time.sleep(0.3)
+            first_bookings_done.wait(60)
             backing["postgres"].stop()
         finally:
             stopped.set()

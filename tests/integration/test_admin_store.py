@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.admin_store import AdminUnitOfWork
+from appointment_svc.adapters.admin_store import AdminUnitOfWork, table_page_statement
 from appointment_svc.adapters.bookings import SqlUnitOfWork
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.repository import SlotReader
@@ -167,13 +167,32 @@ async def test_a_page_past_the_end_is_empty_with_the_right_total(admin, database
     assert found == [] and total == 3
 
 
+async def test_both_ways_of_finding_a_page_give_the_same_rows_in_the_same_order(engine, database_url):
+    consultant = add_consultant(database_url)
+    for i in range(12):
+        day = LONDON_SUMMER_DAY + timedelta(days=i % 3)
+        slot = add_slot(database_url, consultant, london(day, 9 + i))
+        insert_booking(database_url, slot, created_at=datetime(2031, 1, 1 + i % 4, tzinfo=UTC))
+    async with engine.connect() as conn:
+        for sort in TableSort:
+            for page in (1, 2, 3):
+                query = AppointmentTableQuery(
+                    first_day=LONDON_SUMMER_DAY, last_day=LONDON_SUMMER_DAY + timedelta(days=1), sort=sort, page=page, limit=3
+                )
+                walked = (await conn.execute(table_page_statement(query))).all()
+                filtered_first = (await conn.execute(table_page_statement(query, total=8))).all()
+                assert [r.id for r in walked] == [r.id for r in filtered_first]
+                assert len(walked) == (3 if page < 3 else 2)
+
+
 async def test_bookings_carry_their_slot_start_and_follow_it_if_the_slot_moves(database_url):
     slot = add_slot(database_url, add_consultant(database_url), london(LONDON_SUMMER_DAY, 9))
     booking = insert_booking(database_url, slot)
+    read = "SELECT slot_starts_at FROM bookings WHERE id = %s"
     with psycopg.connect(database_url) as connection:
-        assert connection.execute("SELECT slot_starts_at FROM bookings WHERE id = %s", (booking,)).fetchone()[0] == london(LONDON_SUMMER_DAY, 9)
+        assert connection.execute(read, (booking,)).fetchone()[0] == london(LONDON_SUMMER_DAY, 9)
         connection.execute("UPDATE time_slots SET starts_at = %s WHERE id = %s", (london(LONDON_SUMMER_DAY, 8), slot))
-        assert connection.execute("SELECT slot_starts_at FROM bookings WHERE id = %s", (booking,)).fetchone()[0] == london(LONDON_SUMMER_DAY, 8)
+        assert connection.execute(read, (booking,)).fetchone()[0] == london(LONDON_SUMMER_DAY, 8)
 
 
 # -- lifecycle
@@ -253,7 +272,8 @@ async def test_overlapping_slots_for_one_consultant_are_refused_by_the_constrain
     start = london(LONDON_SUMMER_DAY, 10)
     await admin.create_slot(NewSlot(consultant, AppointmentType.SHOWROOM_VISIT, start, start + timedelta(hours=1)))
     with pytest.raises(SlotOverlap):
-        await admin.create_slot(NewSlot(consultant, AppointmentType.VIDEO_CONSULTATION, start + timedelta(minutes=30), start + timedelta(hours=2)))
+        overlapping = NewSlot(consultant, AppointmentType.VIDEO_CONSULTATION, start + timedelta(minutes=30), start + timedelta(hours=2))
+        await admin.create_slot(overlapping)
     # Back to back is fine, and another consultant may work the same hour.
     await admin.create_slot(NewSlot(consultant, AppointmentType.SHOWROOM_VISIT, start + timedelta(hours=1), start + timedelta(hours=2)))
     await admin.create_slot(NewSlot(add_consultant(database_url), AppointmentType.SHOWROOM_VISIT, start, start + timedelta(hours=1)))

@@ -35,3 +35,9 @@ def test_protos_pass_buf_lint(buf):
 def test_protos_are_buf_formatted(buf):
     result = run(buf, "format", "--diff", "--exit-code")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_python_code_passes_ruff():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    result = run(ruff, "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
