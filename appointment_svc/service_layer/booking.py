@@ -43,6 +43,16 @@ class BookingService:
             previous = await self._previous_answer(command)
             if previous is not None:
                 return previous
+        try:
+            return await self._book(command)
+        except SlotUnavailable:
+            # A concurrent retry of this very request may be what took the slot: answer as it did.
+            previous = await self._previous_answer(command) if command.request_id else None
+            if previous is None:
+                raise
+            return previous
+
+    async def _book(self, command: BookSlot) -> Booking:
         token = await self._acquire_lock(command)
         try:
             now = self._clock()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
@@ -185,7 +186,10 @@ def test_a_customer_reads_their_own_bookings_and_an_admin_reads_any(mesh, http, 
 
 
 def consistency_problems(database_url: str) -> list[str]:
-    """The invariants that must survive any fault: slot flag ⇔ one active booking, booking ⇒ its event."""
+    """The invariants that must survive any fault: slot flag ⇔ one booking holding it, booking ⇒ its event.
+
+    Every booking but a cancelled one holds its slot: a COMPLETED or NO_SHOW appointment's time stays taken.
+    """
     import psycopg
 
     from booking.v1 import events_pb2
@@ -194,7 +198,7 @@ def consistency_problems(database_url: str) -> list[str]:
         mismatched = connection.execute(
             """
             SELECT s.id FROM time_slots s
-            LEFT JOIN bookings b ON b.slot_id = s.id AND b.status IN ('PENDING','CONFIRMED')
+            LEFT JOIN bookings b ON b.slot_id = s.id AND b.status <> 'CANCELLED'
             GROUP BY s.id, s.is_booked
             HAVING s.is_booked <> (count(b.id) = 1) OR count(b.id) > 1
             """
@@ -250,3 +254,85 @@ def test_no_slot_lock_is_left_behind_and_the_invariants_hold(mesh):
     finally:
         redis.close()
     assert consistency_problems(mesh.database_url) == []
+
+
+def test_a_cancel_racing_rebooks_through_the_gateway_leaves_at_most_one_active_booking(mesh, slot):
+    booking = httpx.post(f"{mesh.url}/v1/appointments", json=booking_form(slot), headers=mesh.auth("owner"), timeout=30).json()
+    barrier = threading.Barrier(21)
+
+    def cancel() -> int:
+        with httpx.Client(base_url=mesh.url, timeout=60) as client:
+            request = client.build_request("PATCH", f"/v1/appointments/{booking['bookingId']}/cancel", json={}, headers=mesh.auth("owner"))
+            barrier.wait()
+            return client.send(request).status_code
+
+    def rebook(i: int) -> int:
+        with httpx.Client(base_url=mesh.url, timeout=60) as client:
+            request = client.build_request("POST", "/v1/appointments", json=booking_form(slot), headers=mesh.auth(f"rebooker-{i}"))
+            barrier.wait()
+            return client.send(request).status_code
+
+    with ThreadPoolExecutor(21) as pool:
+        cancelled = pool.submit(cancel)
+        rebooks = [f.result() for f in [pool.submit(rebook, i) for i in range(20)]]
+    assert cancelled.result() == 200
+    assert set(rebooks) <= {201, 409} and rebooks.count(201) <= 1
+    assert active_bookings(mesh.database_url, slot) == rebooks.count(201)
+    assert consistency_problems(mesh.database_url) == []
+
+
+def test_concurrent_retries_of_one_idempotent_create_make_one_booking(mesh, slot):
+    barrier = threading.Barrier(10)
+
+    def retry(_: int) -> httpx.Response:
+        with httpx.Client(base_url=mesh.url, timeout=60) as client:
+            request = client.build_request(
+                "POST", "/v1/appointments", json=booking_form(slot, requestId="flaky-network"), headers=mesh.auth("retrier")
+            )
+            barrier.wait()
+            return client.send(request)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(retry, range(10)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["bookingId"] for a in answers}) == 1
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
+@pytest.fixture(scope="module")
+def short_lease_gateway(mesh):
+    """One more appointment service whose slot-lock lease (1 s) is shorter than the transactions we force."""
+    from booking_mesh.services import AppointmentService
+    from gateway.process import EnvoyGateway
+
+    service = AppointmentService(mesh.home / "run", {**mesh.env, "SLOT_LOCK_TTL_SECONDS": "1"}, log_dir=mesh.home / "logs", name="appointment_svc_short_lease")
+    service.start()
+    gateway = EnvoyGateway(mesh.home / "gateway-short-lease", upstreams=[("127.0.0.1", service.port)], jwks_path=mesh.home / "keys" / "jwks.json")
+    gateway.start()
+    yield gateway.url
+    gateway.stop()
+    service.stop()
+
+
+def test_a_lease_that_expires_mid_transaction_still_gives_one_booking(mesh, short_lease_gateway, slot):
+    import psycopg
+
+    barrier = threading.Barrier(21)
+
+    def racer(i: int) -> int:
+        with httpx.Client(base_url=short_lease_gateway, timeout=60) as client:
+            request = client.build_request("POST", "/v1/appointments", json=booking_form(slot), headers=mesh.auth(f"lease-{i}"))
+            barrier.wait()
+            return client.send(request).status_code
+
+    with psycopg.connect(mesh.database_url) as blocker:
+        # Hold the slot row so the lock holder's transaction outlives its 1 s lease, and others take the lease.
+        blocker.execute("SELECT 1 FROM time_slots WHERE id = %s FOR UPDATE", (slot,))
+        with ThreadPoolExecutor(20) as pool:
+            futures = [pool.submit(racer, i) for i in range(20)]
+            barrier.wait()
+            time.sleep(2.5)  # the injected fault: every lease expires while the row is held
+            blocker.rollback()
+            statuses = [f.result() for f in futures]
+    assert statuses.count(201) == 1 and set(statuses) == {201, 409}
+    assert active_bookings(mesh.database_url, slot) == 1
