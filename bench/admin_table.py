@@ -4,22 +4,25 @@ Starts a throw-away embedded PostgreSQL in a temporary directory, migrates it, s
 slots and bookings with plain SQL, then times the real adapter call
 (`AdminUnitOfWork.appointment_table`: one transaction, one page query, one count) for a set of
 filters, sorts and pages, next to a `SELECT 1` through the same path as the floor. Prints p50/p99
-latency and sequential calls per second, then the EXPLAIN ANALYZE of every query so you can see
-which index each one walks.
+latency and sequential calls per second, calls per second with several clients at once, then the
+EXPLAIN ANALYZE of every query so you can see which index each one walks.
 
-    python bench/admin_table.py [--bookings 100000] [--iterations 300] [--explain-only]
+    python bench/admin_table.py [--bookings 100000] [--iterations 300] [--concurrency 8] [--verbose]
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -76,7 +79,8 @@ INSERT INTO bookings (id, reference_code, user_id, type, for_kitchen, for_bedroo
 SELECT gen_random_uuid(),
        'BK-' || to_char(created_at AT TIME ZONE 'Europe/London', 'YYYYMMDD') || '-' || lpad(seq::text, 4, '0'),
        'user-' || customer, type, r < 0.7, r >= 0.5, 'First' || customer, 'Last' || customer,
-       CASE WHEN customer %% 7 = 0 THEN 'Customer' || customer || '@Example.com' ELSE 'customer' || customer || '@example.com' END,
+       CASE WHEN customer %% 7 = 0 THEN 'Customer' || customer || '@Example.com'
+            ELSE 'customer' || customer || '@example.com' END,
        '07700900' || lpad((customer %% 1000)::text, 3, '0'), 'SW1A 1AA', customer || ' High Street, London', slot_id, status,
        created_at, created_at, CASE WHEN status = 'CANCELLED' THEN created_at + interval '1 hour' END,
        CASE WHEN status = 'CANCELLED' THEN 'changed plans' ELSE '' END
@@ -99,11 +103,16 @@ def scenarios(today: date, sample_email: str, sample_reference: str, bookings: i
     return [
         Scenario("default: all, -createdAt, page 1", AppointmentTableQuery()),
         Scenario("status=PENDING, -createdAt, page 1", AppointmentTableQuery(status=BookingStatus.PENDING)),
-        Scenario("status=CONFIRMED, startsAt, page 1", AppointmentTableQuery(status=BookingStatus.CONFIRMED, sort=TableSort.STARTS_ASC)),
+        Scenario(
+            "status=CONFIRMED, startsAt, page 1", AppointmentTableQuery(status=BookingStatus.CONFIRMED, sort=TableSort.STARTS_ASC)
+        ),
         Scenario("all, -startsAt, page 1, limit 100", AppointmentTableQuery(sort=TableSort.STARTS_DESC, limit=100)),
-        Scenario("from/to one week, startsAt", AppointmentTableQuery(first_day=week[0], last_day=week[1], sort=TableSort.STARTS_ASC)),
+        Scenario(
+            "from/to one week, startsAt", AppointmentTableQuery(first_day=week[0], last_day=week[1], sort=TableSort.STARTS_ASC)
+        ),
         Scenario("from/to one week, -createdAt", AppointmentTableQuery(first_day=week[0], last_day=week[1])),
         Scenario("from/to a week a year ago, -createdAt", AppointmentTableQuery(first_day=year_ago[0], last_day=year_ago[1])),
+        Scenario("from a year ago on (open-ended), -createdAt", AppointmentTableQuery(first_day=year_ago[0])),
         Scenario(
             "status=CONFIRMED + one week, startsAt",
             AppointmentTableQuery(status=BookingStatus.CONFIRMED, first_day=week[0], last_day=week[1], sort=TableSort.STARTS_ASC),
@@ -114,6 +123,11 @@ def scenarios(today: date, sample_email: str, sample_reference: str, bookings: i
         Scenario(f"all, -createdAt, last page ({last_page})", AppointmentTableQuery(page=last_page)),
         Scenario("page past the end", AppointmentTableQuery(page=last_page + 10)),
     ]
+
+
+def say(message: str) -> None:
+    """Progress goes to stderr, so stdout is only the results."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -134,10 +148,34 @@ async def time_calls(call, iterations: int) -> dict:
     return {"p50": statistics.median(samples), "p99": percentile(samples, 0.99), "qps": iterations / elapsed}
 
 
+async def concurrent_calls(url: str, query: AppointmentTableQuery, clients: int, seconds: float) -> dict:
+    engine = create_async_engine(sqlalchemy_url(url), pool_size=clients, max_overflow=0)
+    samples: list[float] = []
+
+    async def client(deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            async with AdminUnitOfWork(engine) as uow:
+                await uow.appointment_table(query)
+            samples.append((time.perf_counter() - t0) * 1000)
+
+    try:
+        await asyncio.gather(*(client(time.perf_counter() + 0.5) for _ in range(clients)))  # warm the pool
+        samples.clear()
+        started = time.perf_counter()
+        await asyncio.gather(*(client(started + seconds) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    return {"qps": len(samples) / elapsed, "p50": statistics.median(samples), "p99": percentile(samples, 0.99)}
+
+
 async def explain(engine: AsyncEngine, statement) -> dict:
     compiled = statement.compile(dialect=engine.dialect)
     async with engine.connect() as conn:
-        raw = (await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + str(compiled), compiled.params)).scalar_one()
+        raw = (
+            await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + str(compiled), compiled.params)
+        ).scalar_one()
     return (raw if isinstance(raw, list) else json.loads(raw))[0]
 
 
@@ -150,15 +188,16 @@ def plan_lines(node: dict, depth: int = 0) -> list[str]:
     if node.get("Sort Key"):
         what += f" (key: {', '.join(node['Sort Key'])})"
     line = f"{'  ' * depth}{what}  rows={node.get('Actual Rows')} time={node.get('Actual Total Time')}ms"
-    return [line, *(l for child in node.get("Plans", []) for l in plan_lines(child, depth + 1))]
+    return [line, *(sub for child in node.get("Plans", []) for sub in plan_lines(child, depth + 1))]
 
 
 def scans(node: dict) -> list[str]:
-    found = [f"{node['Node Type']}:{node.get('Index Name') or node.get('Relation Name')}"] if "Scan" in node["Node Type"] else []
+    name = node.get("Index Name") or node.get("Relation Name") or node.get("CTE Name")
+    found = [f"{node['Node Type']}:{name}"] if "Scan" in node["Node Type"] else []
     return found + [s for child in node.get("Plans", []) for s in scans(child)]
 
 
-def seed(url: str, bookings: int) -> tuple[float, str, str]:
+def seed(url: str, bookings: int) -> tuple[str, str]:
     days = -(-int(bookings * 1.2) // (CONSULTANTS * SLOTS_PER_DAY))
     first_day = date.today() - timedelta(days=int(days * 0.7))
     started = time.perf_counter()
@@ -174,15 +213,23 @@ def seed(url: str, bookings: int) -> tuple[float, str, str]:
         ).fetchone()
         counts = dict(conn.execute("SELECT status, count(*) FROM bookings GROUP BY status").fetchall())
         slots = conn.execute("SELECT count(*) FROM time_slots").fetchone()[0]
-    print(f"seeded {sum(counts.values())} bookings {counts} on {slots} slots in {time.perf_counter() - started:.1f}s")
-    return time.perf_counter() - started, email.upper(), reference
+        server = conn.execute("SHOW server_version").fetchone()[0]
+        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
+    say(f"seeded {sum(counts.values())} bookings on {slots} slots in {time.perf_counter() - started:.1f}s")
+    load = os.getloadavg()
+    print(
+        f"PostgreSQL {server} (embedded, shared_buffers={shared_buffers}), {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average before the run {load[0]:.2f} (1 min) / {load[1]:.2f} (5 min)"
+    )
+    print(f"{sum(counts.values())} bookings on {slots} slots: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return email.upper(), reference
 
 
 async def run(url: str, args) -> None:
     engine = create_async_engine(sqlalchemy_url(url), pool_size=1, max_overflow=0)
     today = date.today()
     try:
-        _, email, reference = seed(url, args.bookings)
+        email, reference = seed(url, args.bookings)
         cases = scenarios(today, email.lower(), reference, args.bookings)
 
         async def select_one():
@@ -194,27 +241,38 @@ async def run(url: str, args) -> None:
         print("|---|---:|---:|---:|---:|---:|")
         floor = await time_calls(select_one, args.iterations)
         print(f"| baseline: `SELECT 1` in a unit of work | {floor['p50']:.2f} | {floor['p99']:.2f} | {floor['qps']:.0f} | | |")
+        totals = {}
         for case in cases:
 
             async def page(query=case.query):
                 async with AdminUnitOfWork(engine) as uow:
                     return await uow.appointment_table(query)
 
-            rows, total = await page()
+            rows, total = totals[case.name] = await page()
             figures = await time_calls(page, args.iterations)
             print(f"| {case.name} | {figures['p50']:.2f} | {figures['p99']:.2f} | {figures['qps']:.0f} | {len(rows)} | {total} |")
 
-        print("\nEXPLAIN ANALYZE (page query, then count):")
+        print(f"\n| {args.concurrency} clients at once, {args.seconds:.0f} s each | calls/s | p50 ms | p99 ms |")
+        print("|---|---:|---:|---:|")
+        for case in [cases[0], cases[1], cases[4]]:
+            figures = await concurrent_calls(url, case.query, args.concurrency, args.seconds)
+            print(f"| {case.name} | {figures['qps']:.0f} | {figures['p50']:.2f} | {figures['p99']:.2f} |")
+
+        print("\nEXPLAIN ANALYZE (count, then page query):")
         for case in cases:
-            page_plan = await explain(engine, table_page_statement(case.query))
+            total = totals[case.name][1]
             count_plan = await explain(engine, table_count_statement(case.query))
             print(f"\n## {case.name}")
-            print(f"page  {page_plan['Execution Time']:.2f} ms (planning {page_plan['Planning Time']:.2f} ms)  scans: {', '.join(scans(page_plan['Plan']))}")
-            if args.verbose:
-                print("\n".join("    " + l for l in plan_lines(page_plan["Plan"])))
-            print(f"count {count_plan['Execution Time']:.2f} ms (planning {count_plan['Planning Time']:.2f} ms)  scans: {', '.join(scans(count_plan['Plan']))}")
-            if args.verbose:
-                print("\n".join("    " + l for l in plan_lines(count_plan["Plan"])))
+            plans = [("count", count_plan)]
+            if case.query.offset < total:
+                plans.append(("page ", await explain(engine, table_page_statement(case.query, total))))
+            for label, plan in plans:
+                timing = f"{plan['Execution Time']:.2f} ms (planning {plan['Planning Time']:.2f} ms)"
+                print(f"{label} {timing}  scans: {', '.join(scans(plan['Plan']))}")
+                if args.verbose:
+                    print("\n".join("    " + line for line in plan_lines(plan["Plan"])))
+            if case.query.offset >= total:
+                print("page  not run: the count says the page is past the end")
     finally:
         await engine.dispose()
 
@@ -223,14 +281,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=100_000)
     parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8, help="clients for the throughput runs")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each throughput run")
     parser.add_argument("--verbose", action="store_true", help="print every plan node")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="admin-bench-") as tmp:
         postgres = EmbeddedPostgres(Path(tmp) / "postgres", log_dir=Path(tmp) / "logs")
+        say(f"starting PostgreSQL in {tmp}")
         postgres.start()
         try:
             url = postgres.create_database("bench")
             upgrade_to_head(url)
+            say(f"migrated; seeding {args.bookings} bookings")
             asyncio.run(run(url, args))
         finally:
             postgres.stop()

@@ -1,4 +1,5 @@
 """Storage for the staff use cases: the admin table, history, consultants and slots."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,6 +18,7 @@ from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, N
 
 NO_OVERLAP_CONSTRAINT = "time_slots_no_overlap"
 SLOT_CONSULTANT_FK = "time_slots_consultant_id_fkey"
+FILTER_FIRST_MAX = 5_000  # matches that the page query fetches and sorts rather than walking to
 
 # A booking with its slot and consultant: the columns of one row of the admin table.
 BOOKING_WITH_SLOT_COLUMNS = [
@@ -70,27 +72,43 @@ def _table_filters(query: AppointmentTableQuery) -> list:
     return where
 
 
-def _table_order(query: AppointmentTableQuery) -> list:
-    key = bookings.c.slot_starts_at if query.sort.by_start else bookings.c.created_at
+def _table_order(query: AppointmentTableQuery, source=bookings) -> list:
+    key = source.c.slot_starts_at if query.sort.by_start else source.c.created_at
     if query.sort.descending:
-        return [key.desc(), bookings.c.id.desc()]
-    return [key.asc(), bookings.c.id.asc()]
+        return [key.desc(), source.c.id.desc()]
+    return [key.asc(), source.c.id.asc()]
 
 
-def table_page_statement(query: AppointmentTableQuery):
-    """One query: the page's ids from one index walk over bookings, then only those rows joined.
+def _filter_first(query: AppointmentTableQuery, total: int | None) -> bool:
+    """Sort the matches instead of walking the creation index until a page of them turns up?
+
+    Filtering on the slot's days while ordering by creation is the one combination no index
+    serves: PostgreSQL assumes the matches are spread evenly along ix_bookings_created and walks
+    it, but the bookings of one past week were all made around then, so it may walk most of the
+    table first. When the count says the matches are few, fetching and sorting them is cheap.
+    """
+    has_days = query.first_day is not None or query.last_day is not None
+    return has_days and not query.sort.by_start and total is not None and total <= FILTER_FIRST_MAX
+
+
+def table_page_statement(query: AppointmentTableQuery, total: int | None = None):
+    """One query: the page's ids from bookings alone, then only those rows joined.
 
     Joining before OFFSET/LIMIT would make PostgreSQL join (and sort) every matching booking for
     a deep page; choosing the ids first keeps each page as cheap as the index walk to it.
     """
-    page = (
-        select(bookings.c.id)
-        .where(*_table_filters(query))
-        .order_by(*_table_order(query))
-        .offset(query.offset)
-        .limit(query.limit)
-        .subquery("page")
-    )
+    source = bookings
+    if _filter_first(query, total):
+        source = (
+            select(bookings.c.id, bookings.c.created_at, bookings.c.slot_starts_at)
+            .where(*_table_filters(query))
+            .cte("matches")
+            .prefix_with("MATERIALIZED")
+        )
+        page = select(source.c.id)
+    else:
+        page = select(bookings.c.id).where(*_table_filters(query))
+    page = page.order_by(*_table_order(query, source)).offset(query.offset).limit(query.limit).subquery("page")
     rows = (
         page.join(bookings, bookings.c.id == page.c.id)
         .join(time_slots, time_slots.c.id == bookings.c.slot_id)
@@ -114,8 +132,12 @@ class AdminUnitOfWork(SqlUnitOfWork):
     # -- the admin table
 
     async def appointment_table(self, query: AppointmentTableQuery) -> tuple[list[Booking], int]:
-        rows = (await self.conn.execute(table_page_statement(query))).all()
+        # The count first: it is cheap, and tells the page query how to find its rows (or that a
+        # page past the end has none, without walking the index to get there).
         total = (await self.conn.execute(table_count_statement(query))).scalar_one()
+        if query.offset >= total:
+            return [], total
+        rows = (await self.conn.execute(table_page_statement(query, total))).all()
         return [_booking_with_slot(row) for row in rows], total
 
     async def history(self, booking_id: UUID) -> list[StatusChange]:
@@ -167,7 +189,11 @@ class AdminUnitOfWork(SqlUnitOfWork):
         try:
             await self.conn.execute(
                 time_slots.insert().values(
-                    id=slot_id, consultant_id=slot.consultant_id, type=slot.type.value, starts_at=slot.starts_at, ends_at=slot.ends_at
+                    id=slot_id,
+                    consultant_id=slot.consultant_id,
+                    type=slot.type.value,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
                 )
             )
         except IntegrityError as exc:

@@ -1,4 +1,5 @@
 """The staff side of the diary: the booking lifecycle, the admin table, consultants and slots."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Staff RPCs. Every one is authorised here (role ADMIN), whatever the gateway did."""
+
 from __future__ import annotations
 
 import re
@@ -237,7 +238,10 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         query = table_query(request)
         found, total = await self._admin.appointment_table(query)
         return pb.ListAppointmentsResponse(
-            data=[convert.appointment_message(b) for b in found], total=total, page=query.page, total_pages=query.total_pages(total)
+            data=[convert.appointment_message(b) for b in found],
+            total=total,
+            page=query.page,
+            total_pages=query.total_pages(total),
         )
 
     @rpc

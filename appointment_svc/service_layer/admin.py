@@ -1,4 +1,5 @@
 """Staff use cases: the admin table (spec section 4), the booking lifecycle, consultants and slots."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -60,7 +61,9 @@ class AdminService:
             await uow.save_status(booking, now)
             if staff.releases_slot(change):
                 await uow.free_slot(booking.slot.id)
-            await uow.record_status_change(booking.id, change.from_status, change.to_status, change.changed_by, now, change.reason)
+            await uow.record_status_change(
+                booking.id, change.from_status, change.to_status, change.changed_by, now, change.reason
+            )
             if target is BookingStatus.CONFIRMED:
                 await uow.publish(events.BookingConfirmed(booking))
             elif target is BookingStatus.CANCELLED:
@@ -68,7 +71,10 @@ class AdminService:
             await uow.commit()
         log.info(
             "booking status changed by staff",
-            booking_id=str(booking.id), from_status=change.from_status.value, to_status=target.value, by=admin.user_id,
+            booking_id=str(booking.id),
+            from_status=change.from_status.value,
+            to_status=target.value,
+            by=admin.user_id,
         )
         if staff.releases_slot(change):
             await self._cache.invalidate_day(london_date(booking.slot.starts_at))

@@ -4,9 +4,11 @@ The e2e database is shared by every e2e test: each test works on its own consult
 further out than other tests use, and reads the admin table through a filter only its own
 bookings match (a unique customer email).
 """
+
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -93,7 +95,9 @@ def new_slot(http, staff, consultant_id, starts_at: datetime, minutes=60, type_=
     return http.post(
         "/v1/admin/slots",
         json={
-            "consultantId": consultant_id, "type": type_, "startsAt": rfc3339(starts_at),
+            "consultantId": consultant_id,
+            "type": type_,
+            "startsAt": rfc3339(starts_at),
             "endsAt": rfc3339(starts_at + timedelta(minutes=minutes)),
         },  # fmt: skip
         headers=staff,
@@ -133,12 +137,16 @@ def outbox_events(mesh, subject: str, message_type, booking_id: str) -> list:
 # -- authorisation of every admin route
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p.replace(UUID, '{id}')}" for m, p, _ in ADMIN_ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p.replace(UUID, '{id}')}" for m, p, _ in ADMIN_ROUTES]
+)
 def test_a_customer_token_is_403_on_every_admin_route(mesh, http, method, path, body):
     assert_error(http.request(method, path, json=body, headers=mesh.auth("alice")), 403, "FORBIDDEN")
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p.replace(UUID, '{id}')}" for m, p, _ in ADMIN_ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p.replace(UUID, '{id}')}" for m, p, _ in ADMIN_ROUTES]
+)
 def test_no_token_is_401_on_every_admin_route(http, method, path, body):
     assert_error(http.request(method, path, json=body), 401, "UNAUTHENTICATED")
 
@@ -216,7 +224,12 @@ def three_bookings(mesh, http, staff, customer, email) -> list[dict]:
 def test_the_table_pages_through_one_customers_bookings(http, staff, email, three_bookings):
     newest_first = [b["bookingId"] for b in reversed(three_bookings)]
     first = table(http, staff, email=email, limit=2).json()
-    assert ([a["bookingId"] for a in first["data"]], first["total"], first["page"], first["totalPages"]) == (newest_first[:2], 3, 1, 2)
+    assert ([a["bookingId"] for a in first["data"]], first["total"], first["page"], first["totalPages"]) == (
+        newest_first[:2],
+        3,
+        1,
+        2,
+    )
     last = table(http, staff, email=email, limit=2, page=2).json()
     assert ([a["bookingId"] for a in last["data"]], last["total"], last["page"]) == (newest_first[2:], 3, 2)
     past_the_end = table(http, staff, email=email, limit=2, page=3)
@@ -280,6 +293,19 @@ def test_an_unknown_status_or_parameter_is_400(http, staff):
 # -- lifecycle
 
 
+def test_staff_confirming_sends_the_customer_a_confirmed_email(mesh, http, staff, customer, email):
+    booking = a_booking(http, mesh, staff, customer, email)
+    reference = booking["referenceCode"]
+    confirmed = http.post(f"/v1/admin/appointments/{booking['bookingId']}/confirm", json={}, headers=staff)
+    assert confirmed.status_code == 200, confirmed.text
+    deadline = time.monotonic() + 30
+    # A long subject may be folded over two header lines.
+    while not (mails := [m for m in mesh.mail_to(email) if f"Confirmed {reference}:" in " ".join(str(m["Subject"]).split())]):
+        assert time.monotonic() < deadline, "no confirmed email within 30 s"
+        time.sleep(0.1)
+    assert len(mails) == 1
+
+
 def test_no_show_only_after_confirmation_and_finished_bookings_stay_finished(mesh, http, staff, customer, email):
     bid = a_booking(http, mesh, staff, customer, email)["bookingId"]
     assert_error(http.post(f"/v1/admin/appointments/{bid}/no-show", json={}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
@@ -289,7 +315,9 @@ def test_no_show_only_after_confirmation_and_finished_bookings_stay_finished(mes
     no_show = http.post(f"/v1/admin/appointments/{bid}/no-show", json={}, headers=staff)
     assert no_show.status_code == 200 and no_show.json()["appointment"]["status"] == "NO_SHOW"
     for action, body in [("confirm", {}), ("complete", {}), ("no-show", {}), ("cancel", {"reason": "late"})]:
-        assert_error(http.post(f"/v1/admin/appointments/{bid}/{action}", json=body, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+        assert_error(
+            http.post(f"/v1/admin/appointments/{bid}/{action}", json=body, headers=staff), 409, "INVALID_STATUS_TRANSITION"
+        )
     customer_cancel = http.patch(f"/v1/appointments/{bid}/cancel", json={}, headers=mesh.auth(customer))
     assert_error(customer_cancel, 409, "INVALID_STATUS_TRANSITION")
 
@@ -322,7 +350,9 @@ def test_an_unknown_booking_is_404_and_a_malformed_id_400(http, staff):
     missing = uuid.uuid4()
     assert_error(http.get(f"/v1/admin/appointments/{missing}", headers=staff), 404, "BOOKING_NOT_FOUND")
     assert_error(http.post(f"/v1/admin/appointments/{missing}/confirm", json={}, headers=staff), 404, "BOOKING_NOT_FOUND")
-    assert_error(http.post(f"/v1/admin/appointments/{missing}/cancel", json={"reason": "x"}, headers=staff), 404, "BOOKING_NOT_FOUND")
+    assert_error(
+        http.post(f"/v1/admin/appointments/{missing}/cancel", json={"reason": "x"}, headers=staff), 404, "BOOKING_NOT_FOUND"
+    )
     assert_error(http.get("/v1/admin/appointments/not-a-uuid", headers=staff), 400, "VALIDATION_ERROR", "bookingId")
 
 

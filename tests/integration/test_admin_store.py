@@ -1,4 +1,5 @@
 """Staff use cases against the real PostgreSQL and Valkey: the table's queries, constraints and races."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,14 +65,17 @@ def bookings(engine, redis) -> BookingService:
     return BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), AvailabilityCache(redis))
 
 
-def insert_booking(database_url, slot_id, *, status="PENDING", email="jane@example.com", created_at=None, reference=None) -> uuid.UUID:
+def insert_booking(
+    database_url, slot_id, *, status="PENDING", email="jane@example.com", created_at=None, reference=None
+) -> uuid.UUID:
     booking_id = uuid.uuid4()
     reference = reference or f"BK-20310101-{uuid.uuid4().int % 10_000:04d}-{booking_id.hex[:4]}"
     with psycopg.connect(database_url) as connection:
         connection.execute(
             "INSERT INTO bookings (id, reference_code, user_id, type, for_kitchen, for_bedroom, first_name, last_name, email,"
             " phone, postcode, address, slot_id, status, created_at) VALUES"
-            " (%s, %s, 'alice', 'SHOWROOM_VISIT', true, false, 'Jane', 'Doe', %s, '07700900123', 'SW1A 1AA', '1 High St', %s, %s, %s)",
+            " (%s, %s, 'alice', 'SHOWROOM_VISIT', true, false, 'Jane', 'Doe', %s, '07700900123', 'SW1A 1AA', '1 High St',"
+            " %s, %s, %s)",
             (booking_id, reference, email, slot_id, status, created_at or datetime.now(UTC)),
         )
         if status in ("PENDING", "CONFIRMED"):
@@ -231,6 +235,17 @@ async def test_staff_cancelling_frees_the_slot_and_says_who_cancelled(admin, boo
     assert (await bookings.book(book_command(slot, user="bob"))).status is BookingStatus.PENDING
 
 
+async def test_a_finished_appointment_keeps_its_slot_taken(admin, bookings, database_url):
+    slot = add_slot(database_url, add_consultant(database_url))
+    booking = await bookings.book(book_command(slot))
+    await admin.confirm(booking.id, STAFF)
+    await admin.complete(booking.id, STAFF)
+    with pytest.raises(SlotUnavailable):
+        await bookings.book(book_command(slot, user="bob"))
+    with psycopg.connect(database_url) as connection:
+        assert connection.execute("SELECT is_booked FROM time_slots WHERE id = %s", (slot,)).fetchone()[0] is True
+
+
 async def test_concurrent_transitions_are_serialised_by_the_row_lock(admin, bookings, database_url):
     booking = await bookings.book(book_command(add_slot(database_url, add_consultant(database_url))))
     await admin.confirm(booking.id, STAFF)
@@ -272,11 +287,17 @@ async def test_overlapping_slots_for_one_consultant_are_refused_by_the_constrain
     start = london(LONDON_SUMMER_DAY, 10)
     await admin.create_slot(NewSlot(consultant, AppointmentType.SHOWROOM_VISIT, start, start + timedelta(hours=1)))
     with pytest.raises(SlotOverlap):
-        overlapping = NewSlot(consultant, AppointmentType.VIDEO_CONSULTATION, start + timedelta(minutes=30), start + timedelta(hours=2))
+        overlapping = NewSlot(
+            consultant, AppointmentType.VIDEO_CONSULTATION, start + timedelta(minutes=30), start + timedelta(hours=2)
+        )
         await admin.create_slot(overlapping)
     # Back to back is fine, and another consultant may work the same hour.
-    await admin.create_slot(NewSlot(consultant, AppointmentType.SHOWROOM_VISIT, start + timedelta(hours=1), start + timedelta(hours=2)))
-    await admin.create_slot(NewSlot(add_consultant(database_url), AppointmentType.SHOWROOM_VISIT, start, start + timedelta(hours=1)))
+    await admin.create_slot(
+        NewSlot(consultant, AppointmentType.SHOWROOM_VISIT, start + timedelta(hours=1), start + timedelta(hours=2))
+    )
+    await admin.create_slot(
+        NewSlot(add_consultant(database_url), AppointmentType.SHOWROOM_VISIT, start, start + timedelta(hours=1))
+    )
 
 
 async def test_a_slot_for_an_unknown_consultant_is_not_found(admin):
@@ -289,7 +310,9 @@ def a_generation(consultant, **pattern) -> GenerateSlots:
     values = dict(weekdays=frozenset({1, 2, 3, 4, 5}), day_start=time(9), day_end=time(17), slot_minutes=60, buffer_minutes=30)
     values.update(pattern)
     # 2031-07-14 is a Monday: two working weeks.
-    return GenerateSlots(consultant, AppointmentType.HOME_MEASUREMENT, date(2031, 7, 14), date(2031, 7, 27), WeeklyPattern(**values))
+    return GenerateSlots(
+        consultant, AppointmentType.HOME_MEASUREMENT, date(2031, 7, 14), date(2031, 7, 27), WeeklyPattern(**values)
+    )
 
 
 async def test_generating_twice_creates_nothing_the_second_time(admin, database_url):

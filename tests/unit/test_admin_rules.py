@@ -1,4 +1,5 @@
 """Staff rules without I/O: the lifecycle table, request checks, slot generation, and the use cases over fakes."""
+
 from __future__ import annotations
 
 import uuid
@@ -98,7 +99,12 @@ def test_confirming_returns_the_history_entry_and_moves_the_booking():
     booking = a_booking()
     change = change_status(booking, S.CONFIRMED, "staff-7", NOW)
     assert booking.status is S.CONFIRMED
-    assert (change.from_status, change.to_status, change.changed_by, change.changed_at) == (S.PENDING, S.CONFIRMED, "staff-7", NOW)
+    assert (change.from_status, change.to_status, change.changed_by, change.changed_at) == (
+        S.PENDING,
+        S.CONFIRMED,
+        "staff-7",
+        NOW,
+    )
     assert not releases_slot(change)
 
 
@@ -243,7 +249,9 @@ def test_a_consultant_needs_a_name_and_a_known_category():
         "name",
         "categories",
     }
-    unspecified = pb.CreateConsultantRequest(name="A", avatar_url="https://a.example/x.png", categories=[res.CATEGORY_UNSPECIFIED])
+    unspecified = pb.CreateConsultantRequest(
+        name="A", avatar_url="https://a.example/x.png", categories=[res.CATEGORY_UNSPECIFIED]
+    )
     assert fields(lambda: new_consultant(unspecified)) == {"categories"}
     both = new_consultant(pb.CreateConsultantRequest(name=" Amelia ", avatar_url="https://a.example/x.png", categories=[2, 1, 2]))
     assert both.name == "Amelia" and both.categories == (Category.BEDROOM, Category.KITCHEN)
@@ -413,7 +421,11 @@ async def test_generating_invalidates_every_day_that_got_slots(world):
     command = generation(date(2026, 3, 4), date(2026, 3, 6))
     consultants.add(command.consultant_id)
     assert await service.generate_slots(command) == (9, 0)
-    assert [entry[1] for entry in recorder.log if entry[0] == "invalidate"] == [date(2026, 3, 4), date(2026, 3, 5), date(2026, 3, 6)]
+    assert [entry[1] for entry in recorder.log if entry[0] == "invalidate"] == [
+        date(2026, 3, 4),
+        date(2026, 3, 5),
+        date(2026, 3, 6),
+    ]
 
 
 async def test_generating_for_an_unknown_consultant_is_not_found(world):
