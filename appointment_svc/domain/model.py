@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -124,7 +124,6 @@ class Booking:
     cancelled_at: datetime | None = None
     cancel_reason: str = ""
     request_id: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def reference_code(day: date, sequence: int) -> str:
