@@ -11,10 +11,14 @@ def main() -> None:
 
         serve()
     elif command == "migrate":
-        from appointment_svc.adapters.migrate import upgrade_to_head
-        from mesh_common.config import AppointmentSettings
+        import os
 
-        upgrade_to_head(AppointmentSettings().database_url)
+        from appointment_svc.adapters.migrate import upgrade_to_head
+
+        # Migrations need the database and nothing else (a Job in a cluster carries only that).
+        if not os.environ.get("DATABASE_URL"):
+            sys.exit("DATABASE_URL is not set")
+        upgrade_to_head(os.environ["DATABASE_URL"])
     else:
         sys.exit(f"unknown command {command!r}; use serve or migrate")
 

@@ -1,0 +1,89 @@
+"""Print the gateway's Envoy YAML for a deployment, with the paths Envoy sees there (deploy/README.md).
+
+    python -m gateway.render --listen-port 8080 --upstream appointment-svc:50051 \
+        --jwks /etc/booking/jwks/jwks.json --descriptor /etc/booking/descriptor/booking.pb \
+        --cors-origin https://www.example.co.uk > deploy/k8s/gateway/envoy.yaml
+
+The descriptor and JWKS paths are where Envoy will find the files, and need not exist here:
+render_envoy_config checks the gateway's routes against a descriptor set, so when --descriptor
+is not a file on this machine, --descriptor-source (the gateway/booking.pb shipped next to the
+config) is checked instead, and the paths in the output are exactly the ones given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from gateway.config import DEFAULT_DESCRIPTOR, render_envoy_config
+from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+
+
+def parse_upstream(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway.render", description=__doc__.splitlines()[0])
+    parser.add_argument("--listen-port", type=int, required=True)
+    parser.add_argument("--listen-address", default="0.0.0.0", help="default 0.0.0.0: other machines reach the gateway")
+    parser.add_argument("--admin-port", type=int, default=9901, help="Envoy admin, bound to 127.0.0.1 (default 9901)")
+    parser.add_argument("--upstream", type=parse_upstream, action="append", required=True, metavar="HOST:PORT",
+                        help="appointment_svc gRPC endpoint; repeatable; a DNS name gives a STRICT_DNS cluster")
+    parser.add_argument("--jwks", required=True, help="path of the JWKS file as Envoy sees it")
+    parser.add_argument("--descriptor", required=True, help="path of the descriptor set as Envoy sees it")
+    parser.add_argument("--descriptor-source", type=Path, default=DEFAULT_DESCRIPTOR,
+                        help="local descriptor set to check the routes against when --descriptor is not a file here")
+    parser.add_argument("--issuer", default=DEFAULT_ISSUER)
+    parser.add_argument("--audience", default=DEFAULT_AUDIENCE)
+    parser.add_argument("--cors-origin", action="append", default=[], help="allowed browser origin; repeatable")
+    parser.add_argument("--access-log", default=None, help="access log path (default /dev/stdout)")
+    parser.add_argument("--health-check-interval", default="2s")
+    parser.add_argument("--max-request-bytes", type=int, default=1024 * 1024)
+    return parser
+
+
+def _keep_literal_path(text: str, rendered: Path, wanted: str) -> str:
+    # render_envoy_config resolves paths on this machine; the config is for the container's
+    # filesystem, so an absolute path must come out exactly as given.
+    if not Path(wanted).is_absolute():
+        return text
+    emitted = json.dumps(str(rendered.resolve()))
+    if emitted not in text:
+        raise RuntimeError(f"rendered config does not contain the path {emitted}")
+    return text.replace(emitted, json.dumps(wanted))
+
+
+def render(args: argparse.Namespace) -> str:
+    descriptor = Path(args.descriptor)
+    if not descriptor.is_file() and not descriptor.is_absolute():
+        raise SystemExit(f"--descriptor {args.descriptor}: not a file here, so it must be the absolute path Envoy reads")
+    checked = descriptor if descriptor.is_file() else Path(args.descriptor_source)
+    text = render_envoy_config(
+        listen_port=args.listen_port,
+        admin_port=args.admin_port,
+        upstreams=args.upstream,
+        descriptor_path=checked,
+        jwks_path=Path(args.jwks),
+        issuer=args.issuer,
+        audience=args.audience,
+        cors_origins=args.cors_origin,
+        access_log_path=args.access_log,
+        listen_address=args.listen_address,
+        health_check_interval=args.health_check_interval,
+        max_request_bytes=args.max_request_bytes,
+    )
+    text = _keep_literal_path(text, checked, args.descriptor)
+    return _keep_literal_path(text, Path(args.jwks), args.jwks)
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.stdout.write(render(build_parser().parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
