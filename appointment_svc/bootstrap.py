@@ -50,6 +50,8 @@ def build(settings: AppointmentSettings) -> Container:
         pool_pre_ping=True,
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
+        # Statement parameters are customers' personal data: never part of an exception's text.
+        hide_parameters=True,
     )
     # Short timeouts: Redis is an optimisation, a slow Redis must not slow bookings down.
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
