@@ -10,52 +10,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from appointment_svc.adapters.bookings import SqlUnitOfWork, _booking_from_row
+from appointment_svc.adapters.bookings import BOOKING_WITH_SLOT_COLUMNS, SqlUnitOfWork, booking_with_slot
+from appointment_svc.adapters.repository import consultant_from_row
 from appointment_svc.adapters.tables import booking_status_history, bookings, consultants, time_slots
 from appointment_svc.domain.errors import ConsultantNotFound, SlotOverlap
-from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus, Category, Consultant, Slot, london_day_bounds
+from appointment_svc.domain.model import Booking, BookingStatus, Consultant, london_day_bounds
 from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, NewConsultant, NewSlot, StatusChange
 
 NO_OVERLAP_CONSTRAINT = "time_slots_no_overlap"
 SLOT_CONSULTANT_FK = "time_slots_consultant_id_fkey"
 FILTER_FIRST_MAX = 5_000  # matches that the page query fetches and sorts rather than walking to
-
-# A booking with its slot and consultant: the columns of one row of the admin table.
-BOOKING_WITH_SLOT_COLUMNS = [
-    *bookings.c,
-    time_slots.c.type.label("slot_type"),
-    time_slots.c.starts_at.label("slot_start"),
-    time_slots.c.ends_at.label("slot_end"),
-    time_slots.c.is_booked.label("slot_is_booked"),
-    time_slots.c.is_blocked.label("slot_is_blocked"),
-    consultants.c.id.label("consultant_id"),
-    consultants.c.name.label("consultant_name"),
-    consultants.c.avatar_url,
-    consultants.c.categories,
-]
-
-
-def _consultant(row, id_column: str = "consultant_id", name_column: str = "consultant_name") -> Consultant:
-    return Consultant(
-        id=getattr(row, id_column),
-        name=getattr(row, name_column),
-        avatar_url=row.avatar_url,
-        categories=tuple(Category(c) for c in row.categories),
-    )
-
-
-def _booking_with_slot(row) -> Booking:
-    slot = Slot(
-        id=row.slot_id,
-        consultant=_consultant(row),
-        type=AppointmentType(row.slot_type),
-        starts_at=row.slot_start,
-        ends_at=row.slot_end,
-        is_booked=row.slot_is_booked,
-        is_blocked=row.slot_is_blocked,
-    )
-    return _booking_from_row(row, slot)
-
 
 def _table_filters(query: AppointmentTableQuery) -> list:
     where = []
@@ -138,7 +102,7 @@ class AdminUnitOfWork(SqlUnitOfWork):
         if query.offset >= total:
             return [], total
         rows = (await self.conn.execute(table_page_statement(query, total))).all()
-        return [_booking_with_slot(row) for row in rows], total
+        return [booking_with_slot(row) for row in rows], total
 
     async def history(self, booking_id: UUID) -> list[StatusChange]:
         rows = (
@@ -175,7 +139,7 @@ class AdminUnitOfWork(SqlUnitOfWork):
 
     async def consultants(self) -> list[Consultant]:
         rows = (await self.conn.execute(select(consultants).order_by(consultants.c.name, consultants.c.id))).all()
-        return [_consultant(row, "id", "name") for row in rows]
+        return [consultant_from_row(row, "id", "name") for row in rows]
 
     async def lock_consultant(self, consultant_id: UUID) -> bool:
         """True if the consultant exists; it then stays so until commit (FOR KEY SHARE)."""

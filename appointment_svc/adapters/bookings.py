@@ -10,11 +10,38 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from appointment_svc.adapters.event_codec import encode_event
 from appointment_svc.adapters.outbox import add_event
-from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, slot_from_row
-from appointment_svc.adapters.tables import booking_status_history, bookings, reference_counters, time_slots
+from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, consultant_from_row, slot_from_row
+from appointment_svc.adapters.tables import booking_status_history, bookings, consultants, reference_counters, time_slots
 from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus, Slot
 
-def _booking_from_row(row, slot: Slot) -> Booking:
+# A booking with its slot and consultant, in one row.
+BOOKING_WITH_SLOT_COLUMNS = [
+    *bookings.c,
+    time_slots.c.type.label("slot_type"),
+    time_slots.c.starts_at.label("slot_start"),
+    time_slots.c.ends_at.label("slot_end"),
+    time_slots.c.is_booked.label("slot_is_booked"),
+    time_slots.c.is_blocked.label("slot_is_blocked"),
+    consultants.c.id.label("consultant_id"),
+    consultants.c.name.label("consultant_name"),
+    consultants.c.avatar_url,
+    consultants.c.categories,
+]
+BOOKINGS_WITH_SLOTS = bookings.join(time_slots, time_slots.c.id == bookings.c.slot_id).join(
+    consultants, consultants.c.id == time_slots.c.consultant_id
+)
+
+
+def booking_with_slot(row) -> Booking:
+    slot = Slot(
+        id=row.slot_id,
+        consultant=consultant_from_row(row),
+        type=AppointmentType(row.slot_type),
+        starts_at=row.slot_start,
+        ends_at=row.slot_end,
+        is_booked=row.slot_is_booked,
+        is_blocked=row.slot_is_blocked,
+    )
     return Booking(
         id=row.id,
         reference_code=row.reference_code,
@@ -125,14 +152,11 @@ class SqlUnitOfWork:
         )
 
     async def _one_booking(self, *where, lock: bool = False) -> Booking | None:
-        statement = select(bookings).where(*where)
+        statement = select(*BOOKING_WITH_SLOT_COLUMNS).select_from(BOOKINGS_WITH_SLOTS).where(*where)
         if lock:
-            statement = statement.with_for_update()
+            statement = statement.with_for_update(of=bookings)
         row = (await self.conn.execute(statement)).first()
-        if row is None:
-            return None
-        slot_row = (await self.conn.execute(SLOT_WITH_CONSULTANT.where(time_slots.c.id == row.slot_id))).first()
-        return _booking_from_row(row, slot_from_row(slot_row))
+        return None if row is None else booking_with_slot(row)
 
     async def get_booking(self, booking_id: UUID, *, lock: bool = False) -> Booking | None:
         return await self._one_booking(bookings.c.id == booking_id, lock=lock)
@@ -169,12 +193,15 @@ class SqlUnitOfWork:
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         total = (await self.conn.execute(select(func.count()).select_from(bookings).where(bookings.c.user_id == user_id))).scalar_one()
-        ids = (
-            await self.conn.execute(
-                select(bookings.c.id).where(bookings.c.user_id == user_id).order_by(bookings.c.created_at.desc(), bookings.c.id).offset(offset).limit(limit)
-            )
-        ).scalars().all()
-        return [await self.get_booking(i) for i in ids], total
+        rows = await self.conn.execute(
+            select(*BOOKING_WITH_SLOT_COLUMNS)
+            .select_from(BOOKINGS_WITH_SLOTS)
+            .where(bookings.c.user_id == user_id)
+            .order_by(bookings.c.created_at.desc(), bookings.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [booking_with_slot(row) for row in rows], total
 
     # -- outbox
 

@@ -15,11 +15,13 @@ from booking.v1 import events_pb2
 from mesh_common.events import BROCHURE_REQUESTED
 
 # The (limit)-th newest request of the window: once it is older than the window, a slot is free.
+# clock_timestamp(), not now(): a transaction that began before a rival committed would otherwise
+# see that rival's created_at in its future and promise a Retry-After longer than the window.
 _NTH_NEWEST_IN_WINDOW = text(
     """
-    SELECT extract(epoch FROM created_at + make_interval(secs => :window) - now()) AS frees_in
+    SELECT extract(epoch FROM created_at + make_interval(secs => :window) - clock_timestamp()) AS frees_in
     FROM brochure_requests
-    WHERE lower(email) = :email AND created_at > now() - make_interval(secs => :window)
+    WHERE lower(email) = :email AND created_at > clock_timestamp() - make_interval(secs => :window)
     ORDER BY created_at DESC
     OFFSET :offset LIMIT 1
     """

@@ -10,10 +10,10 @@ from appointment_svc.adapters.tables import consultants, time_slots
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, Category, Consultant, Slot, london_day_bounds
 
 
-def consultant_from_row(row) -> Consultant:
+def consultant_from_row(row, id_column: str = "consultant_id", name_column: str = "consultant_name") -> Consultant:
     return Consultant(
-        id=row.consultant_id,
-        name=row.consultant_name,
+        id=getattr(row, id_column),
+        name=getattr(row, name_column),
         avatar_url=row.avatar_url,
         categories=tuple(Category(c) for c in row.categories),
     )
