@@ -137,3 +137,8 @@ def test_grpcurl_reads_availability_from_the_service_port(mesh):
 def test_the_service_reports_serving_on_grpc_health(mesh):
     result = grpcurl("-plaintext", mesh.appointment[0].url, "grpc.health.v1.Health/Check")
     assert result.returncode == 0 and json.loads(result.stdout)["status"] == "SERVING"
+
+
+def test_the_gateway_answers_its_health_route_without_a_token(http):
+    response = http.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "SERVING"}

@@ -250,7 +250,7 @@ def test_notification_svc_probes_healthz_on_its_health_port():
         assert ports[probe["httpGet"]["port"]] == int(config_env()["HEALTH_PORT"])
 
 
-def test_the_gateway_probes_its_public_listener_since_the_admin_port_is_loopback_only():
+def test_the_gateway_probes_the_health_route_of_its_public_listener_since_the_admin_port_is_loopback_only():
     envoy = yaml.safe_load(ENVOY_YAML.read_text())
     assert envoy["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
     listener = envoy["static_resources"]["listeners"][0]["address"]["socket_address"]
@@ -258,7 +258,8 @@ def test_the_gateway_probes_its_public_listener_since_the_admin_port_is_loopback
     (c,) = containers(by_name("Deployment", "gateway"))
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     for probe in (c["livenessProbe"], c["readinessProbe"]):
-        assert ports[probe["tcpSocket"]["port"]] == listener["port_value"]
+        assert probe["httpGet"]["path"] == "/healthz"
+        assert ports[probe["httpGet"]["port"]] == listener["port_value"]
 
 
 def test_envoy_balances_over_every_appointment_pod_through_the_headless_service():
