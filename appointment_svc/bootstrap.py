@@ -54,7 +54,7 @@ def build(settings: AppointmentSettings) -> Container:
         hide_parameters=True,
     )
     # Short timeouts: Redis is an optimisation, a slow Redis must not slow bookings down.
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=1.0)
     cache = AvailabilityCache(redis, ttl_seconds=settings.availability_cache_ttl_seconds)
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(

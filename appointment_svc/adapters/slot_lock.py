@@ -1,11 +1,17 @@
 """The Redis slot lock: makes racers for one slot fail fast. Safety comes from PostgreSQL, not from here."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from uuid import UUID
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from mesh_common.logging import get_logger
+
+log = get_logger(__name__)
+RELEASE_ATTEMPTS = 3
 
 # Delete only if we still own it: a lease that expired and was re-taken must not be released by us.
 _RELEASE = """
@@ -39,7 +45,17 @@ class RedisSlotLock:
         return token if taken else None
 
     async def release(self, slot_id: UUID, token: str) -> None:
-        try:
-            await self._release(keys=[self.key(slot_id)], args=[token])
-        except (RedisError, OSError):
-            pass  # it expires by itself within the TTL
+        # Shielded: a caller cancelled mid-release (client gone, deadline hit) must not strand the
+        # lock; the release finishes on its own.
+        await asyncio.shield(self._release_with_retry(slot_id, token))
+
+    async def _release_with_retry(self, slot_id: UUID, token: str) -> None:
+        for attempt in range(RELEASE_ATTEMPTS):
+            try:
+                await self._release(keys=[self.key(slot_id)], args=[token])
+                return
+            except (RedisError, OSError) as exc:
+                if attempt + 1 == RELEASE_ATTEMPTS:
+                    log.warning("slot lock release failed; it expires by itself", slot_id=str(slot_id), error=type(exc).__name__)
+                    return
+                await asyncio.sleep(0.05)

@@ -10,9 +10,7 @@ from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
 from appointment_svc.domain.schedule import WeeklyPattern
 from appointment_svc.domain.staff import (
-    DEFAULT_PAGE_SIZE,
     MAX_GENERATION_DAYS,
-    MAX_PAGE_SIZE,
     AppointmentTableQuery,
     GenerateSlots,
     NewConsultant,
@@ -45,11 +43,7 @@ KNOWN_CATEGORIES = {res.KITCHEN, res.BEDROOM}
 
 def table_query(request: pb.ListAppointmentsRequest) -> AppointmentTableQuery:
     violations: list[FieldViolation] = []
-    page, limit = request.page or 1, request.limit or DEFAULT_PAGE_SIZE
-    if page < 1:
-        violations.append(FieldViolation("page", "must be 1 or more"))
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        violations.append(FieldViolation("limit", f"must be between 1 and {MAX_PAGE_SIZE}"))
+    page, limit = convert.page_and_limit(request, violations)
     sort = request.sort or TableSort.CREATED_DESC.value
     if sort not in {s.value for s in TableSort}:
         violations.append(FieldViolation("sort", "must be one of " + ", ".join(s.value for s in TableSort)))

@@ -24,6 +24,12 @@ class Authenticator:
             log.info("rejected token", reason=str(exc))
             raise Unauthenticated("The bearer token is invalid or has expired.") from exc
 
+    def optional(self, context: grpc.aio.ServicerContext) -> Principal | None:
+        """Public calls need no token, but one that is sent must be valid (as at the gateway)."""
+        if not any(k == "authorization" for k, _ in context.invocation_metadata() or ()):
+            return None
+        return self.principal(context)
+
     def admin(self, context: grpc.aio.ServicerContext) -> Principal:
         principal = self.principal(context)
         if not principal.is_admin:

@@ -7,6 +7,7 @@ from uuid import UUID
 from appointment_svc.domain.errors import FieldViolation, ValidationFailed
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
+from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from appointment_svc.domain.validation import clean_contact, validate_contact
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
@@ -30,6 +31,10 @@ def optional_category(value: int, field: str, violations: list[FieldViolation]) 
     return Category(res.Category.Name(value))
 
 
+# A diary has no business outside these years, and day arithmetic near date.max would overflow.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def calendar_date(value: str, field: str, violations: list[FieldViolation]) -> date | None:
     if not value:
         violations.append(FieldViolation(field, "is required (YYYY-MM-DD)"))
@@ -37,10 +42,14 @@ def calendar_date(value: str, field: str, violations: list[FieldViolation]) -> d
     try:
         if len(value) != 10:
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         violations.append(FieldViolation(field, "must be a calendar date in the form YYYY-MM-DD"))
         return None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        violations.append(FieldViolation(field, f"must be between {EARLIEST_DAY} and {LATEST_DAY}"))
+        return None
+    return day
 
 
 def raise_if_invalid(violations: list[FieldViolation]) -> None:
@@ -108,12 +117,12 @@ def booking_id(value: str) -> UUID:
     return parsed
 
 
-def page_and_limit(page: int, limit: int) -> tuple[int, int]:
-    violations: list[FieldViolation] = []
-    page, limit = page or 1, limit or 25
+def page_and_limit(request, violations: list[FieldViolation]) -> tuple[int, int]:
+    """`page`/`limit` of a list request: absent means the default; present must be in range."""
+    page = request.page if request.HasField("page") else 1
+    limit = request.limit if request.HasField("limit") else DEFAULT_PAGE_SIZE
     if page < 1:
         violations.append(FieldViolation("page", "must be 1 or more"))
-    if not 1 <= limit <= 100:
-        violations.append(FieldViolation("limit", "must be between 1 and 100"))
-    raise_if_invalid(violations)
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        violations.append(FieldViolation("limit", f"must be between 1 and {MAX_PAGE_SIZE}"))
     return page, limit

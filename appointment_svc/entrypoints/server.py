@@ -31,7 +31,7 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
     appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
         AppointmentServicer(container.availability, container.bookings, container.auth), server
     )
-    brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures), server)
+    brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

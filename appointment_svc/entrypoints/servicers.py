@@ -21,6 +21,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
 
     @rpc
     async def ListAvailableSlots(self, request: pb.ListAvailableSlotsRequest, context) -> pb.ListAvailableSlotsResponse:
+        self._auth.optional(context)
         slots = await self._availability.list_available(convert.availability_query(request))
         return pb.ListAvailableSlotsResponse(slots=[convert.slot_message(s) for s in slots])
 
@@ -53,7 +54,9 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
     @rpc
     async def ListMyAppointments(self, request: pb.ListMyAppointmentsRequest, context) -> pb.ListMyAppointmentsResponse:
         principal = self._auth.principal(context)
-        page, limit = convert.page_and_limit(request.page, request.limit)
+        violations: list = []
+        page, limit = convert.page_and_limit(request, violations)
+        convert.raise_if_invalid(violations)
         found, total = await self._bookings.list_mine(principal, page, limit)
         return pb.ListMyAppointmentsResponse(
             data=[convert.appointment_message(b) for b in found], total=total, page=page, total_pages=math.ceil(total / limit)

@@ -478,3 +478,24 @@ def test_the_service_itself_refuses_every_admin_rpc_to_a_customer(mesh):
             with pytest.raises(grpc.RpcError) as raised:
                 getattr(stub, method.name)(request, metadata=[("authorization", f"Bearer {mesh.token('alice')}")], timeout=10)
             assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, method.name
+
+
+@pytest.mark.parametrize("params", [{"from": "9999-12-31"}, {"to": "9999-12-31"}, {"from": "0001-01-01"}])
+def test_table_dates_outside_any_diary_are_a_validation_error_not_a_crash(http, staff, params):
+    assert_error(table(http, staff, **params), 400, "VALIDATION_ERROR", next(iter(params)))
+
+
+def test_generating_slots_at_the_end_of_the_calendar_is_a_validation_error_not_a_crash(http, staff):
+    consultant_id, _ = new_consultant(http, staff)
+    response = http.post(
+        "/v1/admin/slots:generate",
+        headers=staff,
+        json={"consultantId": consultant_id, "type": "SHOWROOM_VISIT", "fromDate": "9999-12-30", "toDate": "9999-12-31",
+              "weekdays": [1, 2, 3, 4, 5, 6, 7], "dayStart": "09:00", "dayEnd": "17:00", "slotMinutes": 60},
+    )
+    assert_error(response, 400, "VALIDATION_ERROR", "fromDate")
+
+
+@pytest.mark.parametrize(("params", "field"), [({"page": 0}, "page"), ({"limit": 0}, "limit"), ({"page": -1}, "page")])
+def test_zero_or_negative_paging_is_a_validation_error_not_the_default(http, staff, params, field):
+    assert_error(table(http, staff, **params), 400, "VALIDATION_ERROR", field)

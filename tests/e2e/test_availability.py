@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import pytest
 from datetime import date, datetime, timedelta
 
 from redis import Redis
@@ -142,3 +144,10 @@ def test_the_service_reports_serving_on_grpc_health(mesh):
 def test_the_gateway_answers_its_health_route_without_a_token(http):
     response = http.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "SERVING"}
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-12-31", "3000-01-01"])
+def test_dates_outside_any_diary_are_a_validation_error_not_a_crash(http, day):
+    response = http.get("/v1/appointments/availability", params={"type": "SHOWROOM_VISIT", "date": day})
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR" and response.json()["fields"][0]["field"] == "date"

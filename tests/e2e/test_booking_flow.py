@@ -336,3 +336,8 @@ def test_a_lease_that_expires_mid_transaction_still_gives_one_booking(mesh, shor
             statuses = [f.result() for f in futures]
     assert statuses.count(201) == 1 and set(statuses) == {201, 409}
     assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_a_customer_list_with_page_zero_is_a_validation_error(mesh, http):
+    response = http.get("/v1/appointments", params={"page": 0}, headers=mesh.auth("alice"))
+    assert response.status_code == 400 and response.json()["fields"][0]["field"] == "page"

@@ -116,3 +116,30 @@ def test_grpcurl_through_the_gateway_port_is_refused(mesh):
         f"127.0.0.1:{port}", "booking.v1.AdminService/ListAppointments",
     )
     assert called.returncode != 0 and "PermissionDenied" in called.stderr
+
+
+def test_public_rpcs_refuse_a_bad_token_like_the_gateway_does(mesh, channel):
+    from booking.v1 import brochure_service_pb2, brochure_service_pb2_grpc
+
+    slots = appointment_service_pb2_grpc.AppointmentServiceStub(channel)
+    assert call(slots.ListAvailableSlots, appointment_service_pb2.ListAvailableSlotsRequest(type=2, date="2030-01-01"), "abc.def.ghi") == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "UNAUTHENTICATED",
+    )
+    brochures = brochure_service_pb2_grpc.BrochureServiceStub(channel)
+    assert call(brochures.RequestBrochure, brochure_service_pb2.RequestBrochureRequest(first_name="J"), "abc.def.ghi") == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "UNAUTHENTICATED",
+    )
+
+
+def test_a_role_other_than_admin_is_a_customer_here_as_at_the_gateway(mesh, channel, http):
+    import jwt
+
+    token = jwt.encode(
+        {"sub": "x", "role": "admin", "iss": "booking-mesh", "aud": "booking-api", "exp": int(time.time()) + 60},
+        mesh.keys.private_pem, algorithm="ES256", headers={"kid": mesh.keys.kid},
+    )
+    stub = admin_service_pb2_grpc.AdminServiceStub(channel)
+    assert call(stub.ListAppointments, admin_service_pb2.ListAppointmentsRequest(), token) == (grpc.StatusCode.PERMISSION_DENIED, "FORBIDDEN")
+    assert http.get("/v1/admin/appointments", headers={"Authorization": f"Bearer {token}"}).status_code == 403
