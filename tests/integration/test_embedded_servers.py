@@ -203,13 +203,10 @@ def test_missing_package_names_it(tmp_path, monkeypatch):
 
 def test_start_all_and_stop_all(tmp_path):
     home = tmp_path / "home"
-    started = time.monotonic()
     servers = start_all(home)
     try:
-        elapsed = time.monotonic() - started
         assert list(servers) == list(SERVICE_NAMES)
         assert all(server.is_running() for server in servers.values())
-        assert elapsed < 15, f"start_all took {elapsed:.1f}s"  # about 1 s on a 2-core machine
         assert len({server.port for server in servers.values()}) == len(servers)
         assert servers["smtp"].maildir == home / "mail"
         assert servers["postgres"].data_dir == home / "data" / "postgres"
