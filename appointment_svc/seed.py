@@ -25,7 +25,8 @@ DAY_PLAN = [
     (AppointmentType.SHOWROOM_VISIT, time(12, 30), time(15, 30), 60, 0),
     (AppointmentType.VIDEO_CONSULTATION, time(15, 30), time(18, 0), 30, 0),
 ]
-MONDAY_TO_SATURDAY = frozenset(range(1, 7))
+# Every day, so a newcomer's first availability query shows slots whatever the weekday.
+EVERY_DAY = frozenset(range(1, 8))
 
 
 def avatar_url(name: str) -> str:
@@ -52,7 +53,7 @@ def seed_if_empty(database_url: str, days: int = 14, now: datetime | None = None
                     )
                 )
                 for kind, start, end, minutes, buffer in DAY_PLAN:
-                    pattern = WeeklyPattern(MONDAY_TO_SATURDAY, start, end, minutes, buffer)
+                    pattern = WeeklyPattern(EVERY_DAY, start, end, minutes, buffer)
                     rows += [
                         {"id": uuid.uuid4(), "consultant_id": consultant_id, "type": kind.value, "starts_at": s, "ends_at": e}
                         for s, e in pattern_times(pattern, first, last)

@@ -157,8 +157,10 @@ class BookSlot:
 def check_bookable(slot: Slot, requested_type: AppointmentType, now: datetime) -> None:
     if slot.starts_at <= now:
         raise SlotInPast()
-    if slot.is_booked or slot.is_blocked:
+    if slot.is_booked:
         raise SlotUnavailable()
+    if slot.is_blocked:
+        raise SlotUnavailable("This slot is no longer available. Please choose another.")
     if slot.type is not requested_type:
         raise ValidationFailed(
             [FieldViolation("slotId", f"is a {slot.type.value} slot, not {requested_type.value}")],

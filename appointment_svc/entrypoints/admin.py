@@ -32,7 +32,6 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 NAME_MAX = 100
 URL_MAX = 2048
 EMAIL_MAX = 254
-REASON_MAX = 500
 MAX_SLOT_LENGTH = timedelta(hours=24)
 MINUTES_A_DAY = 24 * 60
 KNOWN_CATEGORIES = {res.KITCHEN, res.BEDROOM}
@@ -69,15 +68,6 @@ def table_query(request: pb.ListAppointmentsRequest) -> AppointmentTableQuery:
         page=page, limit=limit, sort=TableSort(sort), status=status, first_day=first, last_day=last,
         reference_code=reference, email=email,
     )  # fmt: skip
-
-
-def staff_reason(value: str, violations: list[FieldViolation]) -> str:
-    reason = value.strip()
-    if not reason:
-        violations.append(FieldViolation("reason", "is required when staff cancel a booking"))
-    elif len(reason) > REASON_MAX:
-        violations.append(FieldViolation("reason", f"must be at most {REASON_MAX} characters"))
-    return reason
 
 
 def is_web_url(value: str) -> bool:
@@ -271,7 +261,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         admin = self._auth.admin(context)
         violations: list[FieldViolation] = []
         booking_id = convert.uuid_field(request.booking_id, "bookingId", violations)
-        reason = staff_reason(request.reason, violations)
+        reason = convert.cancel_reason(request.reason, violations, required=True)
         convert.raise_if_invalid(violations)
         booking = await self._admin.cancel_on_behalf(booking_id, admin, reason)
         return pb.CancelAppointmentOnBehalfResponse(appointment=convert.appointment_message(booking))

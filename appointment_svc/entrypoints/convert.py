@@ -126,3 +126,15 @@ def page_and_limit(request, violations: list[FieldViolation]) -> tuple[int, int]
     if not 1 <= limit <= MAX_PAGE_SIZE:
         violations.append(FieldViolation("limit", f"must be between 1 and {MAX_PAGE_SIZE}"))
     return page, limit
+
+
+REASON_MAX = 500
+
+
+def cancel_reason(value: str, violations: list[FieldViolation], *, required: bool) -> str:
+    reason = value.strip()
+    if required and not reason:
+        violations.append(FieldViolation("reason", "is required when staff cancel a booking"))
+    elif len(reason) > REASON_MAX:
+        violations.append(FieldViolation("reason", f"must be at most {REASON_MAX} characters"))
+    return reason

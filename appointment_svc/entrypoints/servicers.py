@@ -36,7 +36,10 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
     @rpc
     async def CancelAppointment(self, request: pb.CancelAppointmentRequest, context) -> pb.CancelAppointmentResponse:
         principal = self._auth.principal(context)
-        booking = await self._bookings.cancel(convert.booking_id(request.booking_id), principal, request.reason.strip()[:500])
+        violations: list = []
+        reason = convert.cancel_reason(request.reason, violations, required=False)
+        convert.raise_if_invalid(violations)
+        booking = await self._bookings.cancel(convert.booking_id(request.booking_id), principal, reason)
         return pb.CancelAppointmentResponse(
             booking_id=str(booking.id),
             reference_code=booking.reference_code,

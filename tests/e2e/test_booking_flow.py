@@ -123,7 +123,15 @@ def test_a_slot_in_the_past_is_422(mesh, http):
 def test_a_blocked_slot_is_409(mesh, http):
     blocked = add_slot(mesh.database_url, add_consultant(mesh.database_url), london(a_future_day(), 10), blocked=True)
     response = book(http, mesh, blocked)
-    assert response.status_code == 409 and response.json()["code"] == "SLOT_UNAVAILABLE"
+    assert response.status_code == 409
+    assert response.json() == {"code": "SLOT_UNAVAILABLE", "message": "This slot is no longer available. Please choose another."}
+
+
+def test_a_cancel_reason_over_500_characters_is_refused_not_cut(mesh, http, slot):
+    booking = book(http, mesh, slot).json()
+    response = http.patch(f"/v1/appointments/{booking['bookingId']}/cancel", json={"reason": "x" * 501}, headers=mesh.auth("alice"))
+    assert response.status_code == 400 and response.json()["fields"][0]["field"] == "reason"
+    assert active_bookings(mesh.database_url, slot) == 1
 
 
 def test_a_retried_request_id_returns_the_first_booking(mesh, http, slot):
