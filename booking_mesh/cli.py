@@ -45,7 +45,8 @@ class Mesh:
 def _backing_env(home: Path, mesh: Mesh) -> dict[str, str]:
     from booking_mesh.embedded import start_all
 
-    env: dict[str, str] = {}
+    # Credentials that go with a configured S3 endpoint travel with it.
+    env: dict[str, str] = {k: os.environ[k] for k in ("S3_ACCESS_KEY", "S3_SECRET_KEY") if os.environ.get(k)}
     to_start = set()
     for name, variable in BACKING_URL_ENV.items():
         if os.environ.get(variable):
@@ -142,6 +143,9 @@ def _up() -> int:
         return 0
     except (ServiceError, GatewayError) as exc:
         print(f"booking-mesh: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a configured service refusing us is a sentence, not a traceback
+        print(f"booking-mesh: could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
         print("booking-mesh: stopping", flush=True)

@@ -30,9 +30,9 @@ def command() -> list[str]:
 class Up:
     """A running `booking-mesh up` whose output we read line by line."""
 
-    def __init__(self, home: Path, port: int):
+    def __init__(self, home: Path, port: int, **settings: str):
         self.env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
-        self.env.update(BOOKING_MESH_HOME=str(home), GATEWAY_PORT=str(port))
+        self.env.update(BOOKING_MESH_HOME=str(home), GATEWAY_PORT=str(port), **settings)
         self.process = subprocess.Popen(
             [*command(), "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -140,3 +140,27 @@ def test_a_missing_package_is_a_clear_error_not_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "'envoy' is missing" in result.stderr and "pip install" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_up_uses_the_backing_services_named_in_the_environment(tmp_path, backing, database_url):
+    s3 = backing["s3"]
+    configured = Up(
+        tmp_path,
+        free_port(),
+        DATABASE_URL=database_url,
+        REDIS_URL=backing["valkey"].url,
+        NATS_URL=backing["nats"].url,
+        SMTP_URL=backing["smtp"].url,
+        S3_ENDPOINT_URL=s3.url,
+        S3_ACCESS_KEY=s3.access_key,
+        S3_SECRET_KEY=s3.secret_key,
+    )
+    try:
+        for variable in URL_VARIABLES:
+            configured.wait_for(f"using {variable} from the environment")
+        url = configured.wait_for("booking-mesh is up:").split("up:", 1)[1].strip()
+        grid = httpx.get(f"{url}/v1/appointments/availability", params={"type": "VIDEO_CONSULTATION", "date": tomorrow().isoformat()})
+        assert grid.status_code == 200 and grid.json()["slots"]
+    finally:
+        assert configured.stop() == 0
+    assert not (tmp_path / "data").exists()  # it started no server of its own
