@@ -169,7 +169,8 @@ def test_up_uses_the_backing_services_named_in_the_environment(tmp_path, backing
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="already running as a normal user: the other tests show it")
 def test_up_works_for_a_normal_user_too():
-    if subprocess.run([sys.executable, "-c", "import booking_mesh"], user="nobody", capture_output=True).returncode != 0:
+    probe = [sys.executable, "-c", "import booking_mesh"]
+    if subprocess.run(probe, user="nobody", group="nogroup", capture_output=True).returncode != 0:
         pytest.skip("this Python installation is private to root, so no other user can run the project here")
     # Not under pytest's tmp_path: its parents are private to root.
     home = Path(tempfile.mkdtemp(prefix="booking-mesh-nobody-"))
