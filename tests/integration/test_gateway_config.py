@@ -105,3 +105,49 @@ def test_every_rest_route_is_under_the_authenticated_prefix():
     assert set(PUBLIC_ROUTES) <= set(rules) and set(CREATE_ROUTES) <= set(rules)
     assert all(path.startswith("/v1/admin/") for _, path in http_rules(DEFAULT_DESCRIPTOR, ["booking.v1.AdminService"]))
     check_routes(DEFAULT_DESCRIPTOR)
+
+
+def test_tokens_without_exp_are_refused(jwks_path):
+    provider = render(jwks_path).split("providers:", 1)[1].split("rules:", 1)[0]
+    assert "require_expiration: true" in provider
+
+
+def test_431_is_mapped_to_the_contracts_400(jwks_path):
+    mappers = render(jwks_path).split("mappers:", 1)[1].split("route_config:", 1)[0]
+    block = mappers.split("default_value: 431", 1)[1].split("- filter:", 1)[0]
+    assert "status_code: 400" in block and "code: VALIDATION_ERROR" in block and "fields: []" in block
+
+
+@pytest.mark.parametrize(
+    ("template", "pattern", "fields"),
+    [
+        ("/v1/appointments/{booking_id}/cancel", "^%/v1%/appointments%/[^/]+%/cancel$", ["booking_id"]),
+        ("/v1/admin/appointments/{booking_id}/no-show", "^%/v1%/admin%/appointments%/[^/]+%/no%-show$", ["booking_id"]),
+        ("/v1/Shelves/{shelf.id=*}/books/{name=books/**}:get", "^%/v1%/shelves%/[^/]+%/books%/books%/.*%:get$",
+         ["shelf.id", "name"]),
+        ("/v1/appointments", "^%/v1%/appointments$", []),
+    ],
+)  # fmt: skip
+def test_path_templates_become_lua_patterns(template, pattern, fields):
+    from gateway.config import path_template_pattern
+
+    assert path_template_pattern(template) == (pattern, fields)
+
+
+def test_every_path_variable_of_the_descriptor_is_guarded():
+    from gateway.config import http_rules, path_bindings
+
+    bindings = path_bindings(DEFAULT_DESCRIPTOR)
+    templated = [(method, path) for method, path in http_rules(DEFAULT_DESCRIPTOR) if "{" in path]
+    assert len(bindings) == len(templated) == 9
+    assert ("PATCH", "^%/v1%/appointments%/[^/]+%/cancel$", ["booking_id"]) in bindings
+    assert ("POST", "^%/v1%/admin%/slots%/[^/]+%/block$", ["slot_id"]) in bindings
+    code = lua_code()
+    assert 'method = "PATCH", pattern = "^%/v1%/appointments%/[^/]+%/cancel$", fields = { "booking_id" }' in code
+
+
+def test_the_lua_knows_the_descriptors_enums():
+    from gateway.config import enum_types
+
+    assert enum_types(DEFAULT_DESCRIPTOR) == ["booking.v1.AppointmentType", "booking.v1.BookingStatus", "booking.v1.Category"]
+    assert '["booking.v1.Category"] = true' in lua_code()
