@@ -1,7 +1,6 @@
 """Spec sections 2, 5 and 6, asynchronous half: what arrives at the real SMTP server, and when."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import boto3
@@ -9,19 +8,11 @@ import pytest
 
 from tests.e2e.helpers import a_future_day, london
 from tests.integration.booking_fixtures import add_consultant, add_slot, booking_form
+from tests.polling import wait_for
 
 KITCHEN_TEAM = "kitchen-team@example.co.uk"
 BEDROOM_TEAM = "bedroom-team@example.co.uk"
 
-
-def wait_for(predicate, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def cancellations(messages) -> list:

@@ -5,13 +5,11 @@ in every address), so tests sharing the session's servers never see each other's
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -35,22 +33,11 @@ from mesh_common.config import NotificationSettings, sqlalchemy_url
 from mesh_common.events import MSG_ID_HEADER, EventTopology, ensure_streams
 from notification_svc.brochure import s3_client
 from notification_svc.service import NotificationService
+from tests.polling import eventually
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UTC = timezone.utc
 
-
-async def eventually(check, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 class Mailbox:

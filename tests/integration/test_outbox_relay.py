@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -17,19 +16,7 @@ from appointment_svc.adapters.tables import outbox
 from booking.v1 import events_pb2
 from mesh_common.config import sqlalchemy_url
 from mesh_common.events import BROCHURE_REQUESTED, MSG_ID_HEADER, EventTopology
-
-async def eventually(check, timeout: float = 10.0, interval: float = 0.02):
-    """Poll `check` (sync or async) until it returns a truthy value; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
+from tests.polling import eventually
 
 
 @pytest.fixture
