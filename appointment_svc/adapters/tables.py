@@ -96,6 +96,7 @@ bookings = Table(
     Index("ix_bookings_email_lower", func.lower(text("email"))),
 )
 
+# Append-only: migration 0003 makes the database refuse UPDATE and DELETE on it.
 booking_status_history = Table(
     "booking_status_history",
     metadata,

@@ -382,3 +382,26 @@ async def test_a_block_racing_a_booking_never_lets_both_win(admin, bookings, dat
         with psycopg.connect(database_url) as connection:
             is_blocked = connection.execute("SELECT is_blocked FROM time_slots WHERE id = %s", (slot,)).fetchone()[0]
         assert not (is_blocked and active_bookings(database_url, slot))
+
+
+def test_the_status_history_cannot_be_rewritten_or_deleted(database_url):
+    import psycopg
+
+    from tests.integration.booking_fixtures import add_consultant, add_slot
+
+    slot = add_slot(database_url, add_consultant(database_url))
+    with psycopg.connect(database_url) as connection:
+        booking_id = connection.execute(
+            "INSERT INTO bookings (id, reference_code, user_id, type, for_kitchen, for_bedroom, first_name, last_name, email,"
+            " phone, postcode, address, slot_id, status) VALUES (gen_random_uuid(), 'BK-20300101-0001', 'u', 'SHOWROOM_VISIT',"
+            " true, false, 'A', 'B', 'a@b.co', '07700900123', 'SW1A 1AA', 'x', %s, 'PENDING') RETURNING id",
+            (slot,),
+        ).fetchone()[0]
+        connection.execute(
+            "INSERT INTO booking_status_history (booking_id, to_status, changed_by) VALUES (%s, 'PENDING', 'u')", (booking_id,)
+        )
+        connection.commit()
+        for statement in ("UPDATE booking_status_history SET reason = 'rewritten'", "DELETE FROM booking_status_history"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                connection.execute(statement)
+            connection.rollback()
