@@ -34,6 +34,7 @@ from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
 
+RELAY_LOCK_KEY = 421339
 NOTIFY_CHANNEL = "outbox"
 PURGE_EVERY_SECONDS = 3600
 PURGE_CHUNK = 1000
@@ -185,6 +186,11 @@ class OutboxRelay:
         published = 0
         failure: Exception | None = None
         async with self._engine.begin() as conn:
+            # One relay at a time across all service processes: events leave in commit order (a
+            # booking's cancellation never overtakes its creation). SKIP LOCKED alone would let two
+            # relays publish neighbouring batches concurrently, out of order.
+            if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})).scalar():
+                return 0
             rows = (
                 await conn.execute(
                     select(outbox.c.id, outbox.c.subject, outbox.c.payload)

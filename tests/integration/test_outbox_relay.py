@@ -144,6 +144,9 @@ async def test_two_relays_never_publish_the_same_row(engine, topology, backing, 
     assert max(seen.values()) == 1
     info = await js_client.jetstream().stream_info(topology.stream)
     assert info.state.messages == 300
+    # ... and the stream holds them in the order they were committed, whichever relay sent each.
+    in_stream = [m.headers[MSG_ID_HEADER] for m in await stream_messages(js_client.jetstream(), topology)]
+    assert in_stream == [str(i) for i in ids]
 
 
 async def test_relay_keeps_rows_while_nats_is_down_and_catches_up_after(engine, topology, backing):
