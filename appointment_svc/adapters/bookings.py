@@ -1,6 +1,7 @@
 """The booking transaction's storage: one PostgreSQL transaction per unit of work."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from appointment_svc.adapters.event_codec import encode_event
 from appointment_svc.adapters.outbox import add_event
 from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, consultant_from_row, slot_from_row
 from appointment_svc.adapters.tables import booking_status_history, bookings, consultants, reference_counters, time_slots
+from appointment_svc.domain.validation import Contact
 from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus, Slot
 
 # A booking with its slot and consultant, in one row.
@@ -49,12 +51,7 @@ def booking_with_slot(row) -> Booking:
         type=AppointmentType(row.type),
         for_kitchen=row.for_kitchen,
         for_bedroom=row.for_bedroom,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        email=row.email,
-        phone=row.phone,
-        postcode=row.postcode,
-        address=row.address,
+        contact=Contact(row.first_name, row.last_name, row.email, row.phone, row.postcode, row.address),
         slot=slot,
         status=BookingStatus(row.status),
         created_at=row.created_at,
@@ -136,12 +133,7 @@ class SqlUnitOfWork:
                 type=booking.type.value,
                 for_kitchen=booking.for_kitchen,
                 for_bedroom=booking.for_bedroom,
-                first_name=booking.first_name,
-                last_name=booking.last_name,
-                email=booking.email,
-                phone=booking.phone,
-                postcode=booking.postcode,
-                address=booking.address,
+                **asdict(booking.contact),
                 slot_id=booking.slot.id,
                 status=booking.status.value,
                 request_id=booking.request_id,

@@ -1,6 +1,7 @@
 """Domain objects → protobuf messages, shared by the gRPC responses and the outbox events."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -32,12 +33,7 @@ def appointment_message(booking: Booking) -> res.Appointment:
         type=res.AppointmentType.Value(booking.type.value),
         for_kitchen=booking.for_kitchen,
         for_bedroom=booking.for_bedroom,
-        first_name=booking.first_name,
-        last_name=booking.last_name,
-        email=booking.email,
-        phone=booking.phone,
-        postcode=booking.postcode,
-        address=booking.address,
+        **asdict(booking.contact),
         slot=slot_message(booking.slot),
         created_at=timestamp(booking.created_at),
         cancel_reason=booking.cancel_reason,

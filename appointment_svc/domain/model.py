@@ -17,6 +17,7 @@ from appointment_svc.domain.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
+from appointment_svc.domain.validation import Contact
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -112,12 +113,7 @@ class Booking:
     type: AppointmentType
     for_kitchen: bool
     for_bedroom: bool
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    postcode: str
-    address: str
+    contact: Contact
     slot: Slot
     status: BookingStatus
     created_at: datetime
@@ -138,19 +134,15 @@ class BookSlot:
     type: AppointmentType
     for_kitchen: bool
     for_bedroom: bool
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    postcode: str
-    address: str
+    contact: Contact
     slot_id: UUID
     request_id: str | None = None
 
     def fingerprint(self) -> str:
         """What must match for a retried request_id to count as the same request."""
-        parts = [self.type.value, str(self.for_kitchen), str(self.for_bedroom), self.first_name, self.last_name,
-                 self.email.lower(), self.phone, self.postcode, self.address, str(self.slot_id)]
+        c = self.contact
+        parts = [self.type.value, str(self.for_kitchen), str(self.for_bedroom), c.first_name, c.last_name,
+                 c.email.lower(), c.phone, c.postcode, c.address, str(self.slot_id)]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 

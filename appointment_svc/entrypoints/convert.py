@@ -93,18 +93,12 @@ def book_slot_command(request: pb.CreateAppointmentRequest, user_id: str) -> Boo
     if len(request.request_id) > 128:
         violations.append(FieldViolation("requestId", "must be at most 128 characters"))
     raise_if_invalid(violations)
-    contact = clean_contact(request.first_name, request.last_name, request.email, request.phone, request.postcode, request.address)
     return BookSlot(
         user_id=user_id,
         type=kind,
         for_kitchen=request.for_kitchen,
         for_bedroom=request.for_bedroom,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        email=contact.email,
-        phone=contact.phone,
-        postcode=contact.postcode,
-        address=contact.address,
+        contact=clean_contact(request.first_name, request.last_name, request.email, request.phone, request.postcode, request.address),
         slot_id=slot_id,
         request_id=request.request_id or None,
     )

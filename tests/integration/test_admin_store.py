@@ -31,6 +31,7 @@ from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, N
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
+from appointment_svc.domain.validation import Contact
 from booking.v1 import events_pb2, resources_pb2
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
@@ -89,9 +90,8 @@ def london(day: date, hour: int, minute: int = 0) -> datetime:
 
 def book_command(slot_id, user="alice") -> BookSlot:
     return BookSlot(
-        user_id=user, type=AppointmentType.SHOWROOM_VISIT, for_kitchen=True, for_bedroom=False, first_name="Jane",
-        last_name="Doe", email="jane@example.com", phone="07700900123", postcode="SW1A 1AA", address="1 High St",
-        slot_id=slot_id,
+        user_id=user, type=AppointmentType.SHOWROOM_VISIT, for_kitchen=True, for_bedroom=False,
+        contact=Contact("Jane", "Doe", "jane@example.com", "07700900123", "SW1A 1AA", "1 High St"), slot_id=slot_id,
     )  # fmt: skip
 
 

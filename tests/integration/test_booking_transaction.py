@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -23,28 +24,23 @@ from appointment_svc.domain.errors import (
 )
 from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot
 from appointment_svc.service_layer.booking import BookingService
+from appointment_svc.domain.validation import Contact
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
 from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, outbox_subjects
 
 
-def command(slot_id, user="alice", request_id=None, **overrides) -> BookSlot:
-    values = dict(
+def command(slot_id, user="alice", request_id=None, **contact_overrides) -> BookSlot:
+    contact = Contact("Jane", "Doe", "jane@example.com", "07700900123", "SW1A 1AA", "1 High Street")
+    return BookSlot(
         user_id=user,
         type=AppointmentType.SHOWROOM_VISIT,
         for_kitchen=True,
         for_bedroom=True,
-        first_name="Jane",
-        last_name="Doe",
-        email="jane@example.com",
-        phone="07700900123",
-        postcode="SW1A 1AA",
-        address="1 High Street",
+        contact=replace(contact, **contact_overrides),
         slot_id=slot_id,
         request_id=request_id,
     )
-    values.update(overrides)
-    return BookSlot(**values)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from appointment_svc.domain.staff import (
 )
 from appointment_svc.entrypoints.admin import new_consultant, new_slot, slot_generation, table_query
 from appointment_svc.service_layer.admin import AdminService
+from appointment_svc.domain.validation import Contact
 from booking.v1 import admin_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
 from mesh_common.auth import Principal, Role
@@ -66,11 +67,13 @@ def a_slot(**overrides) -> Slot:
     return Slot(**values)
 
 
+JANE = Contact("Jane", "Doe", "jane@example.com", "07700900123", "SW1A 1AA", "1 High St")
+
+
 def a_booking(status: BookingStatus = S.PENDING) -> Booking:
     return Booking(
         id=uuid.uuid4(), reference_code="BK-20260302-0001", user_id="alice", type=AppointmentType.SHOWROOM_VISIT,
-        for_kitchen=True, for_bedroom=False, first_name="Jane", last_name="Doe", email="jane@example.com",
-        phone="07700900123", postcode="SW1A 1AA", address="1 High St", slot=a_slot(), status=status, created_at=NOW,
+        for_kitchen=True, for_bedroom=False, contact=JANE, slot=a_slot(), status=status, created_at=NOW,
     )  # fmt: skip
 
 
