@@ -1,9 +1,8 @@
 """The demo brochure: a small, valid one-page PDF written by hand, and its upload to S3."""
 from __future__ import annotations
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from mesh_common.s3 import s3_client
 
 TITLE = "Fitted Kitchens & Bedrooms - Brochure"
 LINES = [
@@ -53,23 +52,6 @@ def brochure_pdf() -> bytes:
     out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\n" % (len(objects) + 1, len(objects))
     out += b"startxref\n%d\n%%%%EOF\n" % xref_at
     return bytes(out)
-
-
-def s3_client(s3_url: str, access_key: str, secret_key: str, region: str = "us-east-1"):
-    return boto3.client(
-        "s3",
-        endpoint_url=s3_url,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        region_name=region,
-        config=Config(
-            s3={"addressing_style": "path"},
-            signature_version="s3v4",
-            connect_timeout=3,
-            read_timeout=10,
-            retries={"max_attempts": 3, "mode": "standard"},
-        ),
-    )
 
 
 def provision_brochure(s3_url: str, access_key: str, secret_key: str, bucket: str, key: str) -> bool:

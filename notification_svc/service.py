@@ -8,7 +8,8 @@ import signal
 from mesh_common.config import NotificationSettings
 from mesh_common.events import EventTopology, connect, ensure_streams
 from mesh_common.logging import get_logger
-from notification_svc.brochure import BrochureSource, s3_client
+from mesh_common.s3 import s3_client
+from notification_svc.brochure import BrochureSource
 from notification_svc.consumer import NotificationConsumer
 from notification_svc.emails import EmailComposer
 from notification_svc.ledger import SentLedger

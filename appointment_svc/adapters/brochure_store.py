@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from uuid import UUID
 
 from sqlalchemy import text
@@ -60,12 +61,7 @@ class BrochureStore:
             await conn.execute(
                 brochure_requests.insert().values(
                     id=request_id,
-                    first_name=contact.first_name,
-                    last_name=contact.last_name,
-                    email=contact.email,
-                    phone=contact.phone,
-                    postcode=contact.postcode,
-                    address=contact.address,
+                    **asdict(contact),
                 )
             )
             await add_event(conn, BROCHURE_REQUESTED, event)

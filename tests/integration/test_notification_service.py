@@ -31,7 +31,7 @@ from booking.v1 import resources_pb2 as res
 from booking_mesh.brochure_pdf import provision_brochure
 from mesh_common.config import NotificationSettings, sqlalchemy_url
 from mesh_common.events import MSG_ID_HEADER, EventTopology, ensure_streams
-from notification_svc.brochure import s3_client
+from mesh_common.s3 import s3_client
 from notification_svc.service import NotificationService
 from tests.polling import eventually
 
