@@ -40,6 +40,10 @@ class AppointmentSettings(ServiceSettings):
     availability_cache_ttl_seconds: int = 30
     slot_lock_ttl_seconds: int = 30
     outbox_poll_seconds: float = 0.5
+    # Every RPC answers within this plus a 0.3 s wind-down (UNAVAILABLE when a dependency hangs):
+    # under the 3 s a client may wait, and below Envoy's route timeout.
+    rpc_deadline_seconds: float = 2.4
+    readiness_interval_seconds: float = 1.0
 
 
 class NotificationSettings(ServiceSettings):
@@ -54,6 +58,7 @@ class NotificationSettings(ServiceSettings):
     team_email_domain: str = "example.co.uk"
     kitchen_team_email: str = ""
     bedroom_team_email: str = ""
+    health_host: str = "127.0.0.1"
     health_port: int = 0
     smtp_timeout_seconds: float = 10.0
     notification_durable: str = "notification-svc"

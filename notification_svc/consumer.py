@@ -25,6 +25,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from mesh_common import events
 from mesh_common.events import BROCHURE_REQUESTED, MSG_ID_HEADER, EventTopology
+from mesh_common.lifecycle import wait_until
 from mesh_common.logging import get_logger
 from notification_svc.brochure import BrochureSource
 from notification_svc.emails import EmailComposer
@@ -98,7 +99,7 @@ class NotificationConsumer:
                     continue
                 except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
                     log.warning("fetch failed; retrying", error=type(exc).__name__)
-                    await _sleep_unless(stopping, 0.5)
+                    await wait_until(stopping, 0.5)
                     continue
                 for index, msg in enumerate(batch):
                     if stopping.is_set():
@@ -108,7 +109,7 @@ class NotificationConsumer:
                     if pause:
                         # The dependency is down: do not hammer it with the rest of the batch.
                         await self._release(batch[index + 1:], delay=pause)
-                        await _sleep_unless(stopping, pause)
+                        await wait_until(stopping, pause)
                         break
         finally:
             with contextlib.suppress(Exception):
@@ -221,7 +222,3 @@ class NotificationConsumer:
         await msg.term()
         log.error("message dead-lettered", seq=meta.sequence.stream, subject=subject, event_id=event_id, reason=headers[events.DLQ_REASON])
 
-
-async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stopping.wait(), seconds)

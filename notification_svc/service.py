@@ -7,6 +7,7 @@ import signal
 
 from mesh_common.config import NotificationSettings
 from mesh_common.events import EventTopology, connect, ensure_streams
+from mesh_common.lifecycle import stop_tasks
 from mesh_common.logging import get_logger
 from mesh_common.s3 import s3_client
 from notification_svc.brochure import BrochureSource
@@ -53,13 +54,14 @@ class NotificationService:
         await self.consumer.ensure_consumer()
         self._task = asyncio.create_task(self.consumer.run(self._stopping), name="notification-consumer")
         if s.health_port:
-            self._health = await asyncio.start_server(self._health_check, "0.0.0.0", s.health_port)
+            self._health = await asyncio.start_server(self._health_check, s.health_host, s.health_port)
             self.health_port = self._health.sockets[0].getsockname()[1]
         log.info("notification service started", stream=self.topology.stream, durable=s.notification_durable)
 
     async def _health_check(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+            async with asyncio.timeout(2):
+                await reader.readuntil(b"\r\n\r\n")
             healthy = self._nc is not None and self._nc.is_connected and self._task is not None and not self._task.done()
             status = b"200 OK" if healthy else b"503 Service Unavailable"
             body = b"ok\n" if healthy else b"unhealthy\n"
@@ -73,17 +75,11 @@ class NotificationService:
         if self._health is not None:
             self._health.close()
         if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), self.settings.notification_shutdown_grace_seconds)
-            except asyncio.TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._task
-            except Exception:  # noqa: BLE001 - the consumer already died; its error was logged
-                log.exception("notification consumer failed")
+            await stop_tasks([self._task], grace=self.settings.notification_shutdown_grace_seconds)
         if self._nc is not None:
             with contextlib.suppress(Exception):
-                await self._nc.drain()
+                async with asyncio.timeout(5):
+                    await self._nc.drain()
         log.info("notification service stopped")
 
     async def wait(self) -> None:

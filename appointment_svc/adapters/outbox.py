@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from appointment_svc.adapters.tables import outbox
 from mesh_common.events import EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
+from mesh_common.lifecycle import stop_tasks, wait_until
 from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,6 +39,9 @@ RELAY_LOCK_KEY = 421339
 NOTIFY_CHANNEL = "outbox"
 PURGE_EVERY_SECONDS = 3600
 PURGE_CHUNK = 1000
+LISTEN_CONNECT_TIMEOUT = 3
+# How often the listener looks at the stop flag between notifications.
+LISTEN_CHECK_SECONDS = 0.5
 
 
 async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID:
@@ -95,6 +99,7 @@ class OutboxRelay:
         self._next_purge = 0.0
         self._name = name
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._nc = None
         self._js = None
@@ -105,21 +110,23 @@ class OutboxRelay:
     async def start(self) -> None:
         if self._tasks:
             return
+        self._stopping.clear()
         self._tasks = [
             asyncio.create_task(self._run(), name=f"{self._name}-publish"),
             asyncio.create_task(self._listen(), name=f"{self._name}-listen"),
         ]
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+    async def stop(self, grace: float = 5.0) -> None:
+        """Returns within about `grace` + 5 s whatever the loops are doing (a pass in flight may
+        finish: its rows are then marked; if it is cut short they stay unpublished)."""
+        self._stopping.set()
+        self._wake.set()
+        await stop_tasks(self._tasks, grace=grace)
         self._tasks = []
         if self._nc is not None:
             with contextlib.suppress(Exception):
-                await self._nc.close()
+                async with asyncio.timeout(self._publish_timeout):
+                    await self._nc.close()
             self._nc = self._js = None
 
     @property
@@ -132,7 +139,9 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = 0.0
-        while True:
+        while not self._stopping.is_set():
+            # Cleared before the pass, so a commit during the pass makes the wait below return at once.
+            self._wake.clear()
             try:
                 if self._nc is None:
                     self._nc = await connect(self._nats_url, self._name, connect_timeout=self._publish_timeout)
@@ -141,7 +150,7 @@ class OutboxRelay:
                     await ensure_streams(js, self._topology)
                     self._js = js
                     log.info("outbox relay connected to nats")
-                while await self.relay_batch() == self._batch_size:
+                while await self.relay_batch() == self._batch_size and not self._stopping.is_set():
                     pass
                 backoff = 0.0
                 if time.monotonic() >= self._next_purge:
@@ -155,11 +164,9 @@ class OutboxRelay:
                 self.failed_passes += 1
                 backoff = min(self._max_backoff, max(0.1, backoff * 2))
                 log.warning("outbox relay pass failed; retrying", error=type(exc).__name__, retry_in=backoff)
-                await asyncio.sleep(backoff)
+                await wait_until(self._stopping, backoff)
                 continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-            self._wake.clear()
+            await wait_until(self._wake, self._poll_seconds)
 
     async def purge_published(self) -> int:
         """Delete rows published longer ago than `keep_published` (in bounded chunks); returns how many."""
@@ -229,17 +236,21 @@ class OutboxRelay:
 
     async def _listen(self) -> None:
         backoff = 0.0
-        while True:
+        while not self._stopping.is_set():
             try:
-                async with await psycopg.AsyncConnection.connect(_libpq_url(self._engine), autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    _libpq_url(self._engine), autocommit=True, connect_timeout=LISTEN_CONNECT_TIMEOUT
+                ) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     backoff = 0.0
                     self.wake()  # events committed while we were not listening
-                    async for _ in conn.notifies():
-                        self.wake()
+                    while not self._stopping.is_set():
+                        # Bounded, so the stop flag is seen without relying on cancellation.
+                        async for _ in conn.notifies(timeout=LISTEN_CHECK_SECONDS):
+                            self.wake()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - polling still runs; reconnect later
                 backoff = min(self._max_backoff, max(0.2, backoff * 2))
                 log.warning("outbox listen connection lost", error=type(exc).__name__, retry_in=backoff)
-                await asyncio.sleep(backoff)
+                await wait_until(self._stopping, backoff)

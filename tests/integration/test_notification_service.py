@@ -5,7 +5,9 @@ in every address), so tests sharing the session's servers never see each other's
 """
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 import re
 import signal
 import subprocess
@@ -450,3 +452,26 @@ async def test_an_event_written_while_nats_is_down_is_emailed_after_it_returns(b
         await relay.stop()
         await redis.aclose()
         await engine.dispose()
+
+
+async def test_stopped_at_any_moment_it_stops_at_once_and_every_email_still_arrives_once(bus):
+    rng = random.Random()
+    events = [booking_created(bus) for _ in range(30)]
+    for event in events:
+        await bus.publish("booking.created", event)
+    for _ in range(10):
+        service = NotificationService(bus.settings)
+        await service.start()
+        await asyncio.sleep(rng.uniform(0, 0.4))  # the injected fault: a stop in the middle of a fetch or a send
+        # A hang fails here: stop() waits out the grace (5 s here), then 5 s after cancelling.
+        async with asyncio.timeout(15):
+            await service.stop()
+    service = NotificationService(bus.settings)
+    await service.start()
+    try:
+        messages = await bus.mailbox.wait_for(2 * len(events), timeout=30)
+        await eventually(bus.idle, timeout=15)
+    finally:
+        await service.stop()
+    ids = [m["Message-ID"] for m in messages]
+    assert len(ids) == len(set(ids)) == 2 * len(events)
