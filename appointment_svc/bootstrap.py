@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from appointment_svc.adapters.admin_store import AdminUnitOfWork
@@ -36,6 +37,10 @@ class Container:
     admin: AdminService
     auth: Authenticator
 
+    async def ping_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
     async def close(self) -> None:
         await self.relay.stop()
         await self.redis.aclose()
@@ -48,13 +53,14 @@ def build(settings: AppointmentSettings) -> Container:
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
-        pool_timeout=5,
-        connect_args={"connect_timeout": 3},
+        # Both below the RPC deadline, so a dead server or an exhausted pool is an answer in time.
+        pool_timeout=2,
+        connect_args={"connect_timeout": 2},
         # Statement parameters are customers' personal data: never part of an exception's text.
         hide_parameters=True,
     )
     # Short timeouts: Redis is an optimisation, a slow Redis must not slow bookings down.
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=1.0)
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
     cache = AvailabilityCache(redis, ttl_seconds=settings.availability_cache_ttl_seconds)
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(

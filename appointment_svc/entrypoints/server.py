@@ -5,12 +5,14 @@ import asyncio
 import signal
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from appointment_svc.bootstrap import Container, build
 from appointment_svc.entrypoints.admin import AdminServicer
 from appointment_svc.entrypoints.brochure_servicer import BrochureServicer
+from appointment_svc.entrypoints.deadline import DeadlineInterceptor
+from appointment_svc.entrypoints.readiness import Readiness
 from appointment_svc.entrypoints.servicers import AppointmentServicer
 from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
 from booking.v1 import brochure_service_pb2, brochure_service_pb2_grpc
@@ -26,8 +28,10 @@ SERVICE_NAMES = [
 ]
 
 
-async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, Readiness]:
+    server = grpc.aio.server(
+        interceptors=[DeadlineInterceptor(container.settings.rpc_deadline_seconds)], options=[("grpc.so_reuseport", 0)]
+    )
     appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
         AppointmentServicer(container.availability, container.bookings, container.auth), server
     )
@@ -39,15 +43,21 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {address}")
+    readiness = Readiness(
+        container.ping_database,
+        health_servicer,
+        SERVICE_NAMES,
+        interval=container.settings.readiness_interval_seconds,
+        timeout=min(1.0, container.settings.rpc_deadline_seconds),
+    )
     await server.start()
-    for name in ("", *SERVICE_NAMES):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return server, port, health_servicer
+    await readiness.start()
+    return server, port, readiness
 
 
 async def serve(settings: AppointmentSettings) -> None:
     container = build(settings)
-    server, port, health_servicer = await start_server(container, f"{settings.grpc_host}:{settings.grpc_port}")
+    server, port, readiness = await start_server(container, f"{settings.grpc_host}:{settings.grpc_port}")
     await container.relay.start()
     log.info("appointment service listening", port=port)
     stop = asyncio.Event()
@@ -56,7 +66,8 @@ async def serve(settings: AppointmentSettings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("appointment service stopping")
-    await health_servicer.enter_graceful_shutdown()
+    await readiness.stop()
+    await readiness.servicer.enter_graceful_shutdown()
     await server.stop(grace=5)
     await container.close()
 

@@ -312,11 +312,12 @@ def test_concurrent_retries_of_one_idempotent_create_make_one_booking(mesh, slot
 
 @pytest.fixture(scope="module")
 def short_lease_gateway(mesh):
-    """One more appointment service whose slot-lock lease (1 s) is shorter than the transactions we force."""
+    """One more appointment service whose slot-lock lease (1 s) is shorter than the transactions we force
+    (2.5 s), and whose RPC deadline is longer than them, so the requests wait for the row instead of giving up."""
     from booking_mesh.services import AppointmentService
     from gateway.process import EnvoyGateway
 
-    service = AppointmentService(mesh.home / "run", {**mesh.env, "SLOT_LOCK_TTL_SECONDS": "1"}, log_dir=mesh.home / "logs", name="appointment_svc_short_lease")
+    service = AppointmentService(mesh.home / "run", {**mesh.env, "SLOT_LOCK_TTL_SECONDS": "1", "RPC_DEADLINE_SECONDS": "10"}, log_dir=mesh.home / "logs", name="appointment_svc_short_lease")
     service.start()
     gateway = EnvoyGateway(mesh.home / "gateway-short-lease", upstreams=[("127.0.0.1", service.port)], jwks_path=mesh.home / "keys" / "jwks.json")
     gateway.start()
