@@ -1,6 +1,8 @@
 """`booking-mesh up` exactly as a newcomer runs it: real servers, seeded slots, clean stop, data kept."""
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 import queue
 import shutil
@@ -68,8 +70,22 @@ class Up:
         assert not alive, f"left running: {[p.info if hasattr(p, 'info') else p.pid for p in alive]}"
         return code
 
+    def listening_addresses(self) -> set[str]:
+        """Where every process of the mesh listens: a dev mesh must not be reachable from the network."""
+        processes = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+        addresses = set()
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                addresses |= {c.laddr.ip for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+        return addresses
+
     def token(self, sub: str) -> str:
         return subprocess.run([*command(), "token", "--sub", sub], env=self.env, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return (ip.ipv4_mapped or ip).is_loopback if ip.version == 6 else ip.is_loopback
 
 
 def tomorrow() -> date:
@@ -103,6 +119,8 @@ def test_up_serves_seeded_slots_books_one_stops_cleanly_and_keeps_the_data_next_
                   "slotId": slots[0]["slotId"]},
         )
         assert booked.status_code == 201, booked.text
+        exposed = [a for a in first.listening_addresses() if not is_loopback(a)]
+        assert exposed == [], f"listening beyond this machine on {exposed}"
     finally:
         code = first.stop()
     assert code == 0
