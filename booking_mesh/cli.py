@@ -85,6 +85,7 @@ def _up() -> int:
     from appointment_svc.seed import seed_if_empty
     from booking_mesh.embedded import ServiceError, port_is_free
     from booking_mesh.services import AppointmentService, NotificationService
+    from booking_mesh.supervisor import CrashLoop, Supervisor
     from gateway.process import EnvoyGateway, GatewayError
 
     home = mesh_home()
@@ -138,12 +139,13 @@ def _up() -> int:
         print(f"\nbooking-mesh is up: {gateway.url}", flush=True)
         print(f"  try: curl '{gateway.url}/v1/appointments/availability?type=SHOWROOM_VISIT&date=<YYYY-MM-DD>'")
         print("  a token: booking-mesh token --sub alice   (Ctrl-C stops everything)\n", flush=True)
-        while not stopping.wait(1.0):
-            dead = [p.name for p in mesh.started if not p.is_running()]
-            if dead:
-                print(f"booking-mesh: {', '.join(dead)} stopped unexpectedly; see {home / 'logs'}", file=sys.stderr)
-                return 1
+        supervisor = Supervisor(mesh.started, say)
+        while not stopping.wait(0.5):
+            supervisor.check()
         return 0
+    except CrashLoop as exc:
+        print(f"booking-mesh: {exc}; see {home / 'logs'}", file=sys.stderr)
+        return 1
     except (ServiceError, GatewayError) as exc:
         print(f"booking-mesh: {exc}", file=sys.stderr)
         return 1
