@@ -65,7 +65,8 @@ class NotificationSettings(ServiceSettings):
     notification_sent_bucket: str = "notification_sent"
     # How long "this email was sent" is remembered; must outlive any redelivery or replay.
     notification_sent_ttl_seconds: float = 90 * 24 * 3600
-    notification_ack_wait_seconds: float = 60.0
+    # How soon a crashed consumer's events are redelivered; a heartbeat covers slow sends.
+    notification_ack_wait_seconds: float = 6.0
     # A message that failed this many deliveries for a reason of its own is dead-lettered.
     notification_max_deliveries: int = 8
     notification_retry_base_seconds: float = 2.0

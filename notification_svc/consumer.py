@@ -5,9 +5,17 @@ SMTP, recording each in the ledger right after the server accepted it → ack. S
 - nothing is lost: the ack comes only after every email of the event was accepted by SMTP;
   a crash before it means redelivery (after ack_wait), a failure means nak with backoff;
 - nothing is sent twice by redelivery: the ledger is checked per (event id, kind, recipient).
-  The one remaining window is a crash between SMTP's 250 and the ledger write (about a
-  millisecond); that single email is then sent again with the same Message-ID. SMTP has no
-  two-phase commit, so at-least-once with a deterministic Message-ID is the strongest guarantee.
+  SMTP has no two-phase commit, so at-least-once with a deterministic Message-ID is the strongest
+  guarantee; exactly two cases send one email twice, both in the gap between SMTP's 250 and the
+  ledger write (about a millisecond), and each repeats only that one email, same Message-ID:
+  1. this process dies in the gap (SIGKILL, OOM, power): the event is redelivered and the email
+     is not in the ledger;
+  2. the ledger write fails in the gap (NATS, which holds the ledger, is lost or times out): the
+     event is handed back and redelivered, and the email is not in the ledger.
+  A graceful stop (SIGTERM) finishes the event in hand first, so it repeats nothing.
+- a crashed consumer's events come back after `ack_wait` (seconds): while an event is being
+  handled a heartbeat tells JetStream it is in progress, so a slow SMTP server is not mistaken
+  for a dead consumer.
 """
 from __future__ import annotations
 
@@ -50,7 +58,7 @@ class NotificationConsumer:
         max_deliveries: int = 8,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 60.0,
-        ack_wait_seconds: float = 60.0,
+        ack_wait_seconds: float = 6.0,
         batch_size: int = 10,
     ):
         self._js = js
@@ -66,6 +74,7 @@ class NotificationConsumer:
         self._ack_wait = ack_wait_seconds
         self._batch_size = batch_size
         self.emails_sent = 0
+        self.nats_troubles = 0
 
     async def ensure_consumer(self) -> None:
         await self._js.add_consumer(
@@ -123,6 +132,7 @@ class NotificationConsumer:
     async def handle(self, msg: Msg) -> float | None:
         """Handle one message; returns a pause in seconds when a dependency is down, else None."""
         meta = msg.metadata
+        heartbeat = asyncio.create_task(self._heartbeat(msg), name="in-progress heartbeat")
         try:
             await self._deliver(msg)
         except asyncio.CancelledError:
@@ -148,6 +158,7 @@ class NotificationConsumer:
             await self._dead_letter(msg, str(exc))
         except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
             # NATS itself (the ledger) is in trouble: the message comes back after ack_wait.
+            self.nats_troubles += 1
             log.warning("nats trouble while handling; message will be redelivered", error=type(exc).__name__)
             return 1.0
         except Exception as exc:  # noqa: BLE001 - an unforeseen failure counts like a retryable one
@@ -157,7 +168,18 @@ class NotificationConsumer:
             else:
                 with contextlib.suppress(Exception):
                     await msg.nak(delay=self.backoff(meta.num_delivered))
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
         return None
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        """Keep JetStream from redelivering a message we are still working on (ack_wait is short so a
+        dead consumer's messages come back quickly)."""
+        while True:
+            await asyncio.sleep(self._ack_wait / 3)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
 
     def _decode(self, msg: Msg):
         subject = self._topology.logical(msg.subject)

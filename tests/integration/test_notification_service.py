@@ -20,6 +20,7 @@ from email import policy
 from pathlib import Path
 
 import nats
+import psutil
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -475,3 +476,87 @@ async def test_stopped_at_any_moment_it_stops_at_once_and_every_email_still_arri
         await service.stop()
     ids = [m["Message-ID"] for m in messages]
     assert len(ids) == len(set(ids)) == 2 * len(events)
+
+
+class ScriptedSmtp:
+    """A real SMTP server (aiosmtpd) in the test's loop whose acceptance of a message can be slowed
+    down or preceded by a fault, to reach the gap between SMTP's 250 and the ledger write."""
+
+    def __init__(self, before_accepting):
+        self.received: list[EmailMessage] = []
+        self.url = ""
+        self._before_accepting = before_accepting
+        self._server = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.received.append(BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content))
+        await self._before_accepting(len(self.received))
+        return "250 Message accepted for delivery"
+
+    async def __aenter__(self) -> "ScriptedSmtp":
+        from aiosmtpd.smtp import SMTP
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: SMTP(self, hostname="scripted"), "127.0.0.1", 0)
+        self.url = f"smtp://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+
+async def test_a_send_slower_than_the_ack_wait_is_not_redelivered_meanwhile(backing, brochure):
+    async def slow(_count: int) -> None:
+        await asyncio.sleep(3)  # three times the ack wait below: only the heartbeat keeps the message ours
+
+    bus = await open_bus(backing, brochure, notification_ack_wait_seconds=1.0, smtp_timeout_seconds=10.0)
+    try:
+        async with ScriptedSmtp(slow) as smtp:
+            bus.values["smtp_url"] = smtp.url
+            service = NotificationService(bus.settings)
+            await service.start()
+            try:
+                await bus.publish("booking.created", booking_created(bus, kitchen=False, bedroom=True))
+                await eventually(lambda: len(smtp.received) == 2, timeout=30, message="both emails")
+                await eventually(bus.idle, timeout=30)
+                info = await bus.js.consumer_info(bus.topology.stream, bus.values["notification_durable"])
+            finally:
+                await service.stop()
+        assert info.num_redelivered == 0 and len(smtp.received) == 2
+    finally:
+        await close_bus(bus)
+
+
+async def test_nats_lost_between_smtp_accepting_and_the_ledger_write_repeats_that_one_email_only(backing, brochure):
+    nats_server = backing["nats"]
+
+    async def freeze_nats_after_the_first(count: int) -> None:
+        # Frozen, the ledger write goes into the socket and times out; killed afterwards, the
+        # server takes that write with it. (A plain stop would not do: the client buffers writes
+        # while disconnected and the ledger write lands after the reconnect.)
+        if count == 1:
+            psutil.Process(nats_server.pid).suspend()
+
+    bus = await open_bus(backing, brochure, notification_ack_wait_seconds=1.0)
+    try:
+        async with ScriptedSmtp(freeze_nats_after_the_first) as smtp:
+            bus.values["smtp_url"] = smtp.url
+            service = NotificationService(bus.settings)
+            await service.start()
+            try:
+                await bus.publish("booking.created", booking_created(bus, kitchen=False, bedroom=True))
+                try:
+                    await eventually(lambda: service.consumer.nats_troubles > 0, timeout=30, message="the failed ledger write")
+                finally:
+                    await asyncio.to_thread(nats_server.kill)
+                    await asyncio.to_thread(nats_server.start)
+                await eventually(lambda: len(smtp.received) == 3, timeout=30, message="the redelivered event's emails")
+                await eventually(bus.idle, timeout=30)
+            finally:
+                await service.stop()
+        first, *rest = smtp.received
+        assert [m["Message-ID"] for m in rest].count(first["Message-ID"]) == 1  # that one email, once more
+        assert len({m["Message-ID"] for m in smtp.received}) == 2  # and the other email only once
+    finally:
+        await close_bus(bus)
