@@ -13,6 +13,7 @@ from appointment_svc.adapters.brochure_store import BrochureStore
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.outbox import OutboxRelay
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
+from appointment_svc.adapters.redis_breaker import RedisBreaker
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.adapters.repository import SlotReader
 from appointment_svc.entrypoints.auth import Authenticator
@@ -61,7 +62,8 @@ def build(settings: AppointmentSettings) -> Container:
     )
     # Short timeouts: Redis is an optimisation, a slow Redis must not slow bookings down.
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    cache = AvailabilityCache(redis, ttl_seconds=settings.availability_cache_ttl_seconds)
+    guarded = RedisBreaker(redis)
+    cache = AvailabilityCache(guarded, ttl_seconds=settings.availability_cache_ttl_seconds)
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(
         settings=settings,
@@ -69,11 +71,11 @@ def build(settings: AppointmentSettings) -> Container:
         redis=redis,
         availability=AvailabilityService(SlotReader(engine), cache),
         bookings=BookingService(
-            lambda: SqlUnitOfWork(engine), RedisSlotLock(redis, ttl_seconds=settings.slot_lock_ttl_seconds), cache
+            lambda: SqlUnitOfWork(engine), RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds), cache
         ),
         admin=AdminService(lambda: AdminUnitOfWork(engine), cache),
         brochures=BrochureService(
-            BrochureStore(engine), SlidingWindowRateLimiter(redis, namespace="brochure", limit=3, window_seconds=3600)
+            BrochureStore(engine), SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)
         ),
         relay=OutboxRelay(
             engine, settings.nats_url, EventTopology.from_settings(settings), poll_seconds=settings.outbox_poll_seconds

@@ -2,14 +2,13 @@
 seconds, not minutes: every RPC answers within its deadline, and readiness says what is wrong."""
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 import grpc
 import httpx
-import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.faults import frozen
 from tests.e2e.helpers import a_future_day, london
 from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
 from tests.polling import wait_for
@@ -17,21 +16,6 @@ from tests.polling import wait_for
 # Far below Envoy's 15 s route timeout, which is what a caller waited before: an answer slower than
 # this means the deadline did not work. (The design bound is 2.4 s + 0.3 s; this is not a benchmark.)
 HANG_BOUND_SECONDS = 8
-
-
-@contextlib.contextmanager
-def frozen(server):
-    """SIGSTOP the server's whole process tree for the duration of the block."""
-    root = psutil.Process(server.pid)
-    tree = [root, *root.children(recursive=True)]
-    for process in tree:
-        process.suspend()
-    try:
-        yield
-    finally:
-        for process in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.resume()
 
 
 def health_status(service) -> int:
