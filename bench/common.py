@@ -24,7 +24,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
@@ -62,6 +62,7 @@ class Mesh:
     redis_url: str
     url: str  # Envoy → two appointment services
     baseline_url: str  # the same Envoy config → the empty handler
+    servers: dict = field(default_factory=dict)  # the backing servers, for fault injection
 
     def token(self, sub: str) -> str:
         return issue_token(self.keys, sub, ttl_seconds=3600)
@@ -103,7 +104,7 @@ def running_mesh() -> Iterator[Mesh]:
             with ThreadPoolExecutor(len(group)) as pool:
                 list(pool.map(lambda server: server.start(), group))
         say(f"mesh up in {time.monotonic() - started:.1f}s: gateway {gateway.url}, baseline {baseline.url}")
-        yield Mesh(keys, database_url, backing["valkey"].url, gateway.url, baseline.url)
+        yield Mesh(keys, database_url, backing["valkey"].url, gateway.url, baseline.url, backing)
         report_service_log_problems(logs)
         say("stopping the mesh")
 
