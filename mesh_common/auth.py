@@ -1,6 +1,6 @@
 """JWT keys, issuing and verification shared by the CLI, the services and the gateway.
 
-Tokens are ES256 with claims sub, role, exp, iss, aud. The public half is published as a
+Tokens are ES256 with claims sub, role, iat, exp, iss, aud. The public half is published as a
 JWKS file so Envoy and every service verify with the same keys, and production can swap
 the file without code changes.
 """
@@ -20,6 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 ALGORITHM = "ES256"
 DEFAULT_ISSUER = "booking-mesh"
 DEFAULT_AUDIENCE = "booking-api"
+
+# The one token rule, shared by the gateway (rendered into Envoy and its Lua filter) and by
+# TokenVerifier, so a token is either valid everywhere or nowhere:
+# clocks may differ by this much between the issuer, the gateway and the services ...
+CLOCK_SKEW_SECONDS = 30
+# ... and a token may live at most this long (exp - iat): a stolen token expires within a day.
+DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 
 class Role(str, Enum):
@@ -98,16 +105,24 @@ def issue_token(
 class TokenVerifier:
     """Verifies bearer tokens against a JWKS document (the same file Envoy reads)."""
 
-    def __init__(self, jwks: dict, *, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE):
+    def __init__(
+        self,
+        jwks: dict,
+        *,
+        issuer: str = DEFAULT_ISSUER,
+        audience: str = DEFAULT_AUDIENCE,
+        max_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    ):
         self._keys = {k.get("kid"): jwt.PyJWK(k, algorithm=ALGORITHM) for k in jwks.get("keys", [])}
         self._issuer = issuer
         self._audience = audience
+        self._max_lifetime = max_lifetime_seconds
 
     @classmethod
     def from_file(cls, path: Path, **kwargs) -> "TokenVerifier":
         return cls(json.loads(Path(path).read_text()), **kwargs)
 
-    def verify(self, authorization: str | None) -> Principal:
+    def verify(self, authorization: str | None, *, now: float | None = None) -> Principal:
         if not authorization:
             raise InvalidToken("missing bearer token")
         scheme, _, token = authorization.partition(" ")
@@ -124,12 +139,33 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["sub", "exp", "iss", "aud"]},
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": ["sub", "exp", "iat", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
+        check_claims(claims, now=time.time() if now is None else now, max_lifetime_seconds=self._max_lifetime)
         # Any role but exactly ADMIN is a customer, as at the gateway's RBAC: least privilege.
         role = Role.ADMIN if claims.get("role") == Role.ADMIN.value else Role.CUSTOMER
-        if not isinstance(claims["sub"], str) or not claims["sub"]:
-            raise InvalidToken("empty subject")
         return Principal(user_id=claims["sub"], role=role)
+
+
+def check_claims(claims: dict, *, now: float, max_lifetime_seconds: int) -> None:
+    """The rules beyond signature, issuer, audience and expiry (the gateway's Lua filter applies the same).
+
+    PyJWT checks that iat is a number and exp is not past (with the leeway) but not that iat
+    is not in the future, nor the lifetime.
+    """
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise InvalidToken("the subject (sub) must be a non-empty string")
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not _is_number(iat) or not _is_number(exp):
+        raise InvalidToken("iat and exp must be numbers")
+    if iat > now + CLOCK_SKEW_SECONDS:
+        raise InvalidToken("issued in the future")
+    if exp - iat > max_lifetime_seconds:
+        raise InvalidToken("lives longer than allowed")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -26,8 +26,19 @@ SERVICE_NAMES = [
 ]
 
 
+# Request metadata the server accepts. The gateway's header limit (max_request_headers_kb in
+# gateway/config.py) is well below it, so an oversized request is the gateway's 400; past this
+# limit gRPC answers RESOURCE_EXHAUSTED, which clients would read as "slow down and retry".
+MAX_METADATA_BYTES = 64 * 1024
+SERVER_OPTIONS = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+]
+
+
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(options=SERVER_OPTIONS)
     appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
         AppointmentServicer(container.availability, container.bookings, container.auth), server
     )

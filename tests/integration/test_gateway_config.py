@@ -42,7 +42,7 @@ def endpoints(text: str) -> list[tuple[str, int]]:
 
 def http_filters(text: str) -> list[str]:
     chain = text.split("http_filters:", 1)[1].split("clusters:", 1)[0]
-    return re.findall(r"^          - name: envoy\.filters\.http\.(\w+)$", chain, flags=re.M)
+    return re.findall(r"^          - name: envoy\.filters\.http\.([\w.]+)$", chain, flags=re.M)
 
 
 def test_the_envoy_binary_is_the_packaged_one():
@@ -74,7 +74,8 @@ def test_hostnames_and_no_cors_origins_validate_too(jwks_path):
 
 def test_filter_chain_order(jwks_path):
     text = render(jwks_path)
-    assert http_filters(text) == ["cors", "jwt_authn", "rbac", "lua", "buffer", "grpc_json_transcoder", "router"]
+    assert http_filters(text) == ["cors", "local_ratelimit", "jwt_authn", "lua.token_rule", "rbac", "lua", "buffer",
+                                  "grpc_json_transcoder", "router"]
     for setting in ("normalize_path: true", "merge_slashes: true", "path_with_escaped_slashes_action: REJECT_REQUEST"):
         assert setting in text
 
