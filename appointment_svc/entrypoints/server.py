@@ -8,9 +8,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from google.protobuf.message import DecodeError
+
 from appointment_svc.bootstrap import Container, build
+from appointment_svc.domain.errors import ValidationFailed
 from appointment_svc.entrypoints.admin import AdminServicer
 from appointment_svc.entrypoints.brochure_servicer import BrochureServicer
+from appointment_svc.entrypoints.errors import to_status
 from appointment_svc.entrypoints.servicers import AppointmentServicer
 from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
 from booking.v1 import brochure_service_pb2, brochure_service_pb2_grpc
@@ -37,8 +41,39 @@ SERVER_OPTIONS = [
 ]
 
 
+_UNDECODABLE = object()
+
+
+class RejectUndecodableRequests(grpc.aio.ServerInterceptor):
+    """A request gRPC cannot decode (a string field that is not UTF-8, broken protobuf) is the
+    caller's mistake: VALIDATION_ERROR, instead of grpc's UNKNOWN with the exception text and a
+    logged traceback. Decoding happens before any servicer code, so only here can it be caught.
+    """
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
+            return handler
+        deserialize, behaviour = handler.request_deserializer, handler.unary_unary
+
+        def tolerant_deserialize(raw: bytes):
+            try:
+                return deserialize(raw)
+            except DecodeError:
+                return _UNDECODABLE
+
+        async def checked(request, context):
+            if request is _UNDECODABLE:
+                await context.abort_with_status(to_status(ValidationFailed([], "The request is not valid protobuf with UTF-8 strings.")))
+            return await behaviour(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked, request_deserializer=tolerant_deserialize, response_serializer=handler.response_serializer
+        )
+
+
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[RejectUndecodableRequests()])
     appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
         AppointmentServicer(container.availability, container.bookings, container.auth), server
     )
