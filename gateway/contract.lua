@@ -558,7 +558,7 @@ local function request_route(method, path)
 end
 
 -- (escaped message, fields) for a list of problems; unnamed ones are not echoed.
-local function problems_reply(problems, what)
+local function problems_reply(problems, what, noun)
   local fields, unnamed = {}, false
   for _, p in ipairs(problems) do
     if p.description == "unnamed" then
@@ -570,8 +570,8 @@ local function problems_reply(problems, what)
   if #problems == 1 and not unnamed then
     return quote("Field '" .. problems[1].field .. "' " .. problems[1].description .. "."), fields
   end
-  if #problems == 1 then return quote("The " .. what .. " has a field that this endpoint does not accept."), fields end
-  return quote("The " .. what .. " has several invalid fields."), fields
+  if #problems == 1 then return quote("The " .. what .. " has a " .. noun .. " that this endpoint does not accept."), fields end
+  return quote("The " .. what .. " has several invalid " .. noun .. "s."), fields
 end
 
 local function body_violation(route, raw)
@@ -580,12 +580,17 @@ local function body_violation(route, raw)
   if doc.t ~= "object" then return quote("The request body must be a JSON object."), {} end
   local problems = {}
   check_message(route.message, doc, "", problems, route.bound)
-  if #problems > 0 then return problems_reply(problems, "request body") end
+  if #problems > 0 then return problems_reply(problems, "request body", "field") end
   return nil
 end
 
 local function percent_decode(text)
   return (text:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- Percent-encoded UTF-8 text: every % starts an escape (the transcoder would pass "%zz" on as is).
+local function valid_encoded_text(raw, decode)
+  return not raw:gsub("%%%x%x", ""):find("%", 1, true) and valid_text(decode(raw), false)
 end
 
 -- The query of a GET call, parameter by parameter (the path-variable rules ran before).
@@ -597,7 +602,7 @@ local function strict_query_violation(route, query)
     local name = url_decode(raw_name or pair)
     local field = plain_name(name) and name or nil
     local description
-    if not valid_text(name, false) or (raw_value and not valid_text(url_decode(raw_value), false)) then
+    if not valid_encoded_text(raw_name or pair, url_decode) or (raw_value and not valid_encoded_text(raw_value, url_decode)) then
       description = "is not valid UTF-8 text"
     elseif not raw_name then
       description = "needs a value (name=value)"
@@ -621,7 +626,7 @@ local function strict_query_violation(route, query)
   for _, p in ipairs(problems) do
     if p.utf8 and p.description == "unnamed" then return quote("The query string is not valid UTF-8 text."), {} end
   end
-  return problems_reply(problems, "query string")
+  return problems_reply(problems, "query string", "parameter")
 end
 
 -- The query-string rules; returns (escaped message, fields) of the rejection, or nil.
@@ -670,7 +675,7 @@ function envoy_on_request(handle)
   end
   -- Path variables are strings: bytes that are not UTF-8 text would fail the service's
   -- protobuf decoding (a 500).
-  if not valid_text(percent_decode(path), false) then
+  if not valid_encoded_text(path, percent_decode) then
     return reject(quote("The request path is not valid UTF-8 text."), {})
   end
   local route = request_route(method, path)

@@ -47,9 +47,12 @@ client, upstream, customer, admin = contract.client, contract.upstream, contract
         ("GET", f"{AVAILABILITY}?type=HOME_MEASUREMENT&date=2030-01-01%00", None),
         ("GET", f"{AVAILABILITY}?type=HOME_MEASUREMENT&%ff=1", None),
         ("GET", "/v1/appointments/%f4%90%80%80", Role.CUSTOMER),
+        ("GET", f"{AVAILABILITY}?type=HOME_MEASUREMENT&date=%zz", None),
+        ("GET", f"{AVAILABILITY}?type=HOME_MEASUREMENT&date=2030-01-01%", None),
+        ("GET", "/v1/appointments/%zz", Role.CUSTOMER),
     ],
     ids=["query-value", "path-variable", "admin-query", "admin-path", "overlong", "surrogate", "nul", "query-name",
-         "past-unicode"],
+         "past-unicode", "broken-escape-in-query", "lone-percent", "broken-escape-in-path"],
 )  # fmt: skip
 def test_bytes_that_are_not_utf8_text_are_400_not_500(gateway, upstream, keys, method, target, role):
     headers = {"content-type": "application/json", **(bearer(issue_token(keys, "someone", role)) if role else {})}
