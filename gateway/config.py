@@ -171,8 +171,8 @@ def _descriptor_files(descriptor_path: Path):
     return descriptor_pb2.FileDescriptorSet.FromString(Path(descriptor_path).read_bytes()).file
 
 
-def http_rules(descriptor_path: Path, services: list[str] = SERVICES) -> list[tuple[str, str]]:
-    """(method, path template) of every google.api.http rule of ``services`` in the descriptor set."""
+def _http_bindings(descriptor_path: Path, services: list[str]) -> list[tuple[str, str, str, str]]:
+    """(method, path template, body, request message full name) of every google.api.http rule."""
     from google.api import annotations_pb2, http_pb2  # noqa: F401 - registers the extension
 
     rules = []
@@ -187,8 +187,37 @@ def http_rules(descriptor_path: Path, services: list[str] = SERVICES) -> list[tu
                     if kind is not None:
                         verb = kind.upper() if kind != "custom" else r.custom.kind
                         path = getattr(r, kind) if kind != "custom" else r.custom.path
-                        rules.append((verb, path))
+                        rules.append((verb, path, r.body, method.input_type.lstrip(".")))
     return rules
+
+
+def http_rules(descriptor_path: Path, services: list[str] = SERVICES) -> list[tuple[str, str]]:
+    """(method, path template) of every google.api.http rule of ``services`` in the descriptor set."""
+    return [(verb, path) for verb, path, _, _ in _http_bindings(descriptor_path, services)]
+
+
+def _types(descriptor_path: Path) -> tuple[dict, dict[str, dict[str, bool]]]:
+    """(message full name -> DescriptorProto, enum full name -> value name -> True).
+
+    google.protobuf's own enums (descriptor.proto's) are left out: no request uses them.
+    """
+    messages, enums = {}, {}
+
+    def collect(package: str, prefix: str, message_types, enum_protos) -> None:
+        if package != "google.protobuf":
+            enums.update({f"{prefix}.{enum.name}": {value.name: True for value in enum.value} for enum in enum_protos})
+        for message in message_types:
+            messages[f"{prefix}.{message.name}"] = message
+            collect(package, f"{prefix}.{message.name}", message.nested_type, message.enum_type)
+
+    for file in _descriptor_files(descriptor_path):
+        collect(file.package, file.package, file.message_type, file.enum_type)
+    return messages, enums
+
+
+def enum_types(descriptor_path: Path) -> list[str]:
+    """Full names of the enums in the descriptor set (the transcoder names them in its errors)."""
+    return sorted(_types(descriptor_path)[1])
 
 
 _SCALAR_KINDS = {
@@ -212,24 +241,9 @@ def request_schemas(descriptor_path: Path, services: list[str] = SERVICES) -> di
     contract has one spelling per field, and a proto name next to its JSON name would be
     the same field given twice. ENUM_VALUES: enum full name -> value name -> true.
     """
-    from google.api import annotations_pb2  # noqa: F401 - registers the extension
     from google.protobuf import descriptor_pb2
 
-    files = list(_descriptor_files(descriptor_path))
-    messages, enums = {}, {}
-
-    def collect(prefix: str, message_types, enum_types_) -> None:
-        for enum in enum_types_:
-            enums[f"{prefix}.{enum.name}"] = {value.name: True for value in enum.value}
-        for message in message_types:
-            messages[f"{prefix}.{message.name}"] = message
-            collect(f"{prefix}.{message.name}", message.nested_type, message.enum_type)
-
-    for file in files:
-        collect(file.package, file.message_type, file.enum_type)
-    # descriptor.proto's own enums: no request uses them.
-    enums = {name: values for name, values in enums.items() if not name.startswith("google.protobuf.")}
-
+    messages, enums = _types(descriptor_path)
     schemas: dict[str, dict] = {}
 
     def schema(name: str) -> None:
@@ -256,50 +270,18 @@ def request_schemas(descriptor_path: Path, services: list[str] = SERVICES) -> di
             schemas[name][field.json_name] = spec
 
     routes = []
-    for file in files:
-        for service in file.service:
-            if f"{file.package}.{service.name}" not in services:
-                continue
-            for method in service.method:
-                rule = method.options.Extensions[annotations_pb2.http]
-                request = method.input_type.lstrip(".")
-                schema(request)
-                json_names = {f.name: f.json_name for f in messages[request].field}
-                for r in [rule, *rule.additional_bindings]:
-                    kind = r.WhichOneof("pattern")
-                    if kind is None:
-                        continue
-                    if r.body not in ("", "*"):
-                        raise ValueError(f"{method.name}: body {r.body!r} is not checked by the gateway")
-                    verb = kind.upper() if kind != "custom" else r.custom.kind
-                    pattern, fields = path_template_pattern(getattr(r, kind) if kind != "custom" else r.custom.path)
-                    bound = {json_names.get(f.split(".")[0], f): True for f in fields}
-                    routes.append({"method": verb, "pattern": pattern, "message": request, "body": r.body == "*",
-                                   "bound": bound})  # fmt: skip
+    for verb, template, body, request in _http_bindings(descriptor_path, services):
+        if body not in ("", "*"):
+            raise ValueError(f"{verb} {template}: body {body!r} is not checked by the gateway")
+        schema(request)
+        json_names = {f.name: f.json_name for f in messages[request].field}
+        pattern, fields = path_template_pattern(template)
+        bound = {json_names.get(f.split(".")[0], f): True for f in fields}
+        routes.append({"method": verb, "pattern": pattern, "message": request, "body": body == "*", "bound": bound})
     # The transcoder prefers literal segments (/v1/appointments/availability over
     # /v1/appointments/{booking_id}); the Lua filter takes the first match, so literals first.
     routes.sort(key=lambda route: len(route["bound"]))
     return {"REQUEST_ROUTES": routes, "REQUEST_SCHEMAS": schemas, "ENUM_VALUES": enums}
-
-
-def enum_types(descriptor_path: Path) -> list[str]:
-    """Full names of the enums in the descriptor set (the transcoder names them in its errors).
-
-    google.protobuf's own (descriptor.proto's) are left out: no request uses them.
-    """
-    names = []
-
-    def walk(prefix: str, messages) -> None:
-        for message in messages:
-            names.extend(f"{prefix}.{message.name}.{enum.name}" for enum in message.enum_type)
-            walk(f"{prefix}.{message.name}", message.nested_type)
-
-    for file in _descriptor_files(descriptor_path):
-        if file.package == "google.protobuf":
-            continue
-        names.extend(f"{file.package}.{enum.name}" for enum in file.enum_type)
-        walk(file.package, file.message_type)
-    return sorted(names)
 
 
 _PATH_VARIABLE = re.compile(r"\{([^}=]+)(?:=([^}]*))?\}")
