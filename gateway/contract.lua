@@ -262,6 +262,14 @@ local function strip_grpc(map)
   for _, name in ipairs(names) do map:remove(name) end
 end
 
+local function strip_grpc_metadata(map)
+  local names = {}
+  for name, _ in pairs(map) do
+    if name:sub(1, 5) == "grpc-" or name:sub(-4) == "-bin" then names[#names + 1] = name end
+  end
+  for _, name in ipairs(names) do map:remove(name) end
+end
+
 local function url_decode(text)
   text = text:gsub("%+", " ")
   return (text:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
@@ -673,6 +681,9 @@ function envoy_on_request(handle)
     handle:respond({ [":status"] = "400", ["content-type"] = "application/json" },
       error_json("VALIDATION_ERROR", message, fields))
   end
+  -- Headers gRPC interprets (grpc-timeout, grpc-encoding, binary "-bin" metadata) are not a
+  -- REST client's to send: forwarded, a bad value fails the upstream call (a 500).
+  strip_grpc_metadata(headers)
   -- Path variables are strings: bytes that are not UTF-8 text would fail the service's
   -- protobuf decoding (a 500).
   if not valid_encoded_text(path, percent_decode) then

@@ -120,6 +120,20 @@ def test_large_headers_are_served_or_400_but_never_a_429(gateway, upstream, size
         assert upstream.methods_seen == []
 
 
+@pytest.mark.parametrize(
+    "header",
+    [("grpc-timeout", "garbage"), ("grpc-timeout", "1n"), ("grpc-encoding", "gzip"), ("x-trace-bin", "***"),
+     ("grpc-accept-encoding", "bogus")],
+    ids=["bad-timeout", "tiny-timeout", "compressed", "bad-binary-metadata", "odd-accept-encoding"],
+)  # fmt: skip
+def test_grpc_headers_from_a_rest_client_are_not_forwarded(gateway, upstream, header):
+    # Forwarded, the upstream would fail to parse them (500) or obey them (a 1 ns deadline).
+    response = raw_request(gateway, "GET", f"{AVAILABILITY}?type=HOME_MEASUREMENT&date=2030-01-01", dict([header]))
+
+    assert response.status_code == 200, response.text
+    assert header[0] not in upstream.calls[0].metadata
+
+
 # ------------------------------------------------------------------------------- class 2: strict JSON
 
 CANCEL = f"/v1/appointments/{BOOKING_ID}/cancel"
