@@ -32,7 +32,7 @@ def signed(**changes) -> str:
 
 
 def test_the_cli_and_test_tokens_are_valid():
-    principal = VERIFIER.verify("Bearer " + issue_token(KEYS, "staff-1", Role.ADMIN), now=NOW)
+    principal = VERIFIER.verify("Bearer " + issue_token(KEYS, "staff-1", Role.ADMIN, now=NOW), now=NOW)
     assert principal.user_id == "staff-1" and principal.is_admin
 
 
