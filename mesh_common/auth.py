@@ -139,8 +139,9 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=CLOCK_SKEW_SECONDS,
-                options={"require": ["sub", "exp", "iat", "iss", "aud"]},
+                # The clock checks are check_claims', at the one ``now`` it is given.
+                options={"require": ["sub", "exp", "iat", "iss", "aud"], "verify_exp": False, "verify_iat": False,
+                         "verify_nbf": False},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
@@ -151,18 +152,18 @@ class TokenVerifier:
 
 
 def check_claims(claims: dict, *, now: float, max_lifetime_seconds: int) -> None:
-    """The rules beyond signature, issuer, audience and expiry (the gateway's Lua filter applies the same).
-
-    PyJWT checks that iat is a number and exp is not past (with the leeway) but not that iat
-    is not in the future, nor the lifetime.
+    """The claims rules after signature, issuer and audience; the gateway applies the same
+    (jwt_authn for exp and nbf with CLOCK_SKEW_SECONDS, its Lua filter for sub, iat and lifetime).
     """
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise InvalidToken("the subject (sub) must be a non-empty string")
-    iat, exp = claims.get("iat"), claims.get("exp")
-    if not _is_number(iat) or not _is_number(exp):
-        raise InvalidToken("iat and exp must be numbers")
-    if iat > now + CLOCK_SKEW_SECONDS:
-        raise InvalidToken("issued in the future")
+    iat, exp, nbf = claims.get("iat"), claims.get("exp"), claims.get("nbf", 0)
+    if not (_is_number(iat) and _is_number(exp) and _is_number(nbf)):
+        raise InvalidToken("iat, exp and nbf must be numbers")
+    if exp < now - CLOCK_SKEW_SECONDS:
+        raise InvalidToken("expired")
+    if iat > now + CLOCK_SKEW_SECONDS or nbf > now + CLOCK_SKEW_SECONDS:
+        raise InvalidToken("not valid yet")
     if exp - iat > max_lifetime_seconds:
         raise InvalidToken("lives longer than allowed")
 

@@ -5,10 +5,9 @@ import asyncio
 import signal
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-
-from google.protobuf.message import DecodeError
 
 from appointment_svc.bootstrap import Container, build
 from appointment_svc.domain.errors import ValidationFailed

@@ -53,13 +53,22 @@ def test_a_token_just_expired_within_the_clock_skew_is_still_accepted():
         {"exp": int(NOW) - CLOCK_SKEW_SECONDS - 1, "iat": int(NOW) - 600},
         {"exp": int(NOW) + 100 * 365 * 86400},
         {"exp": int(NOW) + DEFAULT_MAX_TOKEN_LIFETIME_SECONDS + 1},
+        {"nbf": int(NOW) + CLOCK_SKEW_SECONDS + 60},
+        {"exp": "tomorrow"},
     ],
     ids=["no-sub", "empty-sub", "number-sub", "no-iat", "text-iat", "iat-in-the-future", "expired-beyond-skew",
-         "hundred-years", "just-over-max-lifetime"],
+         "hundred-years", "just-over-max-lifetime", "not-before-in-the-future", "text-exp"],
 )  # fmt: skip
 def test_tokens_breaking_the_rule_are_refused(changes):
     with pytest.raises(InvalidToken):
         VERIFIER.verify(signed(**changes), now=NOW)
+
+
+def test_a_valid_token_expires_once_its_time_and_the_skew_have_passed():
+    token = signed()
+    assert VERIFIER.verify(token, now=int(NOW) + 600 + CLOCK_SKEW_SECONDS).user_id == "alice"
+    with pytest.raises(InvalidToken):
+        VERIFIER.verify(token, now=int(NOW) + 600 + CLOCK_SKEW_SECONDS + 1)
 
 
 def test_the_maximum_lifetime_is_configurable():
