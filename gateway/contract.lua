@@ -351,7 +351,8 @@ local ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n
 local function strict_string(s, i)
   local out, j = {}, i + 1
   while true do
-    local k = s:find('[\\"%c]', j)
+    -- RFC 8259: only U+0000-U+001F must be escaped (DEL may appear as it is).
+    local k = s:find('[\\"%z\1-\31]', j)
     if not k then error("unterminated string") end
     out[#out + 1] = s:sub(j, k - 1)
     local c = s:sub(k, k)

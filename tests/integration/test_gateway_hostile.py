@@ -219,13 +219,13 @@ def test_a_proto_field_name_gets_a_hint_to_the_json_name(client, upstream):
 def test_strict_but_valid_json_still_books(client, upstream, customer):
     content = ('{ "type" : "HOME_MEASUREMENT", "forKitchen": true, "forBedroom": false, "firstName": "J\\u00e9r\\u00f4me",'
                ' "lastName": "D\\"o\\\\e", "email": "j@example.test", "phone": "07700900123", "postcode": "SW1A 1AA",'
-               f' "address": "1 High St\\nFlat 2", "slotId": "{SLOT_ID}", "requestId": null }}\r\n')  # fmt: skip
+               f' "address": "1 High St\\nFlat 2\\/B\x7f", "slotId": "{SLOT_ID}", "requestId": null }}\r\n')  # fmt: skip
 
     response = client.post("/v1/appointments", content=content.encode(), headers={**bearer(customer), "content-type": "application/json"})
 
     assert response.status_code == 201, response.text
     request = upstream.calls[0].request
-    assert (request.first_name, request.last_name, request.address) == ("Jérôme", 'D"o\\e', "1 High St\nFlat 2")
+    assert (request.first_name, request.last_name, request.address) == ("Jérôme", 'D"o\\e', "1 High St\nFlat 2/B\x7f")
 
 
 @pytest.mark.parametrize(
