@@ -68,8 +68,8 @@ def availability_query(request: pb.ListAvailableSlotsRequest) -> AvailabilityQue
     return AvailabilityQuery(type=kind, day=day, category=category)
 
 
-# Only the canonical spelling: UUID() also takes braces, "urn:uuid:" and no hyphens, which
-# would give one booking many ids (in URLs, caches, logs).
+# Only the 8-4-4-4-12 spelling (either case, as RFC 9562 reads it): UUID() also takes braces,
+# "urn:uuid:" and no hyphens, spellings no client of ours sends that make ids ambiguous in URLs.
 _CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
