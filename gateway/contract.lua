@@ -512,6 +512,9 @@ local function value_problem(spec, node, path, problems)
   return nil
 end
 
+-- A request can hold thousands of bad fields; the answer names the first ones only.
+local MAX_PROBLEMS = 20
+
 local function plain_name(name)
   return #name <= 64 and name:match("^[%a_][%w_]*$") ~= nil
 end
@@ -522,6 +525,7 @@ end
 check_message = function(type_name, node, prefix, problems, skip)
   local fields, seen = REQUEST_SCHEMAS[type_name], {}
   for index, key in ipairs(node.keys) do
+    if #problems >= MAX_PROBLEMS then return end
     local spec, field = fields[key], prefix .. key
     local description
     if not plain_name(key) then
@@ -607,6 +611,7 @@ local function strict_query_violation(route, query)
   local fields = REQUEST_SCHEMAS[route.message]
   local problems, seen = {}, {}
   for pair in query:gmatch("[^&]+") do
+    if #problems >= MAX_PROBLEMS then break end
     local raw_name, raw_value = pair:match("^([^=]*)=(.*)$")
     local name = url_decode(raw_name or pair)
     local field = plain_name(name) and name or nil

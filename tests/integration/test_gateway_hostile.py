@@ -210,6 +210,15 @@ def test_the_problems_of_several_fields_are_all_named(client, upstream, customer
     }
 
 
+def test_a_body_with_thousands_of_bad_fields_gets_a_short_answer(client, upstream, customer):
+    content = "{" + ", ".join(f'"field{n}": 1' for n in range(20_000)) + "}"
+
+    response = client.post("/v1/appointments", content=content.encode(), headers={**bearer(customer), "content-type": "application/json"})
+
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert len(body["fields"]) == 20 and len(response.content) < 4096
+
+
 def test_a_proto_field_name_gets_a_hint_to_the_json_name(client, upstream):
     body = assert_error(client.post("/v1/brochures", json={**BROCHURE_FORM, "last_name": "Doe"}), 400, "VALIDATION_ERROR")
 
