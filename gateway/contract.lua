@@ -16,6 +16,10 @@
 --   PATH_BINDINGS    {method, pattern, fields} for every HTTP rule that binds path variables:
 --                    pattern is an anchored Lua pattern of the lower-cased path
 --   METADATA_NS      dynamic metadata namespace used to pass state from request to response
+--   REQUEST_ROUTES   {method, pattern, message, body, bound} for every HTTP rule: the request
+--                    message, whether the body is the message ("*"), path-bound JSON names
+--   REQUEST_SCHEMAS  message full name -> JSON name -> {kind, repeated, type}
+--   ENUM_VALUES      enum full name -> value name -> true
 --
 -- On the way in it rejects query strings the transcoder would otherwise use to overwrite
 -- fields the path already set (PATCH /v1/appointments/A/cancel?bookingId=B would cancel B),
@@ -258,6 +262,14 @@ local function strip_grpc(map)
   for _, name in ipairs(names) do map:remove(name) end
 end
 
+local function strip_grpc_metadata(map)
+  local names = {}
+  for name, _ in pairs(map) do
+    if name:sub(1, 5) == "grpc-" or name:sub(-4) == "-bin" then names[#names + 1] = name end
+  end
+  for _, name in ipairs(names) do map:remove(name) end
+end
+
 local function url_decode(text)
   text = text:gsub("%+", " ")
   return (text:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
@@ -279,6 +291,356 @@ local function path_bound_fields(method, path)
     end
   end
   return bound
+end
+
+-- ------------------------------------------------------------------------ strict input
+-- The transcoder is lenient ("yes" for a bool, enum numbers, single quotes, duplicate keys,
+-- unknown fields dropped), so requests are checked here first against REQUEST_SCHEMAS, which
+-- config.py generates from the descriptor set: bodies must be RFC 8259 JSON whose fields are
+-- the request message's JSON (lowerCamelCase) names with the right types; query strings
+-- name each known field once, with a value, enums by name. Everything is UTF-8 text.
+
+-- RFC 3629 UTF-8: no overlong forms, surrogates or code points past U+10FFFF. With
+-- allow_controls false, C0 controls and DEL are refused too (never meaningful in a URL);
+-- NUL is always refused (PostgreSQL text cannot hold it).
+local function valid_text(s, allow_controls)
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local len, cp
+    if c < 0x80 then
+      len, cp = 1, c
+    elseif c >= 0xC2 and c <= 0xDF then
+      len, cp = 2, c - 0xC0
+    elseif c >= 0xE0 and c <= 0xEF then
+      len, cp = 3, c - 0xE0
+    elseif c >= 0xF0 and c <= 0xF4 then
+      len, cp = 4, c - 0xF0
+    else
+      return false
+    end
+    if i + len - 1 > n then return false end
+    for k = i + 1, i + len - 1 do
+      local b = s:byte(k)
+      if b < 0x80 or b > 0xBF then return false end
+      cp = cp * 64 + (b - 0x80)
+    end
+    if (len == 3 and cp < 0x800) or (len == 4 and (cp < 0x10000 or cp > 0x10FFFF)) then return false end
+    if cp >= 0xD800 and cp <= 0xDFFF then return false end
+    if cp == 0 or (not allow_controls and (cp < 0x20 or cp == 0x7F)) then return false end
+    i = i + len
+  end
+  return true
+end
+
+local function utf8_char(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
+  if cp < 0x10000 then
+    return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+  end
+  return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
+    0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+end
+
+-- A strict RFC 8259 parser. Values are {t = "object"|"array"|"string"|"number"|"bool"|"null"};
+-- objects keep their keys in order (with duplicates), numbers their literal text.
+local MAX_DEPTH = 32
+local ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+
+local function strict_string(s, i)
+  local out, j = {}, i + 1
+  while true do
+    -- RFC 8259: only U+0000-U+001F must be escaped (DEL may appear as it is).
+    local k = s:find('[\\"%z\1-\31]', j)
+    if not k then error("unterminated string") end
+    out[#out + 1] = s:sub(j, k - 1)
+    local c = s:sub(k, k)
+    if c == '"' then
+      local text = table.concat(out)
+      if not valid_text(text, true) then error("bad text") end
+      return text, k + 1
+    end
+    if c ~= "\\" then error("control character in a string") end
+    local e = s:sub(k + 1, k + 1)
+    if ESCAPES[e] then
+      out[#out + 1] = ESCAPES[e]
+      j = k + 2
+    elseif e == "u" then
+      local hex = s:match("^%x%x%x%x", k + 2)
+      if not hex then error("bad escape") end
+      local cp = tonumber(hex, 16)
+      j = k + 6
+      if cp >= 0xD800 and cp <= 0xDBFF then
+        local low = s:match("^\\u(%x%x%x%x)", j)
+        local lo = low and tonumber(low, 16)
+        if not lo or lo < 0xDC00 or lo > 0xDFFF then error("lone surrogate") end
+        cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
+        j = j + 6
+      elseif cp >= 0xDC00 and cp <= 0xDFFF then
+        error("lone surrogate")
+      end
+      out[#out + 1] = utf8_char(cp)
+    else
+      error("bad escape")
+    end
+  end
+end
+
+-- RFC 8259 number: -?(0|[1-9]digits)(.digits)?([eE][+-]?digits)?; no NaN, Infinity, leading
+-- zeros or "1." (a following digit after "0" fails at the caller: it expects a delimiter).
+local function json_number(s, i)
+  local j = i
+  if s:sub(j, j) == "-" then j = j + 1 end
+  local c = s:sub(j, j)
+  if c == "0" then
+    j = j + 1
+  elseif c:match("^[1-9]$") then
+    j = select(2, s:find("^%d+", j)) + 1
+  else
+    return nil
+  end
+  if s:sub(j, j) == "." then
+    local last = select(2, s:find("^%d+", j + 1))
+    if not last then return nil end
+    j = last + 1
+  end
+  if s:sub(j, j):match("^[eE]$") then
+    local k = j + 1
+    if s:sub(k, k):match("^[%+%-]$") then k = k + 1 end
+    local last = select(2, s:find("^%d+", k))
+    if not last then return nil end
+    j = last + 1
+  end
+  return s:sub(i, j - 1), j
+end
+
+local strict_value
+
+local function strict_container(s, i, depth, is_object)
+  if depth > MAX_DEPTH then error("too deep") end
+  local close = is_object and "}" or "]"
+  local node = is_object and { t = "object", keys = {}, values = {} } or { t = "array", items = {} }
+  i = skip_ws(s, i + 1)
+  if s:sub(i, i) == close then return node, i + 1 end
+  while true do
+    if is_object then
+      if s:sub(i, i) ~= '"' then error("expected a key") end
+      local key
+      key, i = strict_string(s, i)
+      i = skip_ws(s, i)
+      if s:sub(i, i) ~= ":" then error("expected ':'") end
+      local value
+      value, i = strict_value(s, i + 1, depth + 1)
+      node.keys[#node.keys + 1] = key
+      node.values[#node.values + 1] = value
+    else
+      local value
+      value, i = strict_value(s, i, depth + 1)
+      node.items[#node.items + 1] = value
+    end
+    i = skip_ws(s, i)
+    local c = s:sub(i, i)
+    if c == close then return node, i + 1 end
+    if c ~= "," then error("expected ',' or '" .. close .. "'") end
+    i = skip_ws(s, i + 1)
+  end
+end
+
+strict_value = function(s, i, depth)
+  i = skip_ws(s, i)
+  local c = s:sub(i, i)
+  if c == "{" then return strict_container(s, i, depth, true) end
+  if c == "[" then return strict_container(s, i, depth, false) end
+  if c == '"' then
+    local text, j = strict_string(s, i)
+    return { t = "string", v = text }, j
+  end
+  for literal, node in pairs({ ["true"] = { t = "bool" }, ["false"] = { t = "bool" }, ["null"] = { t = "null" } }) do
+    if s:sub(i, i + #literal - 1) == literal then return node, i + #literal end
+  end
+  local number, j = json_number(s, i)
+  if not number then error("bad literal") end
+  return { t = "number", v = number }, j
+end
+
+local function strict_decode(s)
+  local ok, value, i = pcall(strict_value, s, 1, 1)
+  if ok and skip_ws(s, i) > #s then return value end
+  return nil
+end
+
+local INT_RANGES = {
+  int32 = { -2147483648, 2147483647 }, uint32 = { 0, 4294967295 },
+  int64 = { -9223372036854775808, 9223372036854775807 }, uint64 = { 0, 18446744073709551615 },
+}
+local FLOAT_KINDS = { double = true, float = true }
+
+-- What is wrong with one value of a field of this spec, or nil; messages recurse.
+local check_message
+
+local function value_problem(spec, node, path, problems)
+  if node.t == "null" then return nil end -- proto3 JSON: null is the field's default
+  local kind = spec.kind
+  if kind == "string" then
+    if node.t ~= "string" then return "has the wrong type" end
+  elseif kind == "bool" then
+    if node.t ~= "bool" then return "has the wrong type" end
+  elseif INT_RANGES[kind] then
+    local text = node.v
+    -- 64-bit integers are strings in proto3 JSON (doubles cannot hold them); both accepted.
+    if node.t == "string" and (kind == "int64" or kind == "uint64") then
+      if not text:match("^%-?%d+$") then return "has the wrong type" end
+    elseif node.t ~= "number" then
+      return "has the wrong type"
+    end
+    if not text:match("^%-?%d+$") then return "is not a whole number in range" end
+    local value, range = tonumber(text), INT_RANGES[kind]
+    if value < range[1] or value > range[2] then return "is not a whole number in range" end
+  elseif FLOAT_KINDS[kind] then
+    if node.t ~= "number" then return "has the wrong type" end
+  elseif kind == "enum" then
+    if node.t ~= "string" or not ENUM_VALUES[spec.type][node.v] then return "has an unknown value" end
+  elseif kind == "timestamp" then
+    if node.t ~= "string" then return "is not a valid timestamp (RFC 3339, for example 2030-01-01T10:00:00Z)" end
+  elseif kind == "duration" then
+    if node.t ~= "string" then return "is not a valid duration (for example 3600s)" end
+  elseif kind == "message" then
+    if node.t ~= "object" then return "has the wrong type" end
+    check_message(spec.type, node, path .. ".", problems, {})
+  end
+  return nil
+end
+
+-- A request can hold thousands of bad fields; the answer names the first ones only.
+local MAX_PROBLEMS = 20
+
+local function plain_name(name)
+  return #name <= 64 and name:match("^[%a_][%w_]*$") ~= nil
+end
+
+-- Adds {field, description} to problems for every field of node that breaks the schema of
+-- message type_name; skip names fields the request path sets (the path's value wins, so
+-- a body or query value for them would silently be dropped).
+check_message = function(type_name, node, prefix, problems, skip)
+  local fields, seen = REQUEST_SCHEMAS[type_name], {}
+  for index, key in ipairs(node.keys) do
+    if #problems >= MAX_PROBLEMS then return end
+    local spec, field = fields[key], prefix .. key
+    local description
+    if not plain_name(key) then
+      description = "unnamed"
+    elseif seen[key] then
+      description = "is given more than once"
+    elseif skip[key] then
+      description = "is set by the request path and cannot be given in the body"
+    elseif not spec then
+      local camel_name = camel(key)
+      description = "is not a known field"
+      if camel_name ~= key and fields[camel_name] then description = description .. " (the name is " .. camel_name .. ")" end
+    else
+      local value = node.values[index]
+      if spec.repeated and value.t ~= "null" then
+        if value.t ~= "array" then
+          description = "has the wrong type"
+        else
+          for _, item in ipairs(value.items) do
+            local problem = item.t == "null" and "has the wrong type" or value_problem(spec, item, field, problems)
+            if problem then
+              description = "has an item that " .. problem
+              break
+            end
+          end
+        end
+      else
+        description = value_problem(spec, value, field, problems)
+      end
+    end
+    seen[key] = true
+    if description then problems[#problems + 1] = { field = field, description = description } end
+  end
+end
+
+-- The schema entry of this request, or nil when no HTTP rule has its method and path.
+local function request_route(method, path)
+  local lowered = path:lower():gsub("/+$", "")
+  for _, route in ipairs(REQUEST_ROUTES) do
+    if route.method == method and lowered:match(route.pattern) then return route end
+  end
+  return nil
+end
+
+-- (escaped message, fields) for a list of problems; unnamed ones are not echoed.
+local function problems_reply(problems, what, noun)
+  local fields, unnamed = {}, false
+  for _, p in ipairs(problems) do
+    if p.description == "unnamed" then
+      unnamed = true
+    else
+      fields[#fields + 1] = { field = p.field, description = quote(p.description) }
+    end
+  end
+  if #problems == 1 and not unnamed then
+    return quote("Field '" .. problems[1].field .. "' " .. problems[1].description .. "."), fields
+  end
+  if #problems == 1 then return quote("The " .. what .. " has a " .. noun .. " that this endpoint does not accept."), fields end
+  return quote("The " .. what .. " has several invalid " .. noun .. "s."), fields
+end
+
+local function body_violation(route, raw)
+  local doc = strict_decode(raw)
+  if doc == nil then return quote("The request body is not valid JSON."), {} end
+  if doc.t ~= "object" then return quote("The request body must be a JSON object."), {} end
+  local problems = {}
+  check_message(route.message, doc, "", problems, route.bound)
+  if #problems > 0 then return problems_reply(problems, "request body", "field") end
+  return nil
+end
+
+local function percent_decode(text)
+  return (text:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- Percent-encoded UTF-8 text: every % starts an escape (the transcoder would pass "%zz" on as is).
+local function valid_encoded_text(raw, decode)
+  return not raw:gsub("%%%x%x", ""):find("%", 1, true) and valid_text(decode(raw), false)
+end
+
+-- The query of a GET call, parameter by parameter (the path-variable rules ran before).
+local function strict_query_violation(route, query)
+  local fields = REQUEST_SCHEMAS[route.message]
+  local problems, seen = {}, {}
+  for pair in query:gmatch("[^&]+") do
+    if #problems >= MAX_PROBLEMS then break end
+    local raw_name, raw_value = pair:match("^([^=]*)=(.*)$")
+    local name = url_decode(raw_name or pair)
+    local field = plain_name(name) and name or nil
+    local description
+    if not valid_encoded_text(raw_name or pair, url_decode) or (raw_value and not valid_encoded_text(raw_value, url_decode)) then
+      description = "is not valid UTF-8 text"
+    elseif not raw_name then
+      description = "needs a value (name=value)"
+    elseif not field then
+      description = "unnamed"
+    elseif not fields[name] or route.bound[name] then
+      -- The transcoder also takes proto (snake_case) names; the contract has one spelling.
+      description = "is not a known parameter"
+    elseif seen[name] and not fields[name].repeated then
+      description = "is given more than once"
+    elseif fields[name].kind == "enum" and not ENUM_VALUES[fields[name].type][url_decode(raw_value)] then
+      description = "has an unknown value"
+    end
+    if field then seen[field] = true end
+    if description then
+      problems[#problems + 1] = { field = field or "", description = field and description or "unnamed",
+        utf8 = description == "is not valid UTF-8 text" }
+    end
+  end
+  if #problems == 0 then return nil end
+  for _, p in ipairs(problems) do
+    if p.utf8 and p.description == "unnamed" then return quote("The query string is not valid UTF-8 text."), {} end
+  end
+  return problems_reply(problems, "query string", "parameter")
 end
 
 -- The query-string rules; returns (escaped message, fields) of the rejection, or nil.
@@ -321,16 +683,35 @@ function envoy_on_request(handle)
   local target = headers:get(":path") or ""
   local path = target:gsub("%?.*$", "")
   local query = target:match("%?(.*)$")
+  local function reject(message, fields)
+    handle:respond({ [":status"] = "400", ["content-type"] = "application/json" },
+      error_json("VALIDATION_ERROR", message, fields))
+  end
+  -- Headers gRPC interprets (grpc-timeout, grpc-encoding, binary "-bin" metadata) are not a
+  -- REST client's to send: forwarded, a bad value fails the upstream call (a 500).
+  strip_grpc_metadata(headers)
+  -- Path variables are strings: bytes that are not UTF-8 text would fail the service's
+  -- protobuf decoding (a 500).
+  if not valid_encoded_text(path, percent_decode) then
+    return reject(quote("The request path is not valid UTF-8 text."), {})
+  end
+  local route = request_route(method, path)
   if query then
     local message, fields = query_violation(method, path, query)
-    if message then
-      local out = error_json("VALIDATION_ERROR", message, fields)
-      handle:respond({ [":status"] = "400", ["content-type"] = "application/json" }, out)
-      return
-    end
+    if not message and route and not route.body then message, fields = strict_query_violation(route, query) end
+    if message then return reject(message, fields) end
   end
   if CREATE_ROUTES[(headers:get(":method") or "") .. " " .. path] then
     handle:streamInfo():dynamicMetadata():set(METADATA_NS, "create", "true")
+  end
+  if route and route.body then
+    local body = handle:body()
+    local raw = body and body:getBytes(0, body:length()) or ""
+    -- An empty body is the empty message, as for the transcoder.
+    if raw ~= "" then
+      local message, fields = body_violation(route, raw)
+      if message then return reject(message, fields) end
+    end
   end
 end
 

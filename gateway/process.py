@@ -70,7 +70,8 @@ class EnvoyGateway(EmbeddedServer):
 
     ``workdir`` holds envoy.yaml (the rendered config) and admin.address; Envoy's own log
     (and the access log, unless ``access_log_path`` is given) goes to ``log_dir``/gateway.log,
-    by default ``workdir``/../logs like the other servers of the mesh.
+    by default ``workdir``/../logs like the other servers of the mesh. Other keyword arguments
+    (limits, trusted proxy hops) go to render_envoy_config.
     """
 
     name = "gateway"
@@ -92,6 +93,7 @@ class EnvoyGateway(EmbeddedServer):
         concurrency: int = 2,
         log_dir: Path | None = None,
         log_level: str = "info",
+        **render_options,
     ) -> None:
         super().__init__(workdir, port=listen_port, log_dir=log_dir)
         self._requested_port = listen_port
@@ -106,6 +108,7 @@ class EnvoyGateway(EmbeddedServer):
             cors_origins=list(cors_origins),
             access_log_path=access_log_path,
             listen_address=listen_address,
+            **render_options,
         )
         self._concurrency = concurrency
         self._log_level = log_level

@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--access-log", default=None, help="access log path (default /dev/stdout)")
     parser.add_argument("--health-check-interval", default="2s")
     parser.add_argument("--max-request-bytes", type=int, default=1024 * 1024)
+    parser.add_argument("--xff-num-trusted-hops", type=int, default=0,
+                        help="proxies (load balancers) in front of Envoy whose X-Forwarded-For entry is trusted; "
+                             "the brochure rate limit keys on the client address they report (default 0)")
+    parser.add_argument("--brochure-limit-per-client", type=int, default=20, help="brochure requests per client per window")
+    parser.add_argument("--brochure-limit-global", type=int, default=300, help="brochure requests per window, all clients")
+    parser.add_argument("--brochure-limit-window-seconds", type=int, default=60)
     return parser
 
 
@@ -76,6 +82,10 @@ def render(args: argparse.Namespace) -> str:
         listen_address=args.listen_address,
         health_check_interval=args.health_check_interval,
         max_request_bytes=args.max_request_bytes,
+        xff_num_trusted_hops=args.xff_num_trusted_hops,
+        brochure_limit_per_client=args.brochure_limit_per_client,
+        brochure_limit_global=args.brochure_limit_global,
+        brochure_limit_window_seconds=args.brochure_limit_window_seconds,
     )
     text = _keep_literal_path(text, checked, args.descriptor)
     return _keep_literal_path(text, Path(args.jwks), args.jwks)

@@ -1,6 +1,6 @@
 """JWT keys, issuing and verification shared by the CLI, the services and the gateway.
 
-Tokens are ES256 with claims sub, role, exp, iss, aud. The public half is published as a
+Tokens are ES256 with claims sub, role, iat, exp, iss, aud. The public half is published as a
 JWKS file so Envoy and every service verify with the same keys, and production can swap
 the file without code changes.
 """
@@ -20,6 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 ALGORITHM = "ES256"
 DEFAULT_ISSUER = "booking-mesh"
 DEFAULT_AUDIENCE = "booking-api"
+
+# The one token rule, shared by the gateway (rendered into Envoy and its Lua filter) and by
+# TokenVerifier, so a token is either valid everywhere or nowhere:
+# clocks may differ by this much between the issuer, the gateway and the services ...
+CLOCK_SKEW_SECONDS = 30
+# ... and a token may live at most this long (exp - iat): a stolen token expires within a day.
+DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 
 class Role(str, Enum):
@@ -98,16 +105,24 @@ def issue_token(
 class TokenVerifier:
     """Verifies bearer tokens against a JWKS document (the same file Envoy reads)."""
 
-    def __init__(self, jwks: dict, *, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE):
+    def __init__(
+        self,
+        jwks: dict,
+        *,
+        issuer: str = DEFAULT_ISSUER,
+        audience: str = DEFAULT_AUDIENCE,
+        max_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    ):
         self._keys = {k.get("kid"): jwt.PyJWK(k, algorithm=ALGORITHM) for k in jwks.get("keys", [])}
         self._issuer = issuer
         self._audience = audience
+        self._max_lifetime = max_lifetime_seconds
 
     @classmethod
     def from_file(cls, path: Path, **kwargs) -> "TokenVerifier":
         return cls(json.loads(Path(path).read_text()), **kwargs)
 
-    def verify(self, authorization: str | None) -> Principal:
+    def verify(self, authorization: str | None, *, now: float | None = None) -> Principal:
         if not authorization:
             raise InvalidToken("missing bearer token")
         scheme, _, token = authorization.partition(" ")
@@ -124,12 +139,34 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["sub", "exp", "iss", "aud"]},
+                # The clock checks are check_claims', at the one ``now`` it is given.
+                options={"require": ["sub", "exp", "iat", "iss", "aud"], "verify_exp": False, "verify_iat": False,
+                         "verify_nbf": False},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
+        check_claims(claims, now=time.time() if now is None else now, max_lifetime_seconds=self._max_lifetime)
         # Any role but exactly ADMIN is a customer, as at the gateway's RBAC: least privilege.
         role = Role.ADMIN if claims.get("role") == Role.ADMIN.value else Role.CUSTOMER
-        if not isinstance(claims["sub"], str) or not claims["sub"]:
-            raise InvalidToken("empty subject")
         return Principal(user_id=claims["sub"], role=role)
+
+
+def check_claims(claims: dict, *, now: float, max_lifetime_seconds: int) -> None:
+    """The claims rules after signature, issuer and audience; the gateway applies the same
+    (jwt_authn for exp and nbf with CLOCK_SKEW_SECONDS, its Lua filter for sub, iat and lifetime).
+    """
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise InvalidToken("the subject (sub) must be a non-empty string")
+    iat, exp, nbf = claims.get("iat"), claims.get("exp"), claims.get("nbf", 0)
+    if not (_is_number(iat) and _is_number(exp) and _is_number(nbf)):
+        raise InvalidToken("iat, exp and nbf must be numbers")
+    if exp < now - CLOCK_SKEW_SECONDS:
+        raise InvalidToken("expired")
+    if iat > now + CLOCK_SKEW_SECONDS or nbf > now + CLOCK_SKEW_SECONDS:
+        raise InvalidToken("not valid yet")
+    if exp - iat > max_lifetime_seconds:
+        raise InvalidToken("lives longer than allowed")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

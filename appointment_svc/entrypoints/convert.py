@@ -1,6 +1,7 @@
 """Transport edge: proto requests → validated domain values, domain results → proto messages."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from uuid import UUID
 
@@ -67,12 +68,16 @@ def availability_query(request: pb.ListAvailableSlotsRequest) -> AvailabilityQue
     return AvailabilityQuery(type=kind, day=day, category=category)
 
 
+# Only the 8-4-4-4-12 spelling (either case, as RFC 9562 reads it): UUID() also takes braces,
+# "urn:uuid:" and no hyphens, spellings no client of ours sends that make ids ambiguous in URLs.
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def uuid_field(value: str, field: str, violations: list[FieldViolation]) -> UUID | None:
-    try:
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
         return UUID(value)
-    except (ValueError, AttributeError):
-        violations.append(FieldViolation(field, "must be a UUID" if value else "is required"))
-        return None
+    violations.append(FieldViolation(field, "must be a UUID" if value else "is required"))
+    return None
 
 
 def book_slot_command(request: pb.CreateAppointmentRequest, user_id: str) -> BookSlot:

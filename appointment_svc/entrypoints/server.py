@@ -5,13 +5,16 @@ import asyncio
 import signal
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from appointment_svc.bootstrap import Container, build
+from appointment_svc.domain.errors import ValidationFailed
 from appointment_svc.entrypoints.admin import AdminServicer
 from appointment_svc.entrypoints.brochure_servicer import BrochureServicer
 from appointment_svc.entrypoints.deadline import DeadlineInterceptor
+from appointment_svc.entrypoints.errors import to_status
 from appointment_svc.entrypoints.readiness import Readiness
 from appointment_svc.entrypoints.servicers import AppointmentServicer
 from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
@@ -28,9 +31,53 @@ SERVICE_NAMES = [
 ]
 
 
+# Request metadata the server accepts. The gateway's header limit (max_request_headers_kb in
+# gateway/config.py) is well below it, so an oversized request is the gateway's 400; past this
+# limit gRPC answers RESOURCE_EXHAUSTED, which clients would read as "slow down and retry".
+MAX_METADATA_BYTES = 64 * 1024
+SERVER_OPTIONS = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+]
+
+
+_UNDECODABLE = object()
+
+
+class RejectUndecodableRequests(grpc.aio.ServerInterceptor):
+    """A request gRPC cannot decode (a string field that is not UTF-8, broken protobuf) is the
+    caller's mistake: VALIDATION_ERROR, instead of grpc's UNKNOWN with the exception text and a
+    logged traceback. Decoding happens before any servicer code, so only here can it be caught.
+    """
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
+            return handler
+        deserialize, behaviour = handler.request_deserializer, handler.unary_unary
+
+        def tolerant_deserialize(raw: bytes):
+            try:
+                return deserialize(raw)
+            except DecodeError:
+                return _UNDECODABLE
+
+        async def checked(request, context):
+            if request is _UNDECODABLE:
+                await context.abort_with_status(to_status(ValidationFailed([], "The request is not valid protobuf with UTF-8 strings.")))
+            return await behaviour(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked, request_deserializer=tolerant_deserialize, response_serializer=handler.response_serializer
+        )
+
+
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, Readiness]:
+    # Outermost first: an undecodable request is refused before the deadline machinery runs.
     server = grpc.aio.server(
-        interceptors=[DeadlineInterceptor(container.settings.rpc_deadline_seconds)], options=[("grpc.so_reuseport", 0)]
+        options=SERVER_OPTIONS,
+        interceptors=[RejectUndecodableRequests(), DeadlineInterceptor(container.settings.rpc_deadline_seconds)],
     )
     appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
         AppointmentServicer(container.availability, container.bookings, container.auth), server

@@ -137,7 +137,7 @@ def test_a_role_other_than_admin_is_a_customer_here_as_at_the_gateway(mesh, chan
     import jwt
 
     token = jwt.encode(
-        {"sub": "x", "role": "admin", "iss": "booking-mesh", "aud": "booking-api", "exp": int(time.time()) + 60},
+        {"sub": "x", "role": "admin", "iss": "booking-mesh", "aud": "booking-api", "iat": int(time.time()), "exp": int(time.time()) + 60},
         mesh.keys.private_pem, algorithm="ES256", headers={"kid": mesh.keys.kid},
     )
     stub = admin_service_pb2_grpc.AdminServiceStub(channel)

@@ -29,6 +29,7 @@ from booking.v1 import (
     brochure_service_pb2_grpc as brochure_grpc,
     resources_pb2 as res,
 )
+from appointment_svc.entrypoints.server import SERVER_OPTIONS
 from mesh_common.errors import ERROR_DOMAIN, ERRORS
 
 ERROR_PREFIX = "err:"
@@ -260,7 +261,8 @@ class FakeBookingUpstream:
         self._method_log.methods.clear()
 
     def start(self) -> int:
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[self._method_log])
+        # The real service's options (metadata limit), so header sizes behave as in production.
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[self._method_log], options=SERVER_OPTIONS)
         appt_grpc.add_AppointmentServiceServicer_to_server(_Appointments(self._recorder), server)
         brochure_grpc.add_BrochureServiceServicer_to_server(_Brochures(self._recorder), server)
         admin_grpc.add_AdminServiceServicer_to_server(_Admin(self._recorder), server)

@@ -42,7 +42,7 @@ def endpoints(text: str) -> list[tuple[str, int]]:
 
 def http_filters(text: str) -> list[str]:
     chain = text.split("http_filters:", 1)[1].split("clusters:", 1)[0]
-    return re.findall(r"^          - name: envoy\.filters\.http\.(\w+)$", chain, flags=re.M)
+    return re.findall(r"^          - name: envoy\.filters\.http\.([\w.]+)$", chain, flags=re.M)
 
 
 def test_the_envoy_binary_is_the_packaged_one():
@@ -74,7 +74,8 @@ def test_hostnames_and_no_cors_origins_validate_too(jwks_path):
 
 def test_filter_chain_order(jwks_path):
     text = render(jwks_path)
-    assert http_filters(text) == ["cors", "jwt_authn", "rbac", "lua", "buffer", "grpc_json_transcoder", "router"]
+    assert http_filters(text) == ["cors", "local_ratelimit", "jwt_authn", "lua.token_rule", "rbac", "lua", "buffer",
+                                  "grpc_json_transcoder", "router"]
     for setting in ("normalize_path: true", "merge_slashes: true", "path_with_escaped_slashes_action: REJECT_REQUEST"):
         assert setting in text
 
@@ -151,3 +152,43 @@ def test_the_lua_knows_the_descriptors_enums():
 
     assert enum_types(DEFAULT_DESCRIPTOR) == ["booking.v1.AppointmentType", "booking.v1.BookingStatus", "booking.v1.Category"]
     assert '["booking.v1.Category"] = true' in lua_code()
+
+
+def test_the_request_schema_comes_from_the_protos():
+    from gateway.config import request_schemas
+
+    generated = request_schemas(DEFAULT_DESCRIPTOR)
+    booking = generated["REQUEST_SCHEMAS"]["booking.v1.CreateAppointmentRequest"]
+    assert booking["forKitchen"] == {"kind": "bool", "repeated": False}
+    assert booking["type"] == {"kind": "enum", "type": "booking.v1.AppointmentType", "repeated": False}
+    assert "for_kitchen" not in booking  # one spelling: the JSON name
+    generate = generated["REQUEST_SCHEMAS"]["booking.v1.GenerateSlotsRequest"]
+    assert generate["weekdays"] == {"kind": "int32", "repeated": True}
+    assert generated["REQUEST_SCHEMAS"]["booking.v1.CreateSlotRequest"]["startsAt"]["kind"] == "timestamp"
+    assert set(generated["ENUM_VALUES"]["booking.v1.Category"]) == {"CATEGORY_UNSPECIFIED", "KITCHEN", "BEDROOM"}
+    cancel = [r for r in generated["REQUEST_ROUTES"] if r["method"] == "PATCH"]
+    assert cancel == [{"method": "PATCH", "pattern": "^%/v1%/appointments%/[^/]+%/cancel$",
+                       "message": "booking.v1.CancelAppointmentRequest", "body": True, "bound": {"bookingId": True}}]  # fmt: skip
+    # Literal paths come before templated ones, as the transcoder matches them.
+    patterns = [r["pattern"] for r in generated["REQUEST_ROUTES"] if r["method"] == "GET"]
+    assert patterns.index("^%/v1%/appointments%/availability$") < patterns.index("^%/v1%/appointments%/[^/]+$")
+
+
+def test_the_gateway_renders_the_token_rule_of_mesh_common_auth(jwks_path):
+    from mesh_common.auth import CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
+
+    text = render(jwks_path)
+    assert f"clock_skew_seconds: {CLOCK_SKEW_SECONDS}\n" in text
+    assert f"CLOCK_SKEW_SECONDS = {CLOCK_SKEW_SECONDS}\n" in text
+    assert f"MAX_TOKEN_LIFETIME_SECONDS = {DEFAULT_MAX_TOKEN_LIFETIME_SECONDS}\n" in text
+    assert "MAX_TOKEN_LIFETIME_SECONDS = 600\n" in render(jwks_path, max_token_lifetime_seconds=600)
+    # Envoy's own reason ("Jwks doesn't have key to match kid") never reaches a client.
+    mappers = text.split("mappers:", 1)[1].split("route_config:", 1)[0].split("- filter:")
+    assert all("%LOCAL_REPLY_BODY%" not in block for block in mappers if "code: UNAUTHENTICATED" in block)
+
+
+@pytest.mark.parametrize("limits", [{"brochure_limit_per_client": 0}, {"brochure_limit_global": -1},
+                                    {"brochure_limit_window_seconds": 0}, {"xff_num_trusted_hops": -1}])  # fmt: skip
+def test_nonsense_limits_are_refused(jwks_path, limits):
+    with pytest.raises(ValueError):
+        render(jwks_path, **limits)
