@@ -383,7 +383,8 @@ def build(descriptor_path: Path = DEFAULT_DESCRIPTOR) -> dict:
         if parameters:
             operation["parameters"] = parameters
         if body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+            # Not required: the transcoder reads a missing body as the empty message.
+            operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
         success = HTTPStatus.CREATED if (binding.verb, binding.path) in CREATE_ROUTES else HTTPStatus.OK
         response = builder.message(method.output_type, request=False)
         operation["responses"] = {
