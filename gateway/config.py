@@ -11,11 +11,15 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import jinja2
 
 from mesh_common.errors import ERRORS
+
+if TYPE_CHECKING:
+    from google.protobuf import descriptor_pb2
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "envoy.yaml.j2"
@@ -149,7 +153,7 @@ class HttpBinding:
     """One google.api.http rule (or additional binding) of an RPC."""
 
     service: str  # full name, e.g. booking.v1.AdminService
-    method: object  # its MethodDescriptorProto
+    method: descriptor_pb2.MethodDescriptorProto
     verb: str
     path: str
     body: str

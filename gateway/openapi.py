@@ -339,7 +339,8 @@ def build(descriptor_path: Path = DEFAULT_DESCRIPTOR) -> dict:
     error_names, error_responses = _error_responses()
     paths: dict[str, dict] = {}
     operation_ids = set()
-    for binding in http_bindings(Path(descriptor_path)):
+    bindings = http_bindings(Path(descriptor_path))
+    for binding in bindings:
         method = binding.method
         request = descriptors.messages[method.input_type]
         path, bound = _path(binding.path, request)
@@ -410,7 +411,7 @@ def build(descriptor_path: Path = DEFAULT_DESCRIPTOR) -> dict:
             ).strip(),
         },
         "tags": [
-            {"name": _short(s), "description": descriptors.comments[s]} for s in dict.fromkeys(b.service for b in http_bindings(Path(descriptor_path)))
+            {"name": _short(s), "description": descriptors.comments[s]} for s in dict.fromkeys(b.service for b in bindings)
         ] + [{"name": "Gateway", "description": "Served by the gateway itself."}],
         "security": [{BEARER: []}],
         "paths": paths,
