@@ -9,7 +9,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import jinja2
@@ -17,11 +19,19 @@ import jinja2
 from mesh_common.auth import CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
 from mesh_common.errors import ERRORS
 
+if TYPE_CHECKING:
+    from google.protobuf import descriptor_pb2
+
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "envoy.yaml.j2"
 LUA_SCRIPT = HERE / "contract.lua"
 TOKEN_LUA_SCRIPT = HERE / "token.lua"
 DEFAULT_DESCRIPTOR = HERE / "booking.pb"
+# The OpenAPI document (gateway/openapi.py, generated with the descriptor), served by Envoy.
+DEFAULT_OPENAPI = HERE / "openapi.json"
+OPENAPI_ROUTE = ("GET", "/v1/openapi.json")
+# Envoy refuses a direct_response body over this (its default is 4 KiB).
+MAX_DIRECT_RESPONSE_BYTES = 1024 * 1024
 
 ADMIN_SERVICE = "booking.v1.AdminService"
 SERVICES = ["booking.v1.AppointmentService", "booking.v1.BrochureService", ADMIN_SERVICE]
@@ -171,14 +181,26 @@ def _descriptor_files(descriptor_path: Path):
     return descriptor_pb2.FileDescriptorSet.FromString(Path(descriptor_path).read_bytes()).file
 
 
-def _http_bindings(descriptor_path: Path, services: list[str]) -> list[tuple[str, str, str, str]]:
-    """(method, path template, body, request message full name) of every google.api.http rule."""
+@dataclass(frozen=True)
+class HttpBinding:
+    """One google.api.http rule (or additional binding) of an RPC."""
+
+    service: str  # full name, e.g. booking.v1.AdminService
+    method: descriptor_pb2.MethodDescriptorProto
+    verb: str
+    path: str
+    body: str
+
+
+def http_bindings(descriptor_path: Path, services: list[str] = SERVICES) -> list[HttpBinding]:
+    """Every google.api.http rule of ``services`` in the descriptor set, in proto order."""
     from google.api import annotations_pb2, http_pb2  # noqa: F401 - registers the extension
 
-    rules = []
+    bindings = []
     for file in _descriptor_files(descriptor_path):
         for service in file.service:
-            if f"{file.package}.{service.name}" not in services:
+            full_name = f"{file.package}.{service.name}"
+            if full_name not in services:
                 continue
             for method in service.method:
                 rule = method.options.Extensions[annotations_pb2.http]
@@ -187,13 +209,18 @@ def _http_bindings(descriptor_path: Path, services: list[str]) -> list[tuple[str
                     if kind is not None:
                         verb = kind.upper() if kind != "custom" else r.custom.kind
                         path = getattr(r, kind) if kind != "custom" else r.custom.path
-                        rules.append((verb, path, r.body, method.input_type.lstrip(".")))
-    return rules
+                        bindings.append(HttpBinding(full_name, method, verb, path, r.body))
+    return bindings
 
 
 def http_rules(descriptor_path: Path, services: list[str] = SERVICES) -> list[tuple[str, str]]:
     """(method, path template) of every google.api.http rule of ``services`` in the descriptor set."""
-    return [(verb, path) for verb, path, _, _ in _http_bindings(descriptor_path, services)]
+    return [(b.verb, b.path) for b in http_bindings(descriptor_path, services)]
+
+
+def _http_bindings(descriptor_path: Path, services: list[str]) -> list[tuple[str, str, str, str]]:
+    """(method, path template, body, request message full name) of every google.api.http rule."""
+    return [(b.verb, b.path, b.body, b.method.input_type.lstrip(".")) for b in http_bindings(descriptor_path, services)]
 
 
 def _types(descriptor_path: Path) -> tuple[dict, dict[str, dict[str, bool]]]:
@@ -334,6 +361,8 @@ def path_bindings(descriptor_path: Path) -> list[tuple[str, str, list[str]]]:
 def check_routes(descriptor_path: Path) -> None:
     """Fail if the protos' HTTP rules no longer fit the gateway's path-based rules."""
     rules = http_rules(descriptor_path)
+    if OPENAPI_ROUTE in rules:
+        raise ValueError(f"an RPC's HTTP rule takes the route the gateway serves the OpenAPI document on: {OPENAPI_ROUTE}")
     unknown = [route for route in [*PUBLIC_ROUTES, *CREATE_ROUTES, BROCHURE_ROUTE] if route not in rules]
     if unknown:
         raise ValueError(f"gateway routes that no RPC of the descriptor serves: {unknown}")
@@ -376,6 +405,7 @@ def render_envoy_config(
     brochure_limit_per_client: int = 20,
     brochure_limit_global: int = 300,
     brochure_limit_window_seconds: int = 60,
+    openapi_path: Path = DEFAULT_OPENAPI,
 ) -> str:
     """The Envoy YAML for the public listener in front of the given gRPC endpoints.
 
@@ -419,7 +449,11 @@ def render_envoy_config(
         cors_origins=list(cors_origins),
         access_log_path=access_log_path or "/dev/stdout",
         services=SERVICES,
-        public_routes=PUBLIC_ROUTES,
+        # The OpenAPI route is public like these, but Envoy answers it itself (no RPC).
+        public_routes=[*PUBLIC_ROUTES, OPENAPI_ROUTE],
+        openapi_route=OPENAPI_ROUTE,
+        openapi_path=str(Path(openapi_path).resolve()),
+        max_direct_response_bytes=MAX_DIRECT_RESPONSE_BYTES,
         api_prefix=API_PREFIX,
         admin_prefixes=ADMIN_PREFIXES,
         identity_headers=IDENTITY_HEADERS,

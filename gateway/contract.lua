@@ -262,10 +262,18 @@ local function strip_grpc(map)
   for _, name in ipairs(names) do map:remove(name) end
 end
 
+-- What gRPC accepts as metadata (its spec: key 1*(0-9 a-z _ - .), value 1*(%x20-%x7E)); HTTP
+-- allows more (x!y, obs-text), and such a header would fail the upstream call.
+local function grpc_can_carry(name, value)
+  return name:match("^[0-9a-z_%.%-]+$") ~= nil and not value:find("[^\32-\126]")
+end
+
 local function strip_grpc_metadata(map)
   local names = {}
-  for name, _ in pairs(map) do
-    if name:sub(1, 5) == "grpc-" or name:sub(-4) == "-bin" then names[#names + 1] = name end
+  for name, value in pairs(map) do
+    if name:sub(1, 1) ~= ":" and (name:sub(1, 5) == "grpc-" or name:sub(-4) == "-bin" or not grpc_can_carry(name, value)) then
+      names[#names + 1] = name
+    end
   end
   for _, name in ipairs(names) do map:remove(name) end
 end
@@ -688,7 +696,8 @@ function envoy_on_request(handle)
       error_json("VALIDATION_ERROR", message, fields))
   end
   -- Headers gRPC interprets (grpc-timeout, grpc-encoding, binary "-bin" metadata) are not a
-  -- REST client's to send: forwarded, a bad value fails the upstream call (a 500).
+  -- REST client's to send, and headers gRPC metadata cannot carry are dropped: forwarded, either
+  -- fails the upstream call (a 500).
   strip_grpc_metadata(headers)
   -- Path variables are strings: bytes that are not UTF-8 text would fail the service's
   -- protobuf decoding (a 500).

@@ -2,9 +2,10 @@
 
     python -m gateway.render --listen-port 8080 --upstream appointment-svc:50051 \
         --jwks /etc/booking/jwks/jwks.json --descriptor /etc/booking/descriptor/booking.pb \
+        --openapi /etc/booking/openapi/openapi.json \
         --cors-origin https://www.example.co.uk > deploy/k8s/gateway/envoy.yaml
 
-The descriptor and JWKS paths are where Envoy will find the files, and need not exist here:
+The descriptor, OpenAPI and JWKS paths are where Envoy will find the files, and need not exist here:
 render_envoy_config checks the gateway's routes against a descriptor set, so when --descriptor
 is not a file on this machine, --descriptor-source (the gateway/booking.pb shipped next to the
 config) is checked instead, and the paths in the output are exactly the ones given.
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="appointment_svc gRPC endpoint; repeatable; a DNS name gives a STRICT_DNS cluster")
     parser.add_argument("--jwks", required=True, help="path of the JWKS file as Envoy sees it")
     parser.add_argument("--descriptor", required=True, help="path of the descriptor set as Envoy sees it")
+    parser.add_argument("--openapi", required=True, help="path of the OpenAPI document (gateway/openapi.json) as Envoy sees it")
     parser.add_argument("--descriptor-source", type=Path, default=DEFAULT_DESCRIPTOR,
                         help="local descriptor set to check the routes against when --descriptor is not a file here")
     parser.add_argument("--issuer", default=DEFAULT_ISSUER)
@@ -86,8 +88,10 @@ def render(args: argparse.Namespace) -> str:
         brochure_limit_per_client=args.brochure_limit_per_client,
         brochure_limit_global=args.brochure_limit_global,
         brochure_limit_window_seconds=args.brochure_limit_window_seconds,
+        openapi_path=Path(args.openapi),
     )
     text = _keep_literal_path(text, checked, args.descriptor)
+    text = _keep_literal_path(text, Path(args.openapi), args.openapi)
     return _keep_literal_path(text, Path(args.jwks), args.jwks)
 
 

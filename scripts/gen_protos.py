@@ -1,10 +1,11 @@
 """Regenerate the checked-in protobuf code and the gateway descriptor set.
 
-    python scripts/gen_protos.py            # write booking/v1/*_pb2*.py and gateway/booking.pb
+    python scripts/gen_protos.py            # write booking/v1/*_pb2*.py, gateway/booking.pb, gateway/openapi.json
     python scripts/gen_protos.py --check    # exit 1 when the checked-in output is stale
 
 The descriptor set includes google/rpc/status.proto and error_details.proto because
 Envoy's transcoder needs them to render error details (else error bodies are empty).
+It keeps the source info (comments), which gateway/openapi.py turns into descriptions.
 """
 from __future__ import annotations
 
@@ -19,11 +20,16 @@ import grpc_tools
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: import this tree's gateway package
+
+from gateway import openapi  # noqa: E402
+
 PROTOS = ROOT / "protos"
 THIRD_PARTY = ROOT / "third_party" / "googleapis"
 WELL_KNOWN = Path(grpc_tools.__file__).parent / "_proto"
 PACKAGE_DIR = Path("booking") / "v1"
 DESCRIPTOR = Path("gateway") / "booking.pb"
+OPENAPI = Path("gateway") / "openapi.json"
 EXTRA_DESCRIPTOR_PROTOS = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
 
 
@@ -45,7 +51,8 @@ def generate(out: Path) -> list[Path]:
         *sources,
         *EXTRA_DESCRIPTOR_PROTOS,
     )
-    return sorted(p.relative_to(out) for p in (out / PACKAGE_DIR).iterdir() if p.is_file()) + [DESCRIPTOR]
+    (out / OPENAPI).write_text(openapi.render(out / DESCRIPTOR))
+    return sorted(p.relative_to(out) for p in (out / PACKAGE_DIR).iterdir() if p.is_file()) + [DESCRIPTOR, OPENAPI]
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.config import DEFAULT_DESCRIPTOR
+from gateway.config import DEFAULT_DESCRIPTOR, DEFAULT_OPENAPI
 from gateway.process import validate_config
 from mesh_common.auth import KeyPair
 
@@ -21,15 +21,18 @@ DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 ENVOY_YAML = K8S / "gateway" / "envoy.yaml"
 DESCRIPTOR_COPY = K8S / "gateway" / "booking.pb"
+OPENAPI_COPY = K8S / "gateway" / "openapi.json"
 
 IN_CLUSTER_JWKS = "/etc/booking/jwks/jwks.json"
 IN_CLUSTER_DESCRIPTOR = "/etc/booking/descriptor/booking.pb"
+IN_CLUSTER_OPENAPI = "/etc/booking/openapi/openapi.json"
 # The command deploy/README.md documents for regenerating deploy/k8s/gateway/envoy.yaml.
 RENDER_ARGS = [
     "--listen-port", "8080",
     "--upstream", "appointment-svc:50051",
     "--jwks", IN_CLUSTER_JWKS,
     "--descriptor", IN_CLUSTER_DESCRIPTOR,
+    "--openapi", IN_CLUSTER_OPENAPI,
     "--cors-origin", "https://www.example.co.uk",
 ]  # fmt: skip
 RENDER_COMMAND = " ".join(["python -m gateway.render", *RENDER_ARGS, ">", "deploy/k8s/gateway/envoy.yaml"])
@@ -305,8 +308,9 @@ def test_the_gateway_finds_its_config_descriptor_and_jwks_where_the_config_says(
     assert files[c["args"][c["args"].index("-c") + 1]] == ("ConfigMap", "gateway-envoy")
     assert files[IN_CLUSTER_DESCRIPTOR] == ("ConfigMap", "booking-descriptor")
     assert files[IN_CLUSTER_JWKS] == ("ConfigMap", "booking-jwks")
+    assert files[IN_CLUSTER_OPENAPI] == ("ConfigMap", "booking-openapi")
     text = ENVOY_YAML.read_text()
-    assert json.dumps(IN_CLUSTER_DESCRIPTOR) in text and json.dumps(IN_CLUSTER_JWKS) in text
+    assert all(json.dumps(path) in text for path in (IN_CLUSTER_DESCRIPTOR, IN_CLUSTER_JWKS, IN_CLUSTER_OPENAPI))
 
 
 def test_appointment_svc_reads_the_same_jwks_as_the_gateway():
@@ -317,6 +321,12 @@ def test_appointment_svc_reads_the_same_jwks_as_the_gateway():
 def test_the_descriptor_in_the_configmap_is_the_gateways():
     assert DESCRIPTOR_COPY.read_bytes() == DEFAULT_DESCRIPTOR.read_bytes(), (
         "deploy/k8s/gateway/booking.pb is stale: cp gateway/booking.pb deploy/k8s/gateway/booking.pb"
+    )
+
+
+def test_the_openapi_document_in_the_configmap_is_the_gateways():
+    assert OPENAPI_COPY.read_bytes() == DEFAULT_OPENAPI.read_bytes(), (
+        "deploy/k8s/gateway/openapi.json is stale: cp gateway/openapi.json deploy/k8s/gateway/openapi.json"
     )
 
 
@@ -339,9 +349,12 @@ def test_the_gateway_configmap_passes_envoy_validation(tmp_path):
     jwks.write_text(json.dumps(KeyPair.generate().jwks()))
     descriptor = tmp_path / "booking.pb"
     shutil.copy(DESCRIPTOR_COPY, descriptor)
+    openapi = tmp_path / "openapi.json"
+    shutil.copy(OPENAPI_COPY, openapi)
     text = ENVOY_YAML.read_text()
     text = text.replace(json.dumps(IN_CLUSTER_JWKS), json.dumps(str(jwks)))
     text = text.replace(json.dumps(IN_CLUSTER_DESCRIPTOR), json.dumps(str(descriptor)))
+    text = text.replace(json.dumps(IN_CLUSTER_OPENAPI), json.dumps(str(openapi)))
     assert "/etc/booking" not in text
     validate_config(text)
 
