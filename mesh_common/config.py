@@ -40,6 +40,12 @@ class AppointmentSettings(ServiceSettings):
     availability_cache_ttl_seconds: int = 30
     slot_lock_ttl_seconds: int = 30
     outbox_poll_seconds: float = 0.5
+    # Abuse limits (issue 9): upcoming PENDING/CONFIRMED bookings one customer (token `sub`) may
+    # hold, and booking emails one recipient address may be sent in 24 hours.
+    max_active_bookings: int = Field(default=3, ge=1)
+    max_booking_emails_per_day: int = Field(default=10, ge=1)
+    # How far ahead (London calendar days from today) slots may be offered, created and booked.
+    booking_horizon_days: int = Field(default=730, ge=1, le=36500)
 
 
 class NotificationSettings(ServiceSettings):

@@ -27,15 +27,24 @@ def add_slot(
 ) -> uuid.UUID:
     slot_id = uuid.uuid4()
     if starts_at is None:
-        # Whole hours far apart: default slots of one consultant never overlap (the database forbids it).
+        # Random whole hours within the booking horizon (730 days): default slots of one consultant
+        # rarely collide (the database forbids overlaps) and stay bookable.
         base = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        starts_at = base + timedelta(days=2, hours=uuid.uuid4().int % 200_000)
+        starts_at = base + timedelta(days=2, hours=uuid.uuid4().int % (700 * 24))
     with psycopg.connect(database_url) as connection:
         connection.execute(
             "INSERT INTO time_slots (id, consultant_id, type, starts_at, ends_at, is_blocked) VALUES (%s, %s, %s, %s, %s, %s)",
             (slot_id, consultant_id, kind, starts_at, starts_at + timedelta(minutes=minutes), blocked),
         )
     return slot_id
+
+
+def appointment_has_started(database_url: str, slot_id: uuid.UUID) -> None:
+    """Let time pass: the slot (and so its booking's appointment) began an hour ago."""
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE time_slots SET starts_at = now() - interval '1 hour', ends_at = now() WHERE id = %s", (slot_id,)
+        )
 
 
 def active_bookings(database_url: str, slot_id: uuid.UUID) -> int:
