@@ -66,7 +66,9 @@ def booking_form(slot_id, **overrides) -> dict:
         "forBedroom": False,
         "firstName": "Jane",
         "lastName": "Doe",
-        "email": "jane.doe@example.com",
+        # A mailbox per slot: the per-address email limit must not couple unrelated tests, and a
+        # retried form must stay identical.
+        "email": f"jane.{str(slot_id).replace('-', '')[:16]}@example.com",
         "phone": "07700 900123",
         "postcode": "SW1A 1AA",
         "address": "10 Downing Street, London",
