@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from appointment_svc.entrypoints.convert import cancel_reason
 from appointment_svc.domain.validation import (
     canonical_email,
     clean_contact,
@@ -130,3 +131,16 @@ def test_an_address_keeps_its_line_breaks_stored_as_newlines(break_):
 def test_control_checks_allow_ordinary_unicode_text():
     assert not has_control_characters("Zoë O'Brien-Łukasz, 12 Rue de l'Église")
     assert has_control_characters("a\rb", allow_newlines=False) and not has_control_characters("a\rb", allow_newlines=True)
+
+
+@pytest.mark.parametrize("reason", ["moved\x1b[2J", "moved\u2028URL:x", "moved\x85x", "moved\x00"])
+def test_a_cancel_reason_with_control_characters_is_refused(reason):
+    violations = []
+    cancel_reason(reason, violations, required=False)
+    assert [v.field for v in violations] == ["reason"]
+
+
+def test_a_cancel_reason_keeps_its_line_breaks_as_newlines():
+    violations = []
+    assert cancel_reason(" Moving house.\r\nSorry!\rBye ", violations, required=True) == "Moving house.\nSorry!\nBye"
+    assert violations == []
