@@ -53,7 +53,8 @@ class BookingLimits:
         if len(in_window) < self.max_emails_per_day:
             return
         frees_at = in_window[len(in_window) - self.max_emails_per_day] + EMAIL_WINDOW
-        retry_after = max(1, math.ceil((frees_at - now).total_seconds()))
+        # Capped: another service process's clock may run a little ahead of this one's.
+        retry_after = min(max(1, math.ceil((frees_at - now).total_seconds())), int(EMAIL_WINDOW.total_seconds()))
         raise RateLimitExceeded(
             retry_after,
             f"This email address has been sent {self.max_emails_per_day} booking emails in the last 24 hours, "

@@ -32,7 +32,7 @@ from appointment_svc.domain.model import (
     reference_code,
 )
 from appointment_svc.service_layer.availability import utc_now
-from appointment_svc.service_layer.email_quota import check_booking_emails, publish_with_email
+from appointment_svc.service_layer.email_quota import check_booking_emails, publish_with_email, serialise_booking_emails
 from mesh_common.auth import Principal
 from mesh_common.logging import get_logger
 
@@ -109,17 +109,15 @@ class BookingService:
                 raise SlotNotFound()
             now = self._clock()
             self._check_rules(slot, command, now)
-            await self._check_limits(uow, command, now, serialise=False)
+            await self._check_limits(uow, command, now)
 
     def _check_rules(self, slot: Slot, command: BookSlot, now: datetime) -> None:
         check_bookable(slot, command, now)
         self._limits.check_start(slot.starts_at, now, "slotId")
 
-    async def _check_limits(self, uow, command: BookSlot, now: datetime, *, serialise: bool) -> None:
-        if serialise:
-            await uow.serialise_customer(command.user_id)
+    async def _check_limits(self, uow, command: BookSlot, now: datetime) -> None:
         self._limits.check_active_bookings(await uow.upcoming_active_bookings(command.user_id, now))
-        await check_booking_emails(uow, self._limits, command.contact.email, now, serialise=serialise)
+        await check_booking_emails(uow, self._limits, command.contact.email, now)
 
     async def _acquire_lock(self, command: BookSlot) -> str | None:
         slot_id = command.slot_id
@@ -138,9 +136,11 @@ class BookingService:
 
     async def _book_in_transaction(self, command: BookSlot, reference: str) -> Booking:
         async with self._uow() as uow:
-            now = self._clock()
             # Customer, then recipient, then slot: every transaction takes these locks in this order.
-            await self._check_limits(uow, command, now, serialise=True)
+            await uow.serialise_customer(command.user_id)
+            await serialise_booking_emails(uow, command.contact.email)
+            now = self._clock()
+            await self._check_limits(uow, command, now)
             slot = await uow.lock_slot(command.slot_id)
             if slot is None:
                 raise SlotNotFound()
@@ -183,6 +183,7 @@ class BookingService:
             if booking is None:
                 raise BookingNotFound()
             check_cancellable(booking, principal.user_id)
+            await serialise_booking_emails(uow, booking.contact.email)
             now = self._clock()
             await check_booking_emails(uow, self._limits, booking.contact.email, now)
             previous_status = booking.status

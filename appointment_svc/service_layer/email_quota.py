@@ -13,15 +13,16 @@ from appointment_svc.domain.limits import EMAIL_WINDOW, BookingLimits
 from appointment_svc.domain.validation import canonical_email
 
 
-async def check_booking_emails(uow, limits: BookingLimits, email: str, now: datetime, *, serialise: bool = True) -> None:
-    """Refuse a customer's request whose email would pass the recipient's limit.
+async def serialise_booking_emails(uow, email: str) -> None:
+    """Hold the recipient's lock until the transaction ends: requests for one mailbox count one
+    after the other. Read the clock after this, so the times a mailbox records only ever rise."""
+    await uow.serialise_recipient(canonical_email(email))
 
-    With `serialise`, holds the recipient's lock until the transaction ends, so concurrent
-    requests for one mailbox count one after the other; without, a quick unlocked pre-check.
-    """
+
+async def check_booking_emails(uow, limits: BookingLimits, email: str, now: datetime) -> None:
+    """Refuse a customer's request whose email would pass the recipient's limit (exact only
+    under serialise_booking_emails; without it, a quick pre-check)."""
     recipient = canonical_email(email)
-    if serialise:
-        await uow.serialise_recipient(recipient)
     limits.check_email_quota(await uow.booking_emails_since(recipient, now - EMAIL_WINDOW), now)
 
 

@@ -1,6 +1,8 @@
 """Helpers that put consultants and slots straight into a test's own database."""
 from __future__ import annotations
 
+import itertools
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +19,10 @@ def add_consultant(database_url: str, name: str | None = None, categories=("KITC
     return consultant_id
 
 
+_DEFAULT_SPAN_HOURS = 700 * 24
+_DEFAULT_HOURS = itertools.count(random.randrange(_DEFAULT_SPAN_HOURS))
+
+
 def add_slot(
     database_url: str,
     consultant_id: uuid.UUID,
@@ -27,10 +33,10 @@ def add_slot(
 ) -> uuid.UUID:
     slot_id = uuid.uuid4()
     if starts_at is None:
-        # Random whole hours within the booking horizon (730 days): default slots of one consultant
-        # rarely collide (the database forbids overlaps) and stay bookable.
+        # Successive whole hours from a random one, within the booking horizon (730 days): default
+        # slots never overlap (the database forbids it for one consultant) and stay bookable.
         base = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        starts_at = base + timedelta(days=2, hours=uuid.uuid4().int % (700 * 24))
+        starts_at = base + timedelta(days=2, hours=next(_DEFAULT_HOURS) % _DEFAULT_SPAN_HOURS)
     with psycopg.connect(database_url) as connection:
         connection.execute(
             "INSERT INTO time_slots (id, consultant_id, type, starts_at, ends_at, is_blocked) VALUES (%s, %s, %s, %s, %s, %s)",

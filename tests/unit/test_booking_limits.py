@@ -93,3 +93,9 @@ def test_every_booking_event_counts_exactly_the_customer_email_the_notification_
     }
     to_customer = {event: [d.kind for d in deliveries if d.recipient == "jane@example.com"] for event, deliveries in planned.items()}
     assert to_customer == {event: [kind] for event, kind in events.CUSTOMER_EMAIL.items()}
+
+
+def test_retry_after_never_exceeds_the_window_even_if_another_clock_ran_ahead():
+    with pytest.raises(RateLimitExceeded) as raised:
+        LIMITS.check_email_quota([NOW + timedelta(seconds=2)] * 10, NOW)
+    assert raised.value.retry_after_seconds == 24 * 3600
