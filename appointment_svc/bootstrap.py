@@ -16,6 +16,7 @@ from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.redis_breaker import RedisBreaker
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.adapters.repository import SlotReader
+from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
@@ -64,16 +65,24 @@ def build(settings: AppointmentSettings) -> Container:
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
     guarded = RedisBreaker(redis)
     cache = AvailabilityCache(guarded, ttl_seconds=settings.availability_cache_ttl_seconds)
+    limits = BookingLimits(
+        max_active_bookings=settings.max_active_bookings,
+        max_emails_per_day=settings.max_booking_emails_per_day,
+        horizon_days=settings.booking_horizon_days,
+    )
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(
         settings=settings,
         engine=engine,
         redis=redis,
-        availability=AvailabilityService(SlotReader(engine), cache),
+        availability=AvailabilityService(SlotReader(engine), cache, limits=limits),
         bookings=BookingService(
-            lambda: SqlUnitOfWork(engine), RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds), cache
+            lambda: SqlUnitOfWork(engine),
+            RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds),
+            cache,
+            limits=limits,
         ),
-        admin=AdminService(lambda: AdminUnitOfWork(engine), cache),
+        admin=AdminService(lambda: AdminUnitOfWork(engine), cache, limits=limits),
         brochures=BrochureService(
             BrochureStore(engine), SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)
         ),

@@ -90,6 +90,13 @@ def running_mesh() -> Iterator[Mesh]:
             "NATS_URL": backing["nats"].url,
             "JWT_JWKS_PATH": str(jwks),
             "LOG_LEVEL": "INFO",
+            # A few bench customers make thousands of bookings: the per-customer and per-address
+            # abuse limits (issue 9) would refuse all but the first few, measuring refusals.
+            "MAX_ACTIVE_BOOKINGS": "1000000",
+            "MAX_BOOKING_EMAILS_PER_DAY": "1000000",
+            # bench/availability.py reads one distinct day per nine cold keys: its default run
+            # already reaches ~690 days ahead, a longer one would pass the default 730-day horizon.
+            "BOOKING_HORIZON_DAYS": "36500",
         }
         logs = home / "logs"
         services = [AppointmentService(home / "run", env, log_dir=logs, name=f"appointment_svc_{i}") for i in (1, 2)]

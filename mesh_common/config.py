@@ -44,6 +44,12 @@ class AppointmentSettings(ServiceSettings):
     # under the 3 s a client may wait, and below Envoy's route timeout.
     rpc_deadline_seconds: float = 2.4
     readiness_interval_seconds: float = 1.0
+    # Abuse limits (issue 9): upcoming PENDING/CONFIRMED bookings one customer (token `sub`) may
+    # hold, and booking emails one recipient address may be sent in 24 hours.
+    max_active_bookings: int = Field(default=3, ge=1)
+    max_booking_emails_per_day: int = Field(default=10, ge=1)
+    # How far ahead (London calendar days from today) slots may be offered, created and booked.
+    booking_horizon_days: int = Field(default=730, ge=1, le=36500)
 
 
 class NotificationSettings(ServiceSettings):

@@ -33,6 +33,7 @@ _KINDS = [
     ErrorKind("SLOT_OVERLAP", grpc.StatusCode.ALREADY_EXISTS, 409),
     ErrorKind("SLOT_BOOKED", grpc.StatusCode.FAILED_PRECONDITION, 409),
     ErrorKind("REQUEST_ID_CONFLICT", grpc.StatusCode.ALREADY_EXISTS, 409),
+    ErrorKind("BOOKING_LIMIT_REACHED", grpc.StatusCode.FAILED_PRECONDITION, 409),
     ErrorKind("SLOT_IN_PAST", grpc.StatusCode.FAILED_PRECONDITION, 422),
     ErrorKind("RATE_LIMIT_EXCEEDED", grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
     ErrorKind("INTERNAL", grpc.StatusCode.INTERNAL, 500),

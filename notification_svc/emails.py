@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -42,8 +43,23 @@ class Delivery:
         return hashlib.sha256(self.recipient.strip().lower().encode()).hexdigest()[:24]
 
 
+_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(value):
+    """Every value a template prints: one kind of line break, no other control characters.
+
+    The service refuses them at validation; this holds for events stored before it did.
+    """
+    if isinstance(value, str):
+        return _CONTROL.sub("", _LINE_BREAK.sub("\n", value))
+    return value
+
+
 def _environment() -> Environment:
     return Environment(
+        finalize=_printable,
         loader=FileSystemLoader(TEMPLATES),
         # HTML templates escape every value; plain-text ones must not (they are not HTML).
         autoescape=select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True),

@@ -22,15 +22,27 @@ def _utc_stamp(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+# Whatever a parser might take as the end of a line: CRLF, a lone CR or LF, NEL, LS and PS.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+# Every other C0/C1 control and DEL: RFC 5545 TEXT may not hold them.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
 def _escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
-    )
+    """A TEXT value (RFC 5545 3.3.11): a line break becomes `\\n`, other controls are dropped, so
+    no input can end the property and start another (a URL:, ATTENDEE: or a second VEVENT)."""
+    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return _CONTROL.sub("", _LINE_BREAK.sub("\\\\n", value))
 
 
 def _param(value: str) -> str:
-    """A quoted parameter value may hold neither DQUOTE nor control characters."""
-    return '"' + re.sub(r'[\x00-\x1f\x7f"]', "", value) + '"'
+    """A quoted parameter value may hold neither DQUOTE nor control characters (nor line separators)."""
+    return '"' + re.sub('[\x00-\x1f\x7f-\x9f"\u2028\u2029]', "", value) + '"'
+
+
+def _address(value: str) -> str:
+    """A mailto: value: an address never holds controls or separators, so drop any that got here."""
+    return re.sub("[\x00-\x20\x7f-\x9f\u2028\u2029;:,\"]", "", value)
 
 
 def _fold(line: str) -> str:
@@ -88,8 +100,8 @@ def invitation(
         f"DESCRIPTION:{_escape(description)}",
         f"LOCATION:{_escape(location)}",
         f"STATUS:{status}",
-        f"ORGANIZER;CN={_param(organizer_name)}:mailto:{organizer_email}",
-        f"ATTENDEE;CN={_param(customer)};ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{appointment.email}",
+        f"ORGANIZER;CN={_param(organizer_name)}:mailto:{_address(organizer_email)}",
+        f"ATTENDEE;CN={_param(customer)};ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{_address(appointment.email)}",
         "END:VEVENT",
         "END:VCALENDAR",
     ]

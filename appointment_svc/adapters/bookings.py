@@ -5,16 +5,24 @@ from dataclasses import asdict
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from appointment_svc.adapters.advisory import lock_until_commit
 from appointment_svc.adapters.event_codec import encode_event
 from appointment_svc.adapters.outbox import add_event
 from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, consultant_from_row, slot_from_row
-from appointment_svc.adapters.tables import booking_status_history, bookings, consultants, reference_counters, time_slots
+from appointment_svc.adapters.tables import (
+    booking_emails,
+    booking_status_history,
+    bookings,
+    consultants,
+    reference_counters,
+    time_slots,
+)
 from appointment_svc.domain.validation import Contact
-from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus, Slot
+from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Slot
 
 # A booking with its slot and consultant, in one row.
 BOOKING_WITH_SLOT_COLUMNS = [
@@ -194,6 +202,35 @@ class SqlUnitOfWork:
             .limit(limit)
         )
         return [booking_with_slot(row) for row in rows], total
+
+    # -- abuse limits: each count is read under the advisory lock of what it counts
+
+    async def serialise_customer(self, user_id: str) -> None:
+        await lock_until_commit(self.conn, f"booking-customer:{user_id}")
+
+    async def serialise_recipient(self, recipient: str) -> None:
+        await lock_until_commit(self.conn, f"booking-email:{recipient}")
+
+    async def upcoming_active_bookings(self, user_id: str, now: datetime) -> int:
+        statement = select(func.count()).select_from(bookings).where(
+            bookings.c.user_id == user_id,
+            bookings.c.status.in_([s.value for s in ACTIVE_STATUSES]),
+            bookings.c.slot_starts_at > now,
+        )
+        return (await self.conn.execute(statement)).scalar_one()
+
+    async def booking_emails_since(self, recipient: str, since: datetime) -> list[datetime]:
+        statement = select(booking_emails.c.sent_at).where(
+            booking_emails.c.recipient == recipient, booking_emails.c.sent_at > since
+        )
+        return list((await self.conn.execute(statement)).scalars())
+
+    async def record_booking_email(self, recipient: str, booking_id: UUID, kind: str, at: datetime, *, forget_before: datetime) -> None:
+        # Rows older than the window never count again; pruning per address keeps the table small.
+        await self.conn.execute(
+            delete(booking_emails).where(booking_emails.c.recipient == recipient, booking_emails.c.sent_at < forget_before)
+        )
+        await self.conn.execute(booking_emails.insert().values(recipient=recipient, booking_id=booking_id, kind=kind, sent_at=at))
 
     # -- outbox
 

@@ -8,10 +8,11 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appointment_svc.adapters.advisory import lock_until_commit
 from appointment_svc.adapters.outbox import add_event
 from appointment_svc.adapters.tables import brochure_requests
 from appointment_svc.domain.errors import RateLimitExceeded
-from appointment_svc.domain.validation import Contact, normalise_email
+from appointment_svc.domain.validation import Contact, canonical_email
 from booking.v1 import events_pb2
 from mesh_common.events import BROCHURE_REQUESTED
 
@@ -22,7 +23,7 @@ _NTH_NEWEST_IN_WINDOW = text(
     """
     SELECT extract(epoch FROM created_at + make_interval(secs => :window) - clock_timestamp()) AS frees_in
     FROM brochure_requests
-    WHERE lower(email) = :email AND created_at > clock_timestamp() - make_interval(secs => :window)
+    WHERE canonical_email = :email AND created_at > clock_timestamp() - make_interval(secs => :window)
     ORDER BY created_at DESC
     OFFSET :offset LIMIT 1
     """
@@ -46,13 +47,11 @@ class BrochureStore:
         `enforce_limit=(limit, window_seconds)` also applies the per-email limit here, from the
         stored requests, serialised per address by an advisory lock (used when Redis is down).
         """
+        email = canonical_email(contact.email)
         async with self._engine.begin() as conn:
             if enforce_limit is not None:
                 limit, window = enforce_limit
-                email = normalise_email(contact.email)
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"brochure-limit:{email}"}
-                )
+                await lock_until_commit(conn, f"brochure-limit:{email}")
                 frees_in = (
                     await conn.execute(_NTH_NEWEST_IN_WINDOW, {"email": email, "window": window, "offset": limit - 1})
                 ).scalar()
@@ -62,6 +61,7 @@ class BrochureStore:
                 brochure_requests.insert().values(
                     id=request_id,
                     **asdict(contact),
+                    canonical_email=email,
                 )
             )
             await add_event(conn, BROCHURE_REQUESTED, event)

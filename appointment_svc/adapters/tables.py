@@ -120,6 +120,23 @@ brochure_requests = Table(
     Column("postcode", Text, nullable=False),
     Column("address", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The mailbox the per-address limit counts (validation.canonical_email).
+    Column("canonical_email", Text, nullable=False),
+    Index("ix_brochure_requests_canonical_created", "canonical_email", "created_at"),
+)
+
+# One row per booking email a request caused, written with its event: the per-recipient limit.
+booking_emails = Table(
+    "booking_emails",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("recipient", Text, nullable=False),  # validation.canonical_email of the address
+    Column("booking_id", Uuid, ForeignKey("bookings.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    # When the email was queued (its event written); the mail itself leaves moments later.
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Index("ix_booking_emails_recipient_sent", "recipient", "sent_at"),
+    Index("ix_booking_emails_booking", "booking_id"),
 )
 
 outbox = Table(

@@ -68,6 +68,11 @@ class RequestIdConflict(DomainError):
     default_message = "This requestId was already used for a different booking request."
 
 
+class BookingLimitReached(DomainError):
+    code = "BOOKING_LIMIT_REACHED"
+    default_message = "You already have the most upcoming appointments we can hold for one customer. Please cancel one first."
+
+
 class RateLimitExceeded(DomainError):
     code = "RATE_LIMIT_EXCEEDED"
     default_message = "Too many requests. Please try again later."

@@ -20,3 +20,12 @@ class BookingCancelled:
 @dataclass(frozen=True)
 class BookingConfirmed:
     booking: Booking
+
+
+# The email to the customer each event causes (notification_svc.emails plans the same ones; a
+# unit test keeps the two in step). Every one counts against the recipient's daily limit.
+CUSTOMER_EMAIL = {
+    BookingCreated: "booking-confirmation",
+    BookingCancelled: "booking-cancellation",
+    BookingConfirmed: "booking-confirmed",
+}

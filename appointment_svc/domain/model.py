@@ -146,7 +146,8 @@ class BookSlot:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def check_bookable(slot: Slot, requested_type: AppointmentType, now: datetime) -> None:
+def check_bookable(slot: Slot, command: BookSlot, now: datetime) -> None:
+    requested_type = command.type
     if slot.starts_at <= now:
         raise SlotInPast()
     if slot.is_booked:
@@ -158,6 +159,15 @@ def check_bookable(slot: Slot, requested_type: AppointmentType, now: datetime) -
             [FieldViolation("slotId", f"is a {slot.type.value} slot, not {requested_type.value}")],
             "This slot is for a different appointment type.",
         )
+    # 400, like the type above: the request contradicts a fixed fact of the slot; no retry or
+    # change of state would make it succeed, so it is not a conflict (409).
+    for wanted, category, field in ((command.for_kitchen, Category.KITCHEN, "forKitchen"), (command.for_bedroom, Category.BEDROOM, "forBedroom")):
+        if wanted and category not in slot.consultant.categories:
+            words = category.value.lower()
+            raise ValidationFailed(
+                [FieldViolation(field, f"this slot's designer does not plan {words}s; choose a slot with a {words} designer")],
+                f"This designer does not plan {words}s. Please choose a slot with a {words} designer.",
+            )
 
 
 def check_cancellable(booking: Booking, user_id: str) -> None:

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from uuid import UUID
 
 from appointment_svc.domain.errors import FieldViolation, InvalidStatusTransition, SlotBooked, SlotInPast, ValidationFailed
-from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Category, Slot
+from appointment_svc.domain.limits import BookingLimits
+from appointment_svc.domain.model import ACTIVE_STATUSES, LONDON, AppointmentType, Booking, BookingStatus, Category, Slot
 from appointment_svc.domain.schedule import WeeklyPattern, pattern_times
 
 # target status -> the statuses staff may move a booking to it from. Anything else is refused.
@@ -28,6 +29,10 @@ MAX_GENERATED_SLOTS = 10_000
 
 def can_change(current: BookingStatus, target: BookingStatus) -> bool:
     return current in ALLOWED_TRANSITIONS.get(target, frozenset())
+
+
+# Outcomes of an appointment: nobody knows them before it has started.
+OUTCOMES = frozenset({BookingStatus.COMPLETED, BookingStatus.NO_SHOW})
 
 
 def check_transition(current: BookingStatus, target: BookingStatus) -> None:
@@ -49,6 +54,11 @@ class StatusChange:
 def change_status(booking: Booking, target: BookingStatus, by: str, now: datetime, reason: str = "") -> StatusChange:
     """Move `booking` to `target` if the lifecycle allows it; returns the history entry to append."""
     check_transition(booking.status, target)
+    if target in OUTCOMES and booking.slot.starts_at > now:
+        raise InvalidStatusTransition(
+            f"A booking can become {target.value} only once its appointment has started; "
+            f"this one starts on {booking.slot.starts_at.astimezone(LONDON):%d %B %Y at %H:%M} (UK time)."
+        )
     if target is BookingStatus.CANCELLED:
         if not reason.strip():
             raise ValidationFailed([FieldViolation("reason", "is required when staff cancel a booking")])
@@ -121,9 +131,10 @@ class GenerateSlots:
     pattern: WeeklyPattern
 
 
-def check_new_slot(slot: NewSlot, now: datetime) -> None:
+def check_new_slot(slot: NewSlot, now: datetime, limits: BookingLimits) -> None:
     if slot.starts_at <= now:
         raise SlotInPast("A slot must start in the future.")
+    limits.check_start(slot.starts_at, now, "startsAt")
 
 
 def check_blockable(slot: Slot) -> None:
@@ -131,8 +142,11 @@ def check_blockable(slot: Slot) -> None:
         raise SlotBooked()
 
 
-def slots_to_generate(command: GenerateSlots, now: datetime) -> tuple[list[tuple[datetime, datetime]], int]:
+def slots_to_generate(
+    command: GenerateSlots, now: datetime, limits: BookingLimits
+) -> tuple[list[tuple[datetime, datetime]], int]:
     """(start, end) pairs still in the future, and how many pattern slots were dropped as past."""
+    limits.check_day(command.last_day, now, "toDate")
     times = pattern_times(command.pattern, command.first_day, command.last_day)
     if len(times) > MAX_GENERATED_SLOTS:
         raise ValidationFailed(

@@ -29,13 +29,49 @@ _POSTCODE = re.compile(
 # digits, 02/03/05/07/09 have 11, 08 has 10 (some 0800) or 11.
 _UK_PHONE = re.compile(r"^(?:0[18][0-9]{8,9}|0[23579][0-9]{9})$")
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0, DEL, C1 (which includes U+0085 NEL) and the Unicode line and paragraph separators: any of
+# them can end a line in some consumer (.ics parsers, mail headers, log viewers).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_EXCEPT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAK = re.compile(r"\r\n?")
+_GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def has_control_characters(value: str, *, allow_newlines: bool = False) -> bool:
+    """True when `value` holds a character that could break a line, a header or a calendar property.
+
+    With `allow_newlines`, `\n`, `\r\n` and a lone `\r` are allowed (normalise_newlines makes them `\n`).
+    """
+    if allow_newlines:
+        return bool(_CONTROL_EXCEPT_NEWLINE.search(normalise_newlines(value)))
+    return bool(_CONTROL.search(value))
+
+
+def normalise_newlines(value: str) -> str:
+    """`\r\n` and a lone `\r` become `\n`: one kind of line break in stored multi-line text."""
+    return _LINE_BREAK.sub("\n", value)
 
 
 def normalise_email(value: str) -> str:
-    """The identity of an address for limits and lookups: surrounding spaces and case ignored."""
+    """The identity of an address for lookups: surrounding spaces and case ignored."""
     return value.strip().lower()
+
+
+def canonical_email(value: str) -> str:
+    """The mailbox an address delivers to, for per-recipient limits: `Jane.Doe+x@GoogleMail.com`
+    and `janedoe@gmail.com` are one mailbox.
+
+    Lower case; a `+tag` is dropped for every domain (sub-addressing is near universal, and
+    over-counting a rare mailbox whose name holds `+` only limits it sooner); Gmail ignores dots
+    in the local part and treats googlemail.com as gmail.com.
+    """
+    local, at, domain = normalise_email(value).rpartition("@")
+    if not at:
+        return normalise_email(value)
+    local = local.split("+", 1)[0]
+    if domain in _GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
 
 
 def is_email(value: str) -> bool:
@@ -71,14 +107,14 @@ def is_uk_phone(value: str) -> bool:
 def _text(
     value: str, field: str, label: str, max_length: int, required: bool, out: list[FieldViolation], *, multiline=False
 ) -> None:
-    stripped = value.strip()
+    stripped = normalise_newlines(value).strip() if multiline else value.strip()
     if not stripped:
         if required:
             out.append(FieldViolation(field, f"{label} is required"))
         return
     if len(stripped) > max_length:
         out.append(FieldViolation(field, f"{label} must be at most {max_length} characters"))
-    elif (_CONTROL_EXCEPT_LINES if multiline else _CONTROL).search(stripped):
+    elif has_control_characters(stripped, allow_newlines=multiline):
         out.append(FieldViolation(field, f"{label} must not contain control characters"))
 
 
@@ -126,13 +162,13 @@ class Contact:
 
 def clean_contact(first_name: str, last_name: str, email: str, phone: str, postcode: str, address: str) -> Contact:
     """Canonical form of details that passed `validate_contact`: trimmed, postcode `SW1A 1AA`,
-    phone digits only. The email keeps its case (the local part may be case-sensitive); compare
-    addresses with `normalise_email`."""
+    phone digits only, line breaks of the address `\n`. The email keeps its case (the local part
+    may be case-sensitive); compare addresses with `normalise_email` or `canonical_email`."""
     return Contact(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         email=email.strip(),
         phone=normalise_uk_phone(phone),
         postcode=normalise_uk_postcode(postcode),
-        address=address.strip(),
+        address=normalise_newlines(address).strip(),
     )

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
 from appointment_svc.domain.schedule import WeeklyPattern
+from appointment_svc.domain.validation import has_control_characters
 from appointment_svc.domain.staff import (
     MAX_GENERATION_DAYS,
     AppointmentTableQuery,
@@ -28,7 +29,6 @@ from booking.v1 import resources_pb2 as res
 
 REFERENCE_CODE = re.compile(r"^BK-\d{8}-\d{4}$")
 WALL_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 NAME_MAX = 100
 URL_MAX = 2048
 EMAIL_MAX = 254
@@ -86,7 +86,7 @@ def new_consultant(request: pb.CreateConsultantRequest) -> NewConsultant:
     name = request.name.strip()
     if not name:
         violations.append(FieldViolation("name", "is required"))
-    elif len(name) > NAME_MAX or CONTROL.search(name):
+    elif len(name) > NAME_MAX or has_control_characters(name):
         violations.append(FieldViolation("name", f"must be at most {NAME_MAX} printable characters"))
     avatar = request.avatar_url.strip()
     if not avatar:

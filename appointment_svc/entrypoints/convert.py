@@ -9,7 +9,7 @@ from appointment_svc.domain.errors import FieldViolation, ValidationFailed
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
 from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from appointment_svc.domain.validation import clean_contact, validate_contact
+from appointment_svc.domain.validation import clean_contact, has_control_characters, normalise_newlines, validate_contact
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
 
@@ -131,9 +131,12 @@ REASON_MAX = 500
 
 
 def cancel_reason(value: str, violations: list[FieldViolation], *, required: bool) -> str:
-    reason = value.strip()
+    """The reason as stored and emailed: line breaks allowed (as `\n`), other control characters refused."""
+    reason = normalise_newlines(value).strip()
     if required and not reason:
         violations.append(FieldViolation("reason", "is required when staff cancel a booking"))
     elif len(reason) > REASON_MAX:
         violations.append(FieldViolation("reason", f"must be at most {REASON_MAX} characters"))
+    elif has_control_characters(reason, allow_newlines=True):
+        violations.append(FieldViolation("reason", "must not contain control characters"))
     return reason

@@ -8,9 +8,11 @@ from uuid import UUID
 
 from appointment_svc.domain import events, staff
 from appointment_svc.domain.errors import BookingNotFound, ConsultantNotFound, SlotNotFound
+from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import Booking, BookingStatus, Consultant, london_date
 from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, NewConsultant, NewSlot, StatusChange
 from appointment_svc.service_layer.availability import utc_now
+from appointment_svc.service_layer.email_quota import publish_with_email
 from mesh_common.auth import Principal
 from mesh_common.logging import get_logger
 
@@ -18,10 +20,13 @@ log = get_logger(__name__)
 
 
 class AdminService:
-    def __init__(self, uow_factory: Callable, cache, clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self, uow_factory: Callable, cache, clock: Callable[[], datetime] = utc_now, limits: BookingLimits = BookingLimits()
+    ):
         self._uow = uow_factory
         self._cache = cache
         self._clock = clock
+        self._limits = limits
 
     # -- the admin table
 
@@ -64,10 +69,11 @@ class AdminService:
             await uow.record_status_change(
                 booking.id, change.from_status, change.to_status, change.changed_by, now, change.reason
             )
+            # Counted against the customer's address but never refused (service_layer/email_quota.py).
             if target is BookingStatus.CONFIRMED:
-                await uow.publish(events.BookingConfirmed(booking))
+                await publish_with_email(uow, events.BookingConfirmed(booking), now)
             elif target is BookingStatus.CANCELLED:
-                await uow.publish(events.BookingCancelled(booking, admin.user_id))
+                await publish_with_email(uow, events.BookingCancelled(booking, admin.user_id), now)
             await uow.commit()
         log.info(
             "booking status changed by staff",
@@ -96,7 +102,7 @@ class AdminService:
     # -- slots
 
     async def create_slot(self, command: NewSlot) -> UUID:
-        staff.check_new_slot(command, self._clock())
+        staff.check_new_slot(command, self._clock(), self._limits)
         async with self._uow() as uow:
             if not await uow.lock_consultant(command.consultant_id):
                 raise ConsultantNotFound()
@@ -108,7 +114,7 @@ class AdminService:
 
     async def generate_slots(self, command: GenerateSlots) -> tuple[int, int]:
         """(created, skipped): skipped are pattern slots in the past or overlapping existing ones."""
-        times, past = staff.slots_to_generate(command, self._clock())
+        times, past = staff.slots_to_generate(command, self._clock(), self._limits)
         async with self._uow() as uow:
             if not await uow.lock_consultant(command.consultant_id):
                 raise ConsultantNotFound()

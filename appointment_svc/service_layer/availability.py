@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Protocol
 
+from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import AvailabilityQuery, Slot, available_slots
 
 
@@ -21,13 +22,22 @@ def utc_now() -> datetime:
 
 
 class AvailabilityService:
-    def __init__(self, source: OpenSlotSource, cache: SlotCache, clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        source: OpenSlotSource,
+        cache: SlotCache,
+        clock: Callable[[], datetime] = utc_now,
+        limits: BookingLimits = BookingLimits(),
+    ):
         self._source = source
         self._cache = cache
         self._clock = clock
+        self._limits = limits
 
     async def list_available(self, query: AvailabilityQuery) -> list[Slot]:
+        """The day's free slots; a past day has none, a day beyond the booking horizon is refused."""
         now = self._clock()
+        self._limits.check_day(query.day, now, "date")
         cached = await self._cache.get(query)
         if cached is not None:
             # Cached lists can outlive a slot's start time; the rules are re-applied on every read.

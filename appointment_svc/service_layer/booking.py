@@ -11,17 +11,28 @@ from sqlalchemy.exc import IntegrityError
 
 from appointment_svc.adapters.slot_lock import LockServiceDown
 from appointment_svc.domain import events
-from appointment_svc.domain.errors import BookingNotFound, Forbidden, RequestIdConflict, SlotNotFound, SlotUnavailable
+from appointment_svc.domain.errors import (
+    BookingLimitReached,
+    BookingNotFound,
+    Forbidden,
+    RateLimitExceeded,
+    RequestIdConflict,
+    SlotNotFound,
+    SlotUnavailable,
+)
+from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import (
     Booking,
     BookingStatus,
     BookSlot,
+    Slot,
     check_bookable,
     check_cancellable,
     london_date,
     reference_code,
 )
 from appointment_svc.service_layer.availability import utc_now
+from appointment_svc.service_layer.email_quota import check_booking_emails, publish_with_email, serialise_booking_emails
 from mesh_common.auth import Principal
 from mesh_common.logging import get_logger
 
@@ -32,11 +43,19 @@ LOCK_RETRY_DELAY = 0.2
 
 
 class BookingService:
-    def __init__(self, uow_factory: Callable, lock, cache, clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        uow_factory: Callable,
+        lock,
+        cache,
+        clock: Callable[[], datetime] = utc_now,
+        limits: BookingLimits = BookingLimits(),
+    ):
         self._uow = uow_factory
         self._lock = lock
         self._cache = cache
         self._clock = clock
+        self._limits = limits
 
     async def book(self, command: BookSlot) -> Booking:
         if command.request_id:
@@ -45,8 +64,9 @@ class BookingService:
                 return previous
         try:
             return await self._book(command)
-        except SlotUnavailable:
-            # A concurrent retry of this very request may be what took the slot: answer as it did.
+        except (SlotUnavailable, BookingLimitReached, RateLimitExceeded):
+            # A concurrent retry of this very request may be what took the slot (or the last
+            # place, or the last email): answer as it did.
             previous = await self._previous_answer(command) if command.request_id else None
             if previous is None:
                 raise
@@ -81,12 +101,23 @@ class BookingService:
         return booking
 
     async def _check_slot(self, command: BookSlot) -> None:
-        """A cheap unlocked read so losers of a race that is already decided get their answer at once."""
+        """Cheap unlocked reads so losers of a race that is already decided get their answer at once,
+        and a refused request takes no reference number or lock."""
         async with self._uow() as uow:
             slot = await uow.peek_slot(command.slot_id)
-        if slot is None:
-            raise SlotNotFound()
-        check_bookable(slot, command.type, self._clock())
+            if slot is None:
+                raise SlotNotFound()
+            now = self._clock()
+            self._check_rules(slot, command, now)
+            await self._check_limits(uow, command, now)
+
+    def _check_rules(self, slot: Slot, command: BookSlot, now: datetime) -> None:
+        check_bookable(slot, command, now)
+        self._limits.check_start(slot.starts_at, now, "slotId")
+
+    async def _check_limits(self, uow, command: BookSlot, now: datetime) -> None:
+        self._limits.check_active_bookings(await uow.upcoming_active_bookings(command.user_id, now))
+        await check_booking_emails(uow, self._limits, command.contact.email, now)
 
     async def _acquire_lock(self, command: BookSlot) -> str | None:
         slot_id = command.slot_id
@@ -105,11 +136,15 @@ class BookingService:
 
     async def _book_in_transaction(self, command: BookSlot, reference: str) -> Booking:
         async with self._uow() as uow:
+            # Customer, then recipient, then slot: every transaction takes these locks in this order.
+            await uow.serialise_customer(command.user_id)
+            await serialise_booking_emails(uow, command.contact.email)
+            now = self._clock()
+            await self._check_limits(uow, command, now)
             slot = await uow.lock_slot(command.slot_id)
             if slot is None:
                 raise SlotNotFound()
-            now = self._clock()
-            check_bookable(slot, command.type, now)
+            self._check_rules(slot, command, now)
             if not await uow.mark_slot_booked(slot.id):
                 raise SlotUnavailable()
             booking = Booking(
@@ -127,7 +162,7 @@ class BookingService:
             )
             await uow.add_booking(booking, command.fingerprint() if command.request_id else None)
             await uow.record_status_change(booking.id, None, BookingStatus.PENDING, command.user_id, now)
-            await uow.publish(events.BookingCreated(booking))
+            await publish_with_email(uow, events.BookingCreated(booking), now)
             await uow.commit()
         log.info("booking created", booking_id=str(booking.id), slot_id=str(slot.id), reference=booking.reference_code)
         return booking
@@ -148,13 +183,15 @@ class BookingService:
             if booking is None:
                 raise BookingNotFound()
             check_cancellable(booking, principal.user_id)
+            await serialise_booking_emails(uow, booking.contact.email)
             now = self._clock()
+            await check_booking_emails(uow, self._limits, booking.contact.email, now)
             previous_status = booking.status
             booking.status, booking.cancelled_at, booking.cancel_reason = BookingStatus.CANCELLED, now, reason
             await uow.save_status(booking, now)
             await uow.free_slot(booking.slot.id)
             await uow.record_status_change(booking.id, previous_status, BookingStatus.CANCELLED, principal.user_id, now, reason)
-            await uow.publish(events.BookingCancelled(booking, principal.user_id))
+            await publish_with_email(uow, events.BookingCancelled(booking, principal.user_id), now)
             await uow.commit()
         log.info("booking cancelled", booking_id=str(booking.id))
         await self._cache.invalidate_day(london_date(booking.slot.starts_at))

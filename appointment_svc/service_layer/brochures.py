@@ -8,7 +8,7 @@ from typing import Callable, Protocol
 from uuid import UUID
 
 from appointment_svc.domain.errors import FieldViolation, RateLimitExceeded, ValidationFailed
-from appointment_svc.domain.validation import Contact, clean_contact, normalise_email, validate_contact
+from appointment_svc.domain.validation import Contact, canonical_email, clean_contact, validate_contact
 from booking.v1 import events_pb2
 from mesh_common.logging import get_logger
 
@@ -86,7 +86,8 @@ class BrochureService:
         contact = clean_contact(
             command.first_name, command.last_name, command.email, command.phone, command.postcode, command.address
         )
-        subject = normalise_email(contact.email)
+        # The mailbox, not the spelling: `victim+1@…`, Gmail dots and googlemail.com are one address.
+        subject = canonical_email(contact.email)
         decision = None
         try:
             decision = await self._limiter.hit(subject)

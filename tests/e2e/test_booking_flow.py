@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mesh_common.auth import Role
-from tests.e2e.helpers import a_future_day, london
+from tests.e2e.helpers import a_customer, a_future_day, london
 from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
 
 REFERENCE = re.compile(r"^BK-\d{8}-\d{4}$")
@@ -23,8 +23,9 @@ def slot(mesh):
     return add_slot(mesh.database_url, add_consultant(mesh.database_url), london(a_future_day(), 10))
 
 
-def book(http, mesh, slot_id, user="alice", **overrides):
-    return http.post("/v1/appointments", json=booking_form(slot_id, **overrides), headers=mesh.auth(user))
+def book(http, mesh, slot_id, user=None, **overrides):
+    """Book as `user`, or as a new customer (each may hold only a few upcoming bookings)."""
+    return http.post("/v1/appointments", json=booking_form(slot_id, **overrides), headers=mesh.auth(user or a_customer()))
 
 
 def race(mesh, slot_id, racers: int) -> list[int]:
@@ -59,7 +60,7 @@ def test_fifty_simultaneous_requests_for_one_slot_give_one_201_and_only_409s(mes
 
 def test_the_loser_of_a_race_gets_the_spec_message(mesh, http, slot):
     assert book(http, mesh, slot).status_code == 201
-    response = book(http, mesh, slot, user="bob")
+    response = book(http, mesh, slot, user=a_customer())
     assert response.status_code == 409
     assert response.json() == {"code": "SLOT_UNAVAILABLE", "message": "This slot was just booked. Please choose another."}
 
@@ -128,23 +129,26 @@ def test_a_blocked_slot_is_409(mesh, http):
 
 
 def test_a_cancel_reason_over_500_characters_is_refused_not_cut(mesh, http, slot):
-    booking = book(http, mesh, slot).json()
-    response = http.patch(f"/v1/appointments/{booking['bookingId']}/cancel", json={"reason": "x" * 501}, headers=mesh.auth("alice"))
+    customer = a_customer()
+    booking = book(http, mesh, slot, user=customer).json()
+    response = http.patch(f"/v1/appointments/{booking['bookingId']}/cancel", json={"reason": "x" * 501}, headers=mesh.auth(customer))
     assert response.status_code == 400 and response.json()["fields"][0]["field"] == "reason"
     assert active_bookings(mesh.database_url, slot) == 1
 
 
 def test_a_retried_request_id_returns_the_first_booking(mesh, http, slot):
-    first = book(http, mesh, slot, requestId="retry-me")
-    again = book(http, mesh, slot, requestId="retry-me")
+    customer = a_customer()
+    first = book(http, mesh, slot, user=customer, requestId="retry-me")
+    again = book(http, mesh, slot, user=customer, requestId="retry-me")
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert active_bookings(mesh.database_url, slot) == 1
 
 
 def test_a_request_id_reused_with_another_body_is_rejected(mesh, http, slot):
-    assert book(http, mesh, slot, requestId="once").status_code == 201
-    response = book(http, mesh, slot, requestId="once", firstName="Other")
+    customer = a_customer()
+    assert book(http, mesh, slot, user=customer, requestId="once").status_code == 201
+    response = book(http, mesh, slot, user=customer, requestId="once", firstName="Other")
     assert response.status_code == 409 and response.json()["code"] == "REQUEST_ID_CONFLICT"
 
 
@@ -154,31 +158,34 @@ def test_booking_needs_a_token(mesh, http, slot):
 
 
 def test_a_forged_identity_header_changes_nothing(mesh, http, slot):
-    booking = book(http, mesh, slot).json()
+    customer = a_customer()
+    booking = book(http, mesh, slot, user=customer).json()
     response = http.patch(
         f"/v1/appointments/{booking['bookingId']}/cancel",
         json={"reason": "forged"},
-        headers={**mesh.auth("mallory"), "X-User-Id": "alice"},
+        headers={**mesh.auth("mallory"), "X-User-Id": customer},
     )
     assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
 
 
 def test_cancelling_frees_the_slot_and_the_outbox_has_both_events(mesh, http, slot):
-    booking = book(http, mesh, slot).json()
-    response = http.patch(f"/v1/appointments/{booking['bookingId']}/cancel", json={"reason": "moving house"}, headers=mesh.auth("alice"))
+    customer = a_customer()
+    booking = book(http, mesh, slot, user=customer).json()
+    response = http.patch(f"/v1/appointments/{booking['bookingId']}/cancel", json={"reason": "moving house"}, headers=mesh.auth(customer))
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "CANCELLED" and body["cancelReason"] == "moving house" and body["cancelledAt"]
-    assert book(http, mesh, slot, user="bob").status_code == 201
+    assert book(http, mesh, slot, user=a_customer()).status_code == 201
 
 
 def test_cancelling_twice_is_409_and_unknown_is_404(mesh, http, slot):
-    booking = book(http, mesh, slot).json()
+    customer = a_customer()
+    booking = book(http, mesh, slot, user=customer).json()
     url = f"/v1/appointments/{booking['bookingId']}/cancel"
-    assert http.patch(url, json={}, headers=mesh.auth("alice")).status_code == 200
-    again = http.patch(url, json={}, headers=mesh.auth("alice"))
+    assert http.patch(url, json={}, headers=mesh.auth(customer)).status_code == 200
+    again = http.patch(url, json={}, headers=mesh.auth(customer))
     assert again.status_code == 409 and again.json()["code"] == "BOOKING_ALREADY_CANCELLED"
-    missing = http.patch(f"/v1/appointments/{uuid.uuid4()}/cancel", json={}, headers=mesh.auth("alice"))
+    missing = http.patch(f"/v1/appointments/{uuid.uuid4()}/cancel", json={}, headers=mesh.auth(customer))
     assert missing.status_code == 404 and missing.json()["code"] == "BOOKING_NOT_FOUND"
 
 
@@ -351,5 +358,5 @@ def test_a_lease_that_expires_mid_transaction_still_gives_one_booking(mesh, shor
 
 
 def test_a_customer_list_with_page_zero_is_a_validation_error(mesh, http):
-    response = http.get("/v1/appointments", params={"page": 0}, headers=mesh.auth("alice"))
+    response = http.get("/v1/appointments", params={"page": 0}, headers=mesh.auth(a_customer()))
     assert response.status_code == 400 and response.json()["fields"][0]["field"] == "page"

@@ -12,7 +12,7 @@ from grpc_status import rpc_status
 
 from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
 from mesh_common.auth import KeyPair, Role, issue_token
-from tests.e2e.helpers import a_future_day, grpcurl, london
+from tests.e2e.helpers import a_customer, a_future_day, an_email, grpcurl, london
 from tests.integration.booking_fixtures import add_consultant, add_slot
 
 
@@ -40,7 +40,7 @@ def call(method, request, token: str | None = None, extra=()):
 
 def book_request(slot_id) -> appointment_service_pb2.CreateAppointmentRequest:
     return appointment_service_pb2.CreateAppointmentRequest(
-        type=2, for_kitchen=True, first_name="Jane", last_name="Doe", email="jane@example.com",
+        type=2, for_kitchen=True, first_name="Jane", last_name="Doe", email=an_email(),
         phone="07700900123", postcode="SW1A 1AA", address="1 High St", slot_id=str(slot_id),
     )
 
@@ -89,12 +89,13 @@ def test_admin_rpcs_need_a_token_at_all(channel):
 def test_identity_metadata_is_ignored(mesh, channel):
     stub = appointment_service_pb2_grpc.AppointmentServiceStub(channel)
     slot = add_slot(mesh.database_url, add_consultant(mesh.database_url), london(a_future_day(), 10))
-    booking = stub.CreateAppointment(book_request(slot), metadata=[("authorization", f"Bearer {mesh.token('alice')}")])
+    customer = a_customer()
+    booking = stub.CreateAppointment(book_request(slot), metadata=[("authorization", f"Bearer {mesh.token(customer)}")])
     code, reason = call(
         stub.CancelAppointment,
         appointment_service_pb2.CancelAppointmentRequest(booking_id=booking.booking_id),
         mesh.token("mallory"),
-        extra=[("x-user-id", "alice"), ("x-user-role", "ADMIN")],
+        extra=[("x-user-id", customer), ("x-user-role", "ADMIN")],
     )
     assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "FORBIDDEN")
 

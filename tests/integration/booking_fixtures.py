@@ -1,6 +1,8 @@
 """Helpers that put consultants and slots straight into a test's own database."""
 from __future__ import annotations
 
+import itertools
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +19,10 @@ def add_consultant(database_url: str, name: str | None = None, categories=("KITC
     return consultant_id
 
 
+_DEFAULT_SPAN_HOURS = 700 * 24
+_DEFAULT_HOURS = itertools.count(random.randrange(_DEFAULT_SPAN_HOURS))
+
+
 def add_slot(
     database_url: str,
     consultant_id: uuid.UUID,
@@ -27,15 +33,24 @@ def add_slot(
 ) -> uuid.UUID:
     slot_id = uuid.uuid4()
     if starts_at is None:
-        # Whole hours far apart: default slots of one consultant never overlap (the database forbids it).
+        # Successive whole hours from a random one, within the booking horizon (730 days): default
+        # slots never overlap (the database forbids it for one consultant) and stay bookable.
         base = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        starts_at = base + timedelta(days=2, hours=uuid.uuid4().int % 200_000)
+        starts_at = base + timedelta(days=2, hours=next(_DEFAULT_HOURS) % _DEFAULT_SPAN_HOURS)
     with psycopg.connect(database_url) as connection:
         connection.execute(
             "INSERT INTO time_slots (id, consultant_id, type, starts_at, ends_at, is_blocked) VALUES (%s, %s, %s, %s, %s, %s)",
             (slot_id, consultant_id, kind, starts_at, starts_at + timedelta(minutes=minutes), blocked),
         )
     return slot_id
+
+
+def appointment_has_started(database_url: str, slot_id: uuid.UUID) -> None:
+    """Let time pass: the slot (and so its booking's appointment) began an hour ago."""
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE time_slots SET starts_at = now() - interval '1 hour', ends_at = now() WHERE id = %s", (slot_id,)
+        )
 
 
 def active_bookings(database_url: str, slot_id: uuid.UUID) -> int:
@@ -57,7 +72,9 @@ def booking_form(slot_id, **overrides) -> dict:
         "forBedroom": False,
         "firstName": "Jane",
         "lastName": "Doe",
-        "email": "jane.doe@example.com",
+        # A mailbox per slot: the per-address email limit must not couple unrelated tests, and a
+        # retried form must stay identical.
+        "email": f"jane.{str(slot_id).replace('-', '')[:16]}@example.com",
         "phone": "07700 900123",
         "postcode": "SW1A 1AA",
         "address": "10 Downing Street, London",

@@ -152,6 +152,29 @@ async def test_without_redis_the_database_enforces_the_same_limit(service_withou
     assert len(stored(database_url, email)) == 3
 
 
+def gmail_spellings() -> list[str]:
+    """Four spellings of one Gmail mailbox: a tag, dots, googlemail.com, and both."""
+    name = f"victim{uuid.uuid4().hex[:8]}"
+    return [f"{name}@gmail.com", f"{name}+1@gmail.com", f"{name[:3]}.{name[3:]}@gmail.com", f"{name}+x@GoogleMail.com"]
+
+
+async def test_tags_gmail_dots_and_googlemail_count_as_one_address(service, database_url):
+    *first_three, fourth = gmail_spellings()
+    for spelling in first_three:
+        await service.request(form(spelling))
+    with pytest.raises(RateLimitExceeded):
+        await service.request(form(fourth))
+    assert len(outbox_events(database_url)) == 3
+
+
+async def test_without_redis_the_database_counts_the_same_canonical_address(service_without_redis, database_url):
+    spellings = gmail_spellings() * 3
+    results = await outcomes(service_without_redis, [form(s) for s in spellings])
+    assert sum(isinstance(r, uuid.UUID) for r in results) == 3
+    assert sum(isinstance(r, RateLimitExceeded) for r in results) == 9
+    assert len(outbox_events(database_url)) == 3
+
+
 async def call_grpc(service, requests: list[pb.RequestBrochureRequest]) -> list:
     """Each request over a real gRPC server; returns responses or the finished failed calls."""
     server = grpc.aio.server()

@@ -18,6 +18,7 @@ from appointment_svc.domain.errors import (
     SlotInPast,
     ValidationFailed,
 )
+from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus, Category, Consultant, Slot
 from appointment_svc.domain.schedule import WeeklyPattern
 from appointment_svc.domain.staff import (
@@ -43,6 +44,8 @@ from mesh_common.auth import Principal, Role
 UTC = timezone.utc
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 STAFF = Principal("staff-7", Role.ADMIN)
+LIMITS = BookingLimits(horizon_days=730)
+AFTER_THE_APPOINTMENT = NOW + timedelta(days=4)  # a_slot() starts three days after NOW
 S = BookingStatus
 
 LEGAL = {
@@ -134,7 +137,22 @@ def test_staff_cannot_cancel_without_a_reason():
 
 @pytest.mark.parametrize("target", [S.COMPLETED, S.NO_SHOW])
 def test_a_finished_appointment_keeps_its_slot(target):
-    assert not releases_slot(change_status(a_booking(S.CONFIRMED), target, "staff-7", NOW))
+    assert not releases_slot(change_status(a_booking(S.CONFIRMED), target, "staff-7", AFTER_THE_APPOINTMENT))
+
+
+@pytest.mark.parametrize("target", [S.COMPLETED, S.NO_SHOW])
+def test_an_appointment_that_has_not_started_cannot_be_completed_or_missed(target):
+    booking = a_booking(S.CONFIRMED)
+    with pytest.raises(InvalidStatusTransition, match=f"can become {target.value} only once its appointment has started"):
+        change_status(booking, target, "staff-7", booking.slot.starts_at - timedelta(seconds=1))
+    assert booking.status is S.CONFIRMED
+
+
+@pytest.mark.parametrize("target", [S.COMPLETED, S.NO_SHOW])
+def test_an_appointment_can_be_completed_or_missed_from_the_minute_it_starts(target):
+    booking = a_booking(S.CONFIRMED)
+    change_status(booking, target, "staff-7", booking.slot.starts_at)
+    assert booking.status is target
 
 
 # -- slots
@@ -143,8 +161,25 @@ def test_a_finished_appointment_keeps_its_slot(target):
 def test_a_new_slot_must_start_in_the_future():
     slot = NewSlot(uuid.uuid4(), AppointmentType.SHOWROOM_VISIT, NOW, NOW + timedelta(hours=1))
     with pytest.raises(SlotInPast):
-        check_new_slot(slot, NOW)
-    check_new_slot(slot, NOW - timedelta(seconds=1))
+        check_new_slot(slot, NOW, LIMITS)
+    check_new_slot(slot, NOW - timedelta(seconds=1), LIMITS)
+
+
+def test_a_new_slot_must_start_within_the_booking_horizon():
+    last_day = datetime(2028, 3, 1, 23, 0, tzinfo=UTC)  # 23:00 on 1 March 2028 in London (GMT), 730 days on
+    check_new_slot(NewSlot(uuid.uuid4(), AppointmentType.SHOWROOM_VISIT, last_day, last_day + timedelta(minutes=30)), NOW, LIMITS)
+    too_far = NewSlot(uuid.uuid4(), AppointmentType.SHOWROOM_VISIT, datetime(9999, 1, 4, 10, tzinfo=UTC), datetime(9999, 1, 4, 11, tzinfo=UTC))
+    with pytest.raises(ValidationFailed) as raised:
+        check_new_slot(too_far, NOW, LIMITS)
+    assert raised.value.violations[0].field == "startsAt" and "2028-03-01" in raised.value.violations[0].description
+
+
+def test_generation_refuses_a_range_ending_beyond_the_booking_horizon():
+    with pytest.raises(ValidationFailed) as raised:
+        slots_to_generate(generation(date(2028, 2, 28), date(2028, 3, 2)), NOW, LIMITS)
+    assert raised.value.violations[0].field == "toDate"
+    times, _ = slots_to_generate(generation(date(2028, 2, 28), date(2028, 3, 1)), NOW, LIMITS)
+    assert len(times) == 9
 
 
 def test_a_booked_slot_cannot_be_blocked_but_a_free_one_can():
@@ -160,7 +195,7 @@ def generation(first: date, last: date, **pattern) -> GenerateSlots:
 
 
 def test_generation_drops_times_already_past_and_counts_them():
-    times, past = slots_to_generate(generation(date(2026, 3, 1), date(2026, 3, 3)), NOW)
+    times, past = slots_to_generate(generation(date(2026, 3, 1), date(2026, 3, 3)), NOW, LIMITS)
     # 2 March 12:00 UTC is noon in London: that day's 09, 10 and 11 o'clock slots have started.
     assert past == 6
     assert [s.isoformat() for s, _ in times][:2] == ["2026-03-03T09:00:00+00:00", "2026-03-03T10:00:00+00:00"]
@@ -168,14 +203,14 @@ def test_generation_drops_times_already_past_and_counts_them():
 
 def test_generation_never_makes_an_empty_slot_in_the_spring_forward_gap():
     night = generation(date(2026, 3, 29), date(2026, 3, 29), day_start=time(0), day_end=time(4))
-    times, skipped = slots_to_generate(night, datetime(2026, 1, 1, tzinfo=UTC))
+    times, skipped = slots_to_generate(night, datetime(2026, 1, 1, tzinfo=UTC), LIMITS)
     assert all(end > start for start, end in times) and skipped == 1
 
 
 def test_generation_refuses_a_pattern_with_too_many_slots():
     huge = generation(date(2026, 4, 1), date(2027, 3, 31), day_start=time(0), day_end=time(23, 59), slot_minutes=5)
     with pytest.raises(ValidationFailed) as raised:
-        slots_to_generate(huge, NOW)
+        slots_to_generate(huge, NOW, LIMITS)
     assert str(MAX_GENERATED_SLOTS) in raised.value.violations[0].description
 
 
@@ -359,6 +394,12 @@ class FakeUow:
     async def publish(self, event):
         self._recorder.log.append(("publish", event))
 
+    async def record_booking_email(self, recipient, booking_id, kind, at, *, forget_before):
+        self._recorder.log.append(("email", recipient, kind))
+
+    async def serialise_recipient(self, recipient):
+        raise AssertionError("staff actions never wait for or check the customer's email limit")
+
     async def lock_consultant(self, consultant_id):
         return consultant_id in self._consultants
 
@@ -390,6 +431,27 @@ async def test_confirming_locks_the_row_writes_history_and_emits_booking_confirm
     published = [entry[1] for entry in recorder.log if entry[0] == "publish"]
     assert len(published) == 1 and isinstance(published[0], events.BookingConfirmed)
     assert not any(entry[0] == "invalidate" for entry in recorder.log)
+
+
+async def test_staff_emails_count_against_the_customers_address_without_being_checked(world):
+    service, recorder, bookings, *_ = world
+    booking = a_booking(S.PENDING)
+    bookings[booking.id] = booking
+    await service.confirm(booking.id, STAFF)
+    await service.cancel_on_behalf(booking.id, STAFF, "consultant ill")
+    assert [e for e in recorder.log if e[0] == "email"] == [
+        ("email", "jane@example.com", "booking-confirmed"),
+        ("email", "jane@example.com", "booking-cancellation"),
+    ]
+
+
+async def test_staff_cannot_complete_an_appointment_before_it_starts(world):
+    service, recorder, bookings, *_ = world
+    booking = a_booking(S.CONFIRMED)
+    bookings[booking.id] = booking
+    with pytest.raises(InvalidStatusTransition, match="only once its appointment has started"):
+        await service.complete(booking.id, STAFF)
+    assert [entry[0] for entry in recorder.log] == ["get_booking"]
 
 
 async def test_cancelling_on_behalf_frees_the_slot_and_invalidates_the_day_after_commit(world):

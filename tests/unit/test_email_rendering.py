@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+import icalendar
 import pytest
 
 from booking.v1 import events_pb2
@@ -216,3 +217,46 @@ def test_staff_confirmation_updates_the_invitation_between_request_and_cancel():
     assert "METHOD:REQUEST" in confirmed and "STATUS:CONFIRMED" in confirmed
     assert sequence(invite) < sequence(confirmed) < sequence(cancel)
     assert f"UID:{BOOKING_ID}@booking-mesh" in confirmed
+
+
+# -- hostile text (issue 9, class 4): nothing a customer or staff member types can add a calendar
+# property, a second event, a header or a line of its own.
+
+LINE_ENDERS = ["\r", "\n", "\r\n", "\x85", "\u2028", "\u2029", "\x0b", "\x0c"]
+INJECTION = "URL:https://evil.example\r\nATTENDEE:mailto:boss@victim.example\rEND:VEVENT\rBEGIN:VEVENT\rSUMMARY:Pay now"
+
+
+def _lenient_lines(calendar: str) -> list[str]:
+    """Lines as the most lenient parser sees them: any CR, LF or Unicode separator ends one."""
+    unfolded = calendar.replace("\r\n ", "")
+    return [line for line in re.split("\r\n|[\r\n\x85\u2028\u2029\x0b\x0c]", unfolded) if line]
+
+
+@pytest.mark.parametrize("line_end", LINE_ENDERS)
+def test_a_hostile_address_name_and_designer_cannot_inject_calendar_properties(line_end):
+    hostile = INJECTION.replace("\r\n", line_end).replace("\r", line_end)
+    event = created(address=f"1 High St{line_end}{hostile}", first_name=f"Jane{line_end}{hostile}", last_name="\x00\x1b\x7f\x9f")
+    event.appointment.slot.consultant.name = f"Amelia{line_end}{hostile}"
+    confirmation = render_all("booking.created", event)[0]
+    calendar = calendar_of(confirmation)
+
+    parsed = icalendar.Calendar.from_ical(calendar)
+    (vevent,) = parsed.walk("VEVENT")
+    assert "URL" not in vevent and vevent.get("ATTENDEE").lower() == "mailto:jane@example.com"
+    assert "1 High St" in str(vevent["LOCATION"]) and "URL:https://evil.example" in str(vevent["LOCATION"])
+    names = [line.split(":", 1)[0].split(";", 1)[0] for line in _lenient_lines(calendar)]
+    assert names.count("BEGIN") == 2 and names.count("END") == 2  # VCALENDAR and one VEVENT
+    assert "URL" not in names and names.count("ATTENDEE") == 1 and names.count("SUMMARY") == 1
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", calendar.replace("\r\n", ""))
+
+
+@pytest.mark.parametrize("line_end", LINE_ENDERS)
+def test_hostile_text_cannot_add_headers_or_control_characters_to_the_email(line_end):
+    hostile = f"x{line_end}Bcc: victim@example.com{line_end}\x1b[31m"
+    event = cancelled(address=f"1 High St{line_end}Flat 2", first_name=hostile, cancel_reason=hostile)
+    event.appointment.slot.consultant.name = hostile
+    (message,) = render_all("booking.cancelled", event)
+    assert message["Bcc"] is None and list(message.keys()).count("To") == 1
+    for subtype in ("plain", "html"):
+        body = text_of(message, subtype)
+        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", body.replace("\r\n", "\n")), subtype

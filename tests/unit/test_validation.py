@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from appointment_svc.entrypoints.convert import cancel_reason
 from appointment_svc.domain.validation import (
+    canonical_email,
     clean_contact,
+    has_control_characters,
     is_email,
     is_uk_phone,
     is_uk_postcode,
@@ -91,3 +94,53 @@ def test_clean_contact_gives_the_stored_form():
     contact = clean_contact(" Jane ", "Doe ", " Jane@Example.com ", "+44 (0)7700 900-123", "sw1a1aa", " 1 High St ")
     assert (contact.first_name, contact.last_name, contact.email) == ("Jane", "Doe", "Jane@Example.com")
     assert (contact.phone, contact.postcode, contact.address) == ("07700900123", "SW1A 1AA", "1 High St")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["victim@gmail.com", "Victim@Gmail.com", "victim+1@gmail.com", "v.i.c.t.i.m@gmail.com", "victim@googlemail.com",
+     " V.ictim+spam+more@GoogleMail.COM "],
+)  # fmt: skip
+def test_every_spelling_of_a_gmail_mailbox_is_one_canonical_address(variant):
+    assert canonical_email(variant) == "victim@gmail.com"
+
+
+def test_other_domains_lose_the_tag_and_case_but_keep_their_dots():
+    assert canonical_email("Jane.Doe+shop@Example.co.uk") == "jane.doe@example.co.uk"
+    assert canonical_email("jane.doe@example.co.uk") != canonical_email("janedoe@example.co.uk")
+
+
+@pytest.mark.parametrize("char", ["\x00", "\t", "\r", "\n", "\x1b", "\x7f", "\x80", "\x85", "\x9f", "\u2028", "\u2029"])
+def test_every_control_character_and_line_separator_in_a_name_is_refused(char):
+    assert fields(first_name=f"Jane{char}URL:x", last_name=f"Doe{char}x") == ["firstName", "lastName"]
+
+
+@pytest.mark.parametrize("char", ["\x00", "\t", "\x0b", "\x1b", "\x7f", "\x85", "\u2028", "\u2029"])
+def test_an_address_refuses_every_control_character_but_a_line_break(char):
+    assert fields(address=f"1 High St{char}ATTENDEE:x") == ["address"]
+
+
+@pytest.mark.parametrize("break_", ["\n", "\r\n", "\r"])
+def test_an_address_keeps_its_line_breaks_stored_as_newlines(break_):
+    address = f"Flat 2{break_}10 High Street{break_}London"
+    assert fields(address=address) == []
+    stored = clean_contact("Jane", "Doe", "jane@example.com", "07700900123", "SW1A 1AA", address).address
+    assert stored == "Flat 2\n10 High Street\nLondon"
+
+
+def test_control_checks_allow_ordinary_unicode_text():
+    assert not has_control_characters("Zoë O'Brien-Łukasz, 12 Rue de l'Église")
+    assert has_control_characters("a\rb", allow_newlines=False) and not has_control_characters("a\rb", allow_newlines=True)
+
+
+@pytest.mark.parametrize("reason", ["moved\x1b[2J", "moved\u2028URL:x", "moved\x85x", "moved\x00"])
+def test_a_cancel_reason_with_control_characters_is_refused(reason):
+    violations = []
+    cancel_reason(reason, violations, required=False)
+    assert [v.field for v in violations] == ["reason"]
+
+
+def test_a_cancel_reason_keeps_its_line_breaks_as_newlines():
+    violations = []
+    assert cancel_reason(" Moving house.\r\nSorry!\rBye ", violations, required=True) == "Moving house.\nSorry!\nBye"
+    assert violations == []

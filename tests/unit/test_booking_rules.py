@@ -1,0 +1,138 @@
+"""The booking use case over fakes: issue 9's limits refuse before anything is written."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from appointment_svc.domain.errors import BookingLimitReached, RateLimitExceeded, ValidationFailed
+from appointment_svc.domain.limits import BookingLimits
+from appointment_svc.domain.model import AppointmentType, BookSlot, Category, Consultant, Slot
+from appointment_svc.domain.validation import Contact
+from appointment_svc.service_layer.booking import BookingService
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+BOTH = Consultant(uuid.uuid4(), "Amelia Hart", "https://a.example/a.png", (Category.KITCHEN, Category.BEDROOM))
+
+
+class World:
+    def __init__(self):
+        self.slots: dict[uuid.UUID, Slot] = {}
+        self.active: dict[str, int] = {}
+        self.sends: dict[str, list[datetime]] = {}
+        self.writes: list[tuple] = []
+        self.locks: list[str] = []
+
+
+class FakeUow:
+    def __init__(self, world: World):
+        self.w = world
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return None
+
+    async def commit(self):
+        self.w.writes.append(("commit",))
+
+    async def peek_slot(self, slot_id):
+        return self.w.slots.get(slot_id)
+
+    lock_slot = peek_slot
+
+    async def serialise_customer(self, user_id):
+        self.w.locks.append(f"customer:{user_id}")
+
+    async def serialise_recipient(self, recipient):
+        self.w.locks.append(f"recipient:{recipient}")
+
+    async def upcoming_active_bookings(self, user_id, now):
+        return self.w.active.get(user_id, 0)
+
+    async def booking_emails_since(self, recipient, since):
+        return [t for t in self.w.sends.get(recipient, []) if t > since]
+
+    async def next_reference_number(self, day):
+        self.w.writes.append(("reference",))
+        return 1
+
+    async def mark_slot_booked(self, slot_id):
+        self.w.writes.append(("booked", slot_id))
+        return True
+
+    async def add_booking(self, booking, fingerprint):
+        self.w.writes.append(("booking", booking.user_id))
+
+    async def record_status_change(self, *args, **kwargs):
+        self.w.writes.append(("history",))
+
+    async def publish(self, event):
+        self.w.writes.append(("publish", type(event).__name__))
+
+    async def record_booking_email(self, recipient, booking_id, kind, at, *, forget_before):
+        self.w.writes.append(("email", recipient, kind))
+
+
+class NoLock:
+    async def acquire(self, slot_id):
+        return "token"
+
+    async def release(self, slot_id, token):
+        return None
+
+
+class NoCache:
+    async def invalidate_day(self, day):
+        return None
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def service(world) -> BookingService:
+    limits = BookingLimits(max_active_bookings=3, max_emails_per_day=10, horizon_days=730)
+    return BookingService(lambda: FakeUow(world), NoLock(), NoCache(), clock=lambda: NOW, limits=limits)
+
+
+def a_slot(world: World, starts_at=NOW + timedelta(days=2)) -> uuid.UUID:
+    slot = Slot(uuid.uuid4(), BOTH, AppointmentType.SHOWROOM_VISIT, starts_at, starts_at + timedelta(hours=1))
+    world.slots[slot.id] = slot
+    return slot.id
+
+
+def command(slot_id, user="u1", email="Jane.Doe+shop@GoogleMail.com") -> BookSlot:
+    contact = Contact("Jane", "Doe", email, "07700900123", "SW1A 1AA", "1 High St")
+    return BookSlot(user, AppointmentType.SHOWROOM_VISIT, True, False, contact, slot_id)
+
+
+async def test_a_booking_counts_one_confirmation_to_the_canonical_mailbox_under_both_locks(service, world):
+    await service.book(command(a_slot(world)))
+    assert ("email", "janedoe@gmail.com", "booking-confirmation") in world.writes
+    assert world.locks == ["customer:u1", "recipient:janedoe@gmail.com"]
+
+
+async def test_a_customer_at_the_limit_is_refused_before_anything_is_written(service, world):
+    world.active["u1"] = 3
+    with pytest.raises(BookingLimitReached):
+        await service.book(command(a_slot(world)))
+    assert world.writes == []
+
+
+async def test_a_mailbox_at_the_limit_is_refused_before_anything_is_written(service, world):
+    world.sends["janedoe@gmail.com"] = [NOW - timedelta(hours=23, minutes=30)] + [NOW - timedelta(minutes=5)] * 9
+    with pytest.raises(RateLimitExceeded) as refused:
+        await service.book(command(a_slot(world), user="someone-else", email="jane.doe@gmail.com"))
+    assert refused.value.retry_after_seconds == 30 * 60
+    assert world.writes == []
+
+
+async def test_a_slot_beyond_the_horizon_is_refused_on_slot_id(service, world):
+    with pytest.raises(ValidationFailed) as refused:
+        await service.book(command(a_slot(world, NOW + timedelta(days=800))))
+    assert [v.field for v in refused.value.violations] == ["slotId"] and world.writes == []
