@@ -21,7 +21,7 @@ from appointment_svc.adapters.tables import (
     reference_counters,
     time_slots,
 )
-from appointment_svc.domain.validation import Contact
+from appointment_svc.domain.validation import Contact, canonical_email
 from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Slot
 
 # A booking with its slot and consultant, in one row.
@@ -142,6 +142,7 @@ class SqlUnitOfWork:
                 for_kitchen=booking.for_kitchen,
                 for_bedroom=booking.for_bedroom,
                 **asdict(booking.contact),
+                recipient=canonical_email(booking.contact.email),
                 slot_id=booking.slot.id,
                 status=booking.status.value,
                 request_id=booking.request_id,
@@ -216,6 +217,12 @@ class SqlUnitOfWork:
             bookings.c.user_id == user_id,
             bookings.c.status.in_([s.value for s in ACTIVE_STATUSES]),
             bookings.c.slot_starts_at > now,
+        )
+        return (await self.conn.execute(statement)).scalar_one()
+
+    async def active_bookings_to(self, recipient: str) -> int:
+        statement = select(func.count()).select_from(bookings).where(
+            bookings.c.recipient == recipient, bookings.c.status.in_([s.value for s in ACTIVE_STATUSES])
         )
         return (await self.conn.execute(statement)).scalar_one()
 

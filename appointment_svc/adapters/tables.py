@@ -68,6 +68,8 @@ bookings = Table(
     Column("first_name", Text, nullable=False),
     Column("last_name", Text, nullable=False),
     Column("email", Text, nullable=False),
+    # validation.canonical_email of `email`: whose mailbox the booking's emails go to.
+    Column("recipient", Text),
     Column("phone", Text, nullable=False),
     Column("postcode", Text, nullable=False),
     Column("address", Text, nullable=False),
@@ -94,6 +96,7 @@ bookings = Table(
     Index("ix_bookings_slot", "slot_id"),
     Index("ix_bookings_user_created", "user_id", "created_at"),
     Index("ix_bookings_email_lower", func.lower(text("email"))),
+    Index("ix_bookings_active_recipient", "recipient", postgresql_where=text(ACTIVE_STATUS_SQL)),
 )
 
 # Append-only: migration 0003 makes the database refuse UPDATE and DELETE on it.

@@ -44,21 +44,27 @@ class BookingLimits:
                 "Please cancel one before booking another."
             )
 
-    def check_email_quota(self, recent_sends: list[datetime], now: datetime) -> None:
-        """`recent_sends`: when booking emails went to this recipient in the last 24 hours.
+    def check_email_quota(self, recent_sends: list[datetime], now: datetime, *, promised: int = 0, needs: int = 1) -> None:
+        """`recent_sends`: when booking emails went to this recipient in the last 24 hours;
+        `promised`: emails the recipient may still be sent without asking (the cancellation notice
+        of each of its upcoming bookings: a customer can always cancel); `needs`: emails this
+        request causes or promises (a booking: its confirmation and its own cancellation notice).
 
-        Past the limit: RateLimitExceeded, retry once the oldest counted email leaves the window.
+        So sent + promised never passes the limit, and neither does any 24 hours of email, however
+        bookings and cancellations interleave. Past it: RateLimitExceeded, retry once enough of the
+        counted emails leave the window (or, if upcoming bookings alone fill it, in 24 hours).
         """
         in_window = sorted(t for t in recent_sends if t > now - EMAIL_WINDOW)
-        if len(in_window) < self.max_emails_per_day:
+        excess = len(in_window) + promised + needs - self.max_emails_per_day
+        if excess <= 0:
             return
-        frees_at = in_window[len(in_window) - self.max_emails_per_day] + EMAIL_WINDOW
+        frees_at = in_window[excess - 1] + EMAIL_WINDOW if excess <= len(in_window) else now + EMAIL_WINDOW
         # Capped: another service process's clock may run a little ahead of this one's.
         retry_after = min(max(1, math.ceil((frees_at - now).total_seconds())), int(EMAIL_WINDOW.total_seconds()))
         raise RateLimitExceeded(
             retry_after,
-            f"This email address has been sent {self.max_emails_per_day} booking emails in the last 24 hours, "
-            f"the most we send. Please try again in {_hours_or_minutes(retry_after)}.",
+            f"This email address has reached its limit of {self.max_emails_per_day} booking emails in 24 hours "
+            f"(counting the notices its upcoming appointments may still need). Please try again in {_hours_or_minutes(retry_after)}.",
         )
 
 

@@ -32,7 +32,7 @@ from appointment_svc.domain.model import (
     reference_code,
 )
 from appointment_svc.service_layer.availability import utc_now
-from appointment_svc.service_layer.email_quota import check_booking_emails, publish_with_email, serialise_booking_emails
+from appointment_svc.service_layer.email_quota import check_room_for_a_booking, publish_with_email, serialise_booking_emails
 from mesh_common.auth import Principal
 from mesh_common.logging import get_logger
 
@@ -117,7 +117,7 @@ class BookingService:
 
     async def _check_limits(self, uow, command: BookSlot, now: datetime) -> None:
         self._limits.check_active_bookings(await uow.upcoming_active_bookings(command.user_id, now))
-        await check_booking_emails(uow, self._limits, command.contact.email, now)
+        await check_room_for_a_booking(uow, self._limits, command.contact.email, now)
 
     async def _acquire_lock(self, command: BookSlot) -> str | None:
         slot_id = command.slot_id
@@ -185,7 +185,6 @@ class BookingService:
             check_cancellable(booking, principal.user_id)
             await serialise_booking_emails(uow, booking.contact.email)
             now = self._clock()
-            await check_booking_emails(uow, self._limits, booking.contact.email, now)
             previous_status = booking.status
             booking.status, booking.cancelled_at, booking.cancel_reason = BookingStatus.CANCELLED, now, reason
             await uow.save_status(booking, now)

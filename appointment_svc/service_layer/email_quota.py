@@ -1,8 +1,11 @@
 """The per-recipient limit on booking emails, shared by the customer and the staff use cases.
 
-Customers are refused (429) past the limit, before anything is written. Staff never are: they act
-for the customer (confirming, cancelling because a designer is ill) and refusing them would stall
-the business; their emails still count, so they use up what customers may cause that day.
+A booking is refused (429) unless the mailbox has room for its confirmation and for the
+cancellation notice of every upcoming booking it has, this one included, before anything is
+written. Cancelling is never refused: its notice was promised when the booking was made, and a
+customer must always be able to give a slot back. Staff are never refused either: they act for
+the customer (confirming, cancelling because a designer is ill) and refusing them would stall the
+business; their emails still count, so they use up what customers may cause that day.
 """
 from __future__ import annotations
 
@@ -19,11 +22,12 @@ async def serialise_booking_emails(uow, email: str) -> None:
     await uow.serialise_recipient(canonical_email(email))
 
 
-async def check_booking_emails(uow, limits: BookingLimits, email: str, now: datetime) -> None:
-    """Refuse a customer's request whose email would pass the recipient's limit (exact only
-    under serialise_booking_emails; without it, a quick pre-check)."""
+async def check_room_for_a_booking(uow, limits: BookingLimits, email: str, now: datetime) -> None:
+    """Refuse a booking whose emails would not fit the recipient's limit (exact only under
+    serialise_booking_emails; without it, a quick pre-check)."""
     recipient = canonical_email(email)
-    limits.check_email_quota(await uow.booking_emails_since(recipient, now - EMAIL_WINDOW), now)
+    sent = await uow.booking_emails_since(recipient, now - EMAIL_WINDOW)
+    limits.check_email_quota(sent, now, promised=await uow.active_bookings_to(recipient), needs=2)
 
 
 async def publish_with_email(uow, event, now: datetime) -> None:

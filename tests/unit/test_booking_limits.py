@@ -43,6 +43,17 @@ def test_retry_after_is_when_the_oldest_counted_email_leaves_the_window():
     assert "4 hours" in raised.value.message
 
 
+def test_a_request_needing_two_emails_fits_only_with_room_for_both_and_the_promised_ones():
+    sends = [NOW - timedelta(hours=h) for h in range(6)]
+    LIMITS.check_email_quota(sends, NOW, promised=2, needs=2)
+    with pytest.raises(RateLimitExceeded) as raised:
+        LIMITS.check_email_quota(sends, NOW, promised=3, needs=2)
+    assert raised.value.retry_after_seconds == 19 * 3600  # when the oldest (5 hours ago) leaves
+    with pytest.raises(RateLimitExceeded) as raised:
+        LIMITS.check_email_quota([], NOW, promised=9, needs=2)
+    assert raised.value.retry_after_seconds == 24 * 3600  # upcoming bookings alone fill it
+
+
 def test_emails_older_than_24_hours_no_longer_count():
     LIMITS.check_email_quota([NOW - timedelta(hours=24)] * 50 + [NOW] * 9, NOW)
 

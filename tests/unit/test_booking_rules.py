@@ -20,6 +20,7 @@ class World:
     def __init__(self):
         self.slots: dict[uuid.UUID, Slot] = {}
         self.active: dict[str, int] = {}
+        self.active_to: dict[str, int] = {}
         self.sends: dict[str, list[datetime]] = {}
         self.writes: list[tuple] = []
         self.locks: list[str] = []
@@ -51,6 +52,9 @@ class FakeUow:
 
     async def upcoming_active_bookings(self, user_id, now):
         return self.w.active.get(user_id, 0)
+
+    async def active_bookings_to(self, recipient):
+        return self.w.active_to.get(recipient, 0)
 
     async def booking_emails_since(self, recipient, since):
         return [t for t in self.w.sends.get(recipient, []) if t > since]
@@ -125,7 +129,8 @@ async def test_a_customer_at_the_limit_is_refused_before_anything_is_written(ser
 
 
 async def test_a_mailbox_at_the_limit_is_refused_before_anything_is_written(service, world):
-    world.sends["janedoe@gmail.com"] = [NOW - timedelta(hours=23, minutes=30)] + [NOW - timedelta(minutes=5)] * 9
+    # Nine sent: no room for a confirmation and its own cancellation notice.
+    world.sends["janedoe@gmail.com"] = [NOW - timedelta(hours=23, minutes=30)] + [NOW - timedelta(minutes=5)] * 8
     with pytest.raises(RateLimitExceeded) as refused:
         await service.book(command(a_slot(world), user="someone-else", email="jane.doe@gmail.com"))
     assert refused.value.retry_after_seconds == 30 * 60
@@ -136,3 +141,13 @@ async def test_a_slot_beyond_the_horizon_is_refused_on_slot_id(service, world):
     with pytest.raises(ValidationFailed) as refused:
         await service.book(command(a_slot(world, NOW + timedelta(days=800))))
     assert [v.field for v in refused.value.violations] == ["slotId"] and world.writes == []
+
+
+async def test_a_mailbox_keeps_room_for_the_cancellation_notices_of_its_upcoming_bookings(service, world):
+    world.sends["janedoe@gmail.com"] = [NOW - timedelta(minutes=5)] * 4
+    world.active_to["janedoe@gmail.com"] = 5  # each may still be cancelled: five notices promised
+    with pytest.raises(RateLimitExceeded) as refused:
+        await service.book(command(a_slot(world)))
+    assert refused.value.retry_after_seconds == 24 * 3600 - 5 * 60 and world.writes == []
+    world.active_to["janedoe@gmail.com"] = 4  # 4 sent + 4 promised + 2 for this one: exactly the limit
+    await service.book(command(a_slot(world)))

@@ -5,6 +5,11 @@ staff confirmation), written in the transaction that writes the event, so the 24
 recipient holds without Redis. Rows older than the window are pruned as the same address is
 counted again; nothing reads them after 24 hours.
 
+`bookings.recipient` is the canonical mailbox of the booking's address: a booking may be made
+only while its mailbox has room for its confirmation and for the cancellation notices its own
+and the mailbox's other upcoming bookings may still cause. Existing rows get their lower-cased
+address (as below).
+
 `brochure_requests.canonical_email` is the mailbox the per-address brochure limit counts
 (`Jane.Doe+x@googlemail.com` is `janedoe@gmail.com`). Existing rows get their lower-cased
 address: only the last hour's rows are ever counted, so the approximation expires at once.
@@ -33,6 +38,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_booking_emails_recipient_sent", "booking_emails", ["recipient", "sent_at"])
     op.create_index("ix_booking_emails_booking", "booking_emails", ["booking_id"])
+    op.add_column("bookings", sa.Column("recipient", sa.Text, nullable=True))
+    op.execute("UPDATE bookings SET recipient = lower(email)")
+    op.create_index(
+        "ix_bookings_active_recipient", "bookings", ["recipient"], postgresql_where=sa.text("status IN ('PENDING','CONFIRMED')")
+    )
     op.add_column("brochure_requests", sa.Column("canonical_email", sa.Text, nullable=True))
     op.execute("UPDATE brochure_requests SET canonical_email = lower(email)")
     op.alter_column("brochure_requests", "canonical_email", nullable=False)
@@ -42,4 +52,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_brochure_requests_canonical_created", "brochure_requests")
     op.drop_column("brochure_requests", "canonical_email")
+    op.drop_index("ix_bookings_active_recipient", "bookings")
+    op.drop_column("bookings", "recipient")
     op.drop_table("booking_emails")
