@@ -37,7 +37,7 @@ from mesh_common.auth import Role
 from mesh_common.errors import ERRORS
 from tests.e2e.helpers import london
 from tests.e2e.test_admin import a_far_monday, new_slot
-from tests.integration.booking_fixtures import booking_form
+from tests.integration.booking_fixtures import appointment_has_started, booking_form
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
 RANDOM = os.environ.get("FUZZ_RANDOM", "") not in ("", "0")
@@ -196,6 +196,8 @@ def test_every_operation_succeeds_with_an_answer_the_document_describes(mesh, ow
     assert table["total"] == 4
     for booking in bookings[1:3]:
         documented(http.post(f"/v1/admin/appointments/{booking}/confirm", json={}, headers=staff), admin + "/confirm")
+    for slot in slots[1:3]:  # an appointment can be completed or missed only once it has started
+        appointment_has_started(mesh.database_url, uuid.UUID(slot))
     documented(http.post(f"/v1/admin/appointments/{bookings[1]}/complete", json={}, headers=staff), admin + "/complete")
     documented(http.post(f"/v1/admin/appointments/{bookings[2]}/no-show", json={}, headers=staff), admin + "/no-show")
     documented(http.post(f"/v1/admin/appointments/{bookings[3]}/cancel", json={"reason": "ill"}, headers=staff), admin + "/cancel")

@@ -46,10 +46,14 @@ def add_slot(
 
 
 def appointment_has_started(database_url: str, slot_id: uuid.UUID) -> None:
-    """Let time pass: the slot (and so its booking's appointment) began an hour ago."""
+    """Let time pass: the slot (and so its booking's appointment) began in the past, at a whole
+    hour of its own, so one consultant's slots moved there never overlap (the database forbids it)."""
+    hours_ago = 2 + uuid.UUID(str(slot_id)).int % 100_000
     with psycopg.connect(database_url) as connection:
         connection.execute(
-            "UPDATE time_slots SET starts_at = now() - interval '1 hour', ends_at = now() WHERE id = %s", (slot_id,)
+            "UPDATE time_slots SET starts_at = date_trunc('hour', now()) - make_interval(hours => %s),"
+            " ends_at = date_trunc('hour', now()) - make_interval(hours => %s - 1) WHERE id = %s",
+            (hours_ago, hours_ago, slot_id),
         )
 
 
