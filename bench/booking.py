@@ -19,7 +19,7 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, running_mesh, say, table, warm_up  # noqa: E402
+from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, report, running_mesh, say, warm_up  # noqa: E402
 from tests.integration.booking_fixtures import active_bookings, add_consultant, booking_form  # noqa: E402
 
 PATH = "/v1/appointments"
@@ -72,11 +72,7 @@ def main() -> None:
         slots = add_slots(mesh.database_url, consultant, [first + timedelta(hours=i) for i in range(count)])
         say(f"added {count} one-hour SHOWROOM_VISIT slots from {first:%Y-%m-%d}")
         results, checks = asyncio.run(run(mesh, slots, args.bookings, args.concurrency, args.warmup, args.racers))
-    print(f"\nPOST {PATH} through Envoy (two appointment services) — {note}\n")
-    print(table(results))
-    print("\n" + "\n".join(checks))
-    if any(check.endswith("FAILED") for check in checks):
-        sys.exit(1)
+    report(f"POST {PATH} through Envoy (two appointment services) — {note}", results, checks)
 
 
 if __name__ == "__main__":

@@ -262,6 +262,15 @@ def table(results: list[Result]) -> str:
     return "\n".join([line(COLUMNS), rule, *map(line, rows)])
 
 
+def report(heading: str, results: list[Result], checks: list[str]) -> None:
+    """The result table and the checks on stdout; a failed check fails the command."""
+    print(f"\n{heading}\n")
+    print(table(results))
+    print("\n" + "\n".join(checks))
+    if any(check.endswith("FAILED") for check in checks):
+        sys.exit(1)
+
+
 def machine_note() -> str:
     load1, load5, _ = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average before the run {load1:.2f} (1 min) / {load5:.2f} (5 min), Python {sys.version.split()[0]}"

@@ -25,7 +25,7 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, running_mesh, say, table, warm_up  # noqa: E402
+from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, report, running_mesh, say, warm_up  # noqa: E402
 from tests.faults import frozen  # noqa: E402
 from tests.integration.booking_fixtures import add_consultant, booking_form  # noqa: E402
 
@@ -110,11 +110,7 @@ def main() -> None:
         first = datetime.combine(date.today() + timedelta(days=20), time(0), tzinfo=timezone.utc)
         slots = add_slots(mesh.database_url, consultant, [first + timedelta(hours=i) for i in range(5 * args.bookings)])
         results, checks = asyncio.run(run(mesh, slots, args.bookings, args.concurrency, args.freeze_seconds))
-    print(f"\nPOST {PATH} with a hung dependency — {note}\n")
-    print(table(results))
-    print("\n" + "\n".join(checks))
-    if any(check.endswith("FAILED") for check in checks):
-        sys.exit(1)
+    report(f"POST {PATH} with a hung dependency — {note}", results, checks)
 
 
 if __name__ == "__main__":
