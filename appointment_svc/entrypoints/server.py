@@ -6,7 +6,7 @@ import signal
 
 import grpc
 from google.protobuf.message import DecodeError
-from grpc_health.v1 import health, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from appointment_svc.bootstrap import Container, build
@@ -23,6 +23,9 @@ from mesh_common.config import AppointmentSettings
 from mesh_common.logging import configure_logging, get_logger
 
 log = get_logger(__name__)
+
+# The gRPC health service name the cluster's liveness probe asks for (deploy/k8s/appointment-svc.yaml).
+LIVENESS = "liveness"
 
 SERVICE_NAMES = [
     appointment_service_pb2.DESCRIPTOR.services_by_name["AppointmentService"].full_name,
@@ -98,6 +101,9 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
         timeout=min(1.0, container.settings.rpc_deadline_seconds),
     )
     await server.start()
+    # Liveness is the process answering at all: a database outage must make the kubelet take a
+    # replica out of the balancing (readiness), never restart every replica in a loop.
+    await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     await readiness.start()
     return server, port, readiness
 

@@ -8,6 +8,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from appointment_svc.entrypoints.server import LIVENESS
 from tests.faults import frozen
 from tests.e2e.helpers import a_future_day, london
 from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
@@ -18,9 +19,9 @@ from tests.polling import wait_for
 HANG_BOUND_SECONDS = 8
 
 
-def health_status(service) -> int:
+def health_status(service, name: str = "") -> int:
     with grpc.insecure_channel(service.url) as channel:
-        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status
+        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status
 
 
 def every_service_is(mesh, status: int) -> bool:
@@ -38,6 +39,8 @@ def test_with_postgres_frozen_calls_answer_503_in_seconds_and_readiness_follows_
                 "/v1/appointments", json=booking_form(slot, requestId=str(uuid.uuid4())), headers=mesh.auth(f"frozen-{uuid.uuid4()}")
             )
             wait_for(lambda: every_service_is(mesh, health_pb2.HealthCheckResponse.NOT_SERVING), timeout=30, what="NOT_SERVING")
+            # Alive all the same: the cluster must not restart replicas for a database outage.
+            assert {health_status(s, LIVENESS) for s in mesh.appointment} == {health_pb2.HealthCheckResponse.SERVING}
         for response in (availability, booking):
             assert response.status_code == 503 and response.json()["code"] == "UNAVAILABLE", response.text
         wait_for(lambda: every_service_is(mesh, health_pb2.HealthCheckResponse.SERVING), timeout=30, what="SERVING again")

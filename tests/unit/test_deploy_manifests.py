@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from appointment_svc.entrypoints.server import LIVENESS
+
 from gateway.config import DEFAULT_DESCRIPTOR, DEFAULT_OPENAPI
 from gateway.process import validate_config
 from mesh_common.auth import KeyPair
@@ -242,6 +244,8 @@ def test_appointment_svc_uses_native_grpc_probes_on_its_grpc_port():
     port = int(config_env()["GRPC_PORT"])
     assert [p["containerPort"] for p in c["ports"]] == [port]
     assert c["livenessProbe"]["grpc"]["port"] == port and c["readinessProbe"]["grpc"]["port"] == port
+    # Readiness is the service's own status (it follows the database); liveness only the process.
+    assert c["livenessProbe"]["grpc"]["service"] == LIVENESS and "service" not in c["readinessProbe"]["grpc"]
     assert config_env()["GRPC_HOST"] in ("[::]", "0.0.0.0")  # the kubelet probes the pod IP
 
 
