@@ -197,3 +197,46 @@ async def test_a_cancel_racing_rebooks_never_leaves_two_active_bookings(service,
     with psycopg.connect(database_url) as connection:
         booked = connection.execute("SELECT is_booked FROM time_slots WHERE id = %s", (slot,)).fetchone()[0]
     assert booked == (active_bookings(database_url, slot) == 1)
+
+
+@pytest.fixture
+async def redis(redis_url):
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def a_crashed_holders_lock(redis, slot_id, token: str = "token-of-a-sigkilled-replica") -> None:
+    """What a replica SIGKILLed mid-booking leaves behind (Valkey's append-only file keeps it across restarts)."""
+    await redis.set(RedisSlotLock.key(slot_id), token, ex=30)
+
+
+async def test_a_slot_lock_that_outlived_its_holder_does_not_refuse_a_free_slot_and_is_removed(service, database_url, redis, slot):
+    await a_crashed_holders_lock(redis, slot)
+    booking = await service.book(command(slot))
+    assert booking.status is BookingStatus.PENDING
+    assert await redis.exists(RedisSlotLock.key(slot)) == 0
+    assert active_bookings(database_url, slot) == 1
+
+
+async def test_a_held_lock_on_a_slot_row_locked_by_an_open_transaction_is_still_409(service, database_url, redis, slot):
+    await a_crashed_holders_lock(redis, slot, "token-of-a-live-holder")
+    holder = await psycopg.AsyncConnection.connect(database_url)
+    try:
+        await holder.execute("SELECT 1 FROM time_slots WHERE id = %s FOR UPDATE", (slot,))
+        with pytest.raises(SlotUnavailable):
+            await service.book(command(slot))
+        assert await redis.get(RedisSlotLock.key(slot)) == b"token-of-a-live-holder"
+    finally:
+        await holder.rollback()
+        await holder.close()
+    assert active_bookings(database_url, slot) == 0
+
+
+async def test_thirty_racers_for_a_slot_with_a_stale_lock_get_exactly_one_booking(service, database_url, redis, slot):
+    await a_crashed_holders_lock(redis, slot)
+    results = await asyncio.gather(*(service.book(command(slot, user=f"u{i}")) for i in range(30)), return_exceptions=True)
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
+    assert active_bookings(database_url, slot) == 1
+    assert outbox_subjects(database_url) == ["booking.created"]
