@@ -77,6 +77,33 @@ def test_with_redis_stopped_bookings_stay_correct(mesh, backing, slot):
     assert any("booking guarded by PostgreSQL only" in line and str(slot) in line for line in logs)
 
 
+def a_crashed_replicas_lock(mesh, slot_id) -> str:
+    """The lock a replica SIGKILLed mid-booking leaves in Valkey (its append-only file keeps it)."""
+    from redis import Redis
+
+    key = f"slot:lock:{slot_id}"
+    with Redis.from_url(mesh.env["REDIS_URL"]) as redis:
+        redis.set(key, "token-of-a-sigkilled-replica", ex=30)
+    return key
+
+
+def test_a_free_slot_still_locked_by_a_crashed_replica_is_booked_and_the_stale_lock_removed(mesh, http, slot):
+    from redis import Redis
+
+    key = a_crashed_replicas_lock(mesh, slot)
+    assert book(http, mesh, slot).status_code == 201
+    with Redis.from_url(mesh.env["REDIS_URL"]) as redis:
+        assert not redis.exists(key)
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_thirty_racers_for_a_slot_with_a_stale_lock_give_exactly_one_201(mesh, slot):
+    a_crashed_replicas_lock(mesh, slot)
+    statuses = race(mesh, slot, 30)
+    assert statuses.count(201) == 1 and set(statuses) == {201, 409}, statuses
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
 def test_with_postgres_stopped_a_booking_is_503_and_nothing_is_half_written(mesh, backing, http, slot):
     backing["postgres"].stop()
     try:
