@@ -28,6 +28,7 @@ from appointment_svc.domain.model import (
     Slot,
     check_bookable,
     check_cancellable,
+    check_daily_capacity,
     london_date,
     reference_code,
 )
@@ -80,6 +81,8 @@ class BookingService:
             # booking commits would serialise every booking of the day. A failed booking leaves a gap.
             async with self._uow() as uow:
                 number = await uow.next_reference_number(london_date(now))
+                # Before the commit: a refused booking rolls the counter back and writes nothing.
+                check_daily_capacity(number, now)
                 await uow.commit()
             booking = await self._book_in_transaction(command, reference_code(london_date(now), number))
         except IntegrityError as exc:

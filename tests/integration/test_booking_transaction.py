@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -17,12 +18,13 @@ from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.errors import (
     BookingAlreadyCancelled,
     Forbidden,
+    RateLimitExceeded,
     RequestIdConflict,
     SlotInPast,
     SlotNotFound,
     SlotUnavailable,
 )
-from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot
+from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot, london_date, london_day_bounds
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.domain.validation import Contact
 from mesh_common.auth import Principal, Role
@@ -240,3 +242,39 @@ async def test_thirty_racers_for_a_slot_with_a_stale_lock_get_exactly_one_bookin
     assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
     assert active_bookings(database_url, slot) == 1
     assert outbox_subjects(database_url) == ["booking.created"]
+
+
+def set_reference_counter(database_url: str, day, value: int) -> None:
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "INSERT INTO reference_counters (day, last_value) VALUES (%s, %s) ON CONFLICT (day) DO UPDATE SET last_value = %s",
+            (day, value, value),
+        )
+
+
+def reference_counter(database_url: str, day) -> int:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute("SELECT last_value FROM reference_counters WHERE day = %s", (day,)).fetchone()[0]
+
+
+async def test_after_9999_bookings_in_a_london_day_the_next_is_refused_until_midnight_and_writes_nothing(database_url, redis, slot):
+    now = datetime.now(timezone.utc)
+    today, (_, midnight) = london_date(now), london_day_bounds(london_date(now))
+    set_reference_counter(database_url, today, 9999)
+    engine = create_async_engine(sqlalchemy_url(database_url))
+    try:
+        def service_at(instant):
+            return BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), AvailabilityCache(redis), clock=lambda: instant)
+
+        with pytest.raises(RateLimitExceeded) as refused:
+            await service_at(now).book(command(slot))
+        assert refused.value.retry_after_seconds == math.ceil((midnight - now).total_seconds())
+        assert "after midnight" in refused.value.message
+        assert reference_counter(database_url, today) == 9999
+        assert active_bookings(database_url, slot) == 0 and outbox_subjects(database_url) == []
+        assert await redis.exists(RedisSlotLock.key(slot)) == 0
+
+        tomorrow = await service_at(midnight + timedelta(minutes=1)).book(command(slot))
+    finally:
+        await engine.dispose()
+    assert tomorrow.reference_code == f"BK-{london_date(midnight):%Y%m%d}-0001"

@@ -24,6 +24,7 @@ class World:
         self.writes: list[tuple] = []
         self.locks: list[str] = []
         self.rows_locked: set[uuid.UUID] = set()
+        self.last_reference = 0
 
 
 class FakeUow:
@@ -62,7 +63,8 @@ class FakeUow:
 
     async def next_reference_number(self, day):
         self.w.writes.append(("reference",))
-        return 1
+        self.w.last_reference += 1
+        return self.w.last_reference
 
     async def mark_slot_booked(self, slot_id):
         self.w.writes.append(("booked", slot_id))
@@ -179,3 +181,11 @@ async def test_a_held_lock_on_a_row_locked_by_a_transaction_is_409_after_three_a
     with pytest.raises(SlotUnavailable):
         await service_behind(world, lock).book(command(slot_id))
     assert lock.attempts == 3 and lock.released == [] and world.writes == []
+
+
+async def test_the_10000th_booking_of_a_day_is_refused_before_its_number_is_committed(service, world):
+    world.last_reference = 9999
+    with pytest.raises(RateLimitExceeded) as refused:
+        await service.book(command(a_slot(world)))
+    assert refused.value.retry_after_seconds == 12 * 3600  # NOW is noon in London (GMT)
+    assert world.writes == [("reference",)]
