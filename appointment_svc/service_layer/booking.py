@@ -159,7 +159,8 @@ class BookingService:
         log.warning("slot lock outlived its holder, booking guarded by PostgreSQL only", slot_id=str(slot_id))
         if seen is not None:
             # Compare-and-delete against the token judged stale, so later customers take a fresh
-            # lock at once instead of paying the retries; a lock re-taken meanwhile is kept.
+            # lock at once instead of paying the retries; a lock re-taken meanwhile is kept. Were
+            # the token a live holder's about to lock the row, losing it costs only speed.
             await self._lock.release(slot_id, seen)
 
     async def _book_in_transaction(self, command: BookSlot, reference: str) -> Booking:

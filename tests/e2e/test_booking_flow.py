@@ -8,12 +8,14 @@ import uuid
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import httpx
 import pytest
 
 from mesh_common.auth import Role
 from tests.e2e.helpers import a_customer, a_future_day, london
 from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
+from tests.polling import wait_for
 
 REFERENCE = re.compile(r"^BK-\d{8}-\d{4}$")
 
@@ -77,10 +79,36 @@ def test_with_redis_stopped_bookings_stay_correct(mesh, backing, slot):
     assert any("booking guarded by PostgreSQL only" in line and str(slot) in line for line in logs)
 
 
+def redis_circuit_open(service) -> bool:
+    """Whether the replica's Redis breaker last logged that it opened (and not yet that it closed)."""
+    said = [line for line in service.log_path.read_text().splitlines() if '"redis circuit ' in line]
+    return bool(said) and '"redis circuit open' in said[-1]
+
+
+def every_replica_uses_valkey(mesh) -> None:
+    """A fault test before this one (Valkey stopped) can leave a replica's Redis circuit open for its
+    cooldown, and bookings then skip the slot lock altogether. Ask each such replica directly until a
+    call let through the breaker closes it."""
+    from booking.v1 import appointment_service_pb2, appointment_service_pb2_grpc, resources_pb2
+
+    grid = appointment_service_pb2.ListAvailableSlotsRequest(type=resources_pb2.SHOWROOM_VISIT, date=a_future_day().isoformat())
+    for service in mesh.appointment:
+        with grpc.insecure_channel(service.url) as channel:
+            stub = appointment_service_pb2_grpc.AppointmentServiceStub(channel)
+
+            def circuit_closed() -> bool:
+                if redis_circuit_open(service):
+                    stub.ListAvailableSlots(grid, timeout=5)  # the availability cache goes through the breaker
+                return not redis_circuit_open(service)
+
+            wait_for(circuit_closed, timeout=30, what=f"{service.name}'s Redis circuit to close")
+
+
 def a_crashed_replicas_lock(mesh, slot_id) -> str:
     """The lock a replica SIGKILLed mid-booking leaves in Valkey (its append-only file keeps it)."""
     from redis import Redis
 
+    every_replica_uses_valkey(mesh)
     key = f"slot:lock:{slot_id}"
     with Redis.from_url(mesh.env["REDIS_URL"]) as redis:
         redis.set(key, "token-of-a-sigkilled-replica", ex=30)
