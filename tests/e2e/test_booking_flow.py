@@ -5,16 +5,24 @@ import re
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import httpx
 import pytest
 
+from appointment_svc.domain.model import london_date
 from mesh_common.auth import Role
 from tests.e2e.helpers import a_customer, a_future_day, london
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
+from tests.integration.booking_fixtures import (
+    active_bookings,
+    add_consultant,
+    add_slot,
+    booking_form,
+    reference_counter,
+    set_reference_counter,
+)
 from tests.polling import wait_for
 
 REFERENCE = re.compile(r"^BK-\d{8}-\d{4}$")
@@ -130,6 +138,25 @@ def test_thirty_racers_for_a_slot_with_a_stale_lock_give_exactly_one_201(mesh, s
     statuses = race(mesh, slot, 30)
     assert statuses.count(201) == 1 and set(statuses) == {201, 409}, statuses
     assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_after_9999_bookings_in_a_london_day_the_next_is_429_until_midnight_and_books_nothing(mesh, http, slot):
+    today = london_date(datetime.now(timezone.utc))
+    before = reference_counter(mesh.database_url, today)
+    set_reference_counter(mesh.database_url, today, 9999)
+    try:
+        response = book(http, mesh, slot)
+        left = reference_counter(mesh.database_url, today)
+    finally:
+        # The mesh's database is shared by the session's tests: give the day its numbers back.
+        set_reference_counter(mesh.database_url, today, before)
+    assert response.status_code == 429, response.text
+    assert response.json() == {
+        "code": "RATE_LIMIT_EXCEEDED",
+        "message": "We cannot take any more bookings today. Please try again after midnight (UK time).",
+    }
+    assert 0 < int(response.headers["retry-after"]) <= 25 * 3600
+    assert left == 9999 and active_bookings(mesh.database_url, slot) == 0
 
 
 def test_with_postgres_stopped_a_booking_is_503_and_nothing_is_half_written(mesh, backing, http, slot):

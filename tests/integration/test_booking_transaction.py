@@ -29,7 +29,14 @@ from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.domain.validation import Contact
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, outbox_subjects
+from tests.integration.booking_fixtures import (
+    active_bookings,
+    add_consultant,
+    add_slot,
+    outbox_subjects,
+    reference_counter,
+    set_reference_counter,
+)
 
 
 def command(slot_id, user="alice", request_id=None, **contact_overrides) -> BookSlot:
@@ -242,19 +249,6 @@ async def test_thirty_racers_for_a_slot_with_a_stale_lock_get_exactly_one_bookin
     assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
     assert active_bookings(database_url, slot) == 1
     assert outbox_subjects(database_url) == ["booking.created"]
-
-
-def set_reference_counter(database_url: str, day, value: int) -> None:
-    with psycopg.connect(database_url) as connection:
-        connection.execute(
-            "INSERT INTO reference_counters (day, last_value) VALUES (%s, %s) ON CONFLICT (day) DO UPDATE SET last_value = %s",
-            (day, value, value),
-        )
-
-
-def reference_counter(database_url: str, day) -> int:
-    with psycopg.connect(database_url) as connection:
-        return connection.execute("SELECT last_value FROM reference_counters WHERE day = %s", (day,)).fetchone()[0]
 
 
 async def test_after_9999_bookings_in_a_london_day_the_next_is_refused_until_midnight_and_writes_nothing(database_url, redis, slot):
