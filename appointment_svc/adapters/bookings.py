@@ -107,6 +107,20 @@ class SqlUnitOfWork:
         row = (await self.conn.execute(SLOT_WITH_CONSULTANT.where(time_slots.c.id == slot_id))).first()
         return None if row is None else slot_from_row(row)
 
+    async def slot_free_and_unlocked(self, slot_id: UUID) -> bool:
+        """Whether the slot is neither booked nor blocked nor locked by any open transaction.
+
+        SKIP LOCKED rather than NOWAIT: a row another transaction holds simply is not returned, so
+        "locked" is an answer, not a lock_not_available error to translate (nor an ERROR line in
+        PostgreSQL's log per probe). The row lock, if taken, ends with this unit of work.
+        """
+        statement = (
+            select(time_slots.c.id)
+            .where(time_slots.c.id == slot_id, time_slots.c.is_booked.is_(False), time_slots.c.is_blocked.is_(False))
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.conn.execute(statement)).first() is not None
+
     async def mark_slot_booked(self, slot_id: UUID) -> bool:
         # Conditional: even if the row lock were bypassed, a booked slot is never booked again.
         result = await self.conn.execute(

@@ -44,12 +44,19 @@ class RedisSlotLock:
             raise LockServiceDown(type(exc).__name__) from exc
         return token if taken else None
 
-    async def release(self, slot_id: UUID, token: str) -> None:
+    async def holder(self, slot_id: UUID) -> bytes | None:
+        """The token the slot's lock holds now (None when free): what a later release must match."""
+        try:
+            return await self._redis.get(self.key(slot_id))
+        except (RedisError, OSError) as exc:
+            raise LockServiceDown(type(exc).__name__) from exc
+
+    async def release(self, slot_id: UUID, token: str | bytes) -> None:
         # Shielded: a caller cancelled mid-release (client gone, deadline hit) must not strand the
         # lock; the release finishes on its own.
         await asyncio.shield(self._release_with_retry(slot_id, token))
 
-    async def _release_with_retry(self, slot_id: UUID, token: str) -> None:
+    async def _release_with_retry(self, slot_id: UUID, token: str | bytes) -> None:
         for attempt in range(RELEASE_ATTEMPTS):
             try:
                 await self._release(keys=[self.key(slot_id)], args=[token])

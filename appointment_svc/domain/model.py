@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from uuid import UUID
@@ -13,6 +14,7 @@ from appointment_svc.domain.errors import (
     FieldViolation,
     Forbidden,
     InvalidStatusTransition,
+    RateLimitExceeded,
     SlotInPast,
     SlotUnavailable,
     ValidationFailed,
@@ -122,7 +124,27 @@ class Booking:
     request_id: str | None = None
 
 
+# The FIXED contract gives a day's sequence four digits (`^BK-\d{8}-\d{4}$`), so a London day
+# holds at most this many bookings. Past it we refuse rather than widen the code: clients and
+# staff tools may rely on the pattern, and 9,999 bookings in a day is far beyond the diary's size.
+DAILY_BOOKING_CAPACITY = 9999
+
+
+def check_daily_capacity(sequence: int, now: datetime) -> None:
+    """Refuse the booking that would take the day's sequence past four digits until London midnight:
+    a daily capacity, so the same refusal as other limits (RateLimitExceeded, with when to retry)."""
+    if sequence <= DAILY_BOOKING_CAPACITY:
+        return
+    _, midnight = london_day_bounds(london_date(now))
+    raise RateLimitExceeded(
+        max(1, math.ceil((midnight - now).total_seconds())),
+        "We cannot take any more bookings today. Please try again after midnight (UK time).",
+    )
+
+
 def reference_code(day: date, sequence: int) -> str:
+    if not 1 <= sequence <= DAILY_BOOKING_CAPACITY:
+        raise ValueError(f"reference sequence {sequence} does not fit BK-YYYYMMDD-NNNN")
     return f"BK-{day:%Y%m%d}-{sequence:04d}"
 
 

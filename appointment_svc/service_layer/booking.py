@@ -28,6 +28,7 @@ from appointment_svc.domain.model import (
     Slot,
     check_bookable,
     check_cancellable,
+    check_daily_capacity,
     london_date,
     reference_code,
 )
@@ -80,6 +81,8 @@ class BookingService:
             # booking commits would serialise every booking of the day. A failed booking leaves a gap.
             async with self._uow() as uow:
                 number = await uow.next_reference_number(london_date(now))
+                # Before the commit: a refused booking rolls the counter back and writes nothing.
+                check_daily_capacity(number, now)
                 await uow.commit()
             booking = await self._book_in_transaction(command, reference_code(london_date(now), number))
         except IntegrityError as exc:
@@ -132,7 +135,33 @@ class BookingService:
                 return token
             if attempt + 1 < LOCK_ATTEMPTS:
                 await asyncio.sleep(LOCK_RETRY_DELAY)
-        raise SlotUnavailable()
+        await self._overrule_stale_lock(slot_id)
+        return None
+
+    async def _overrule_stale_lock(self, slot_id: UUID) -> None:
+        """After the attempts failed: 409 unless PostgreSQL shows the lock outlived its holder.
+
+        The Redis lock is only a hint. A SIGKILLed replica never releases its locks and Valkey's
+        append-only file keeps them across a restart, so trusting the key would refuse a free slot
+        for up to the lease (30 s). PostgreSQL decides instead: a live holder is either in its
+        transaction (the row is locked: 409), or committed (booked: 409), or about to lock the row
+        (then PostgreSQL serialises both bookings and one wins, as when Redis is down). Only a free,
+        unlocked row lets this booking go on, guarded by PostgreSQL alone.
+        """
+        try:
+            seen = await self._lock.holder(slot_id)
+        except LockServiceDown:
+            seen = None
+        async with self._uow() as uow:
+            free = await uow.slot_free_and_unlocked(slot_id)
+        if not free:
+            raise SlotUnavailable()
+        log.warning("slot lock outlived its holder, booking guarded by PostgreSQL only", slot_id=str(slot_id))
+        if seen is not None:
+            # Compare-and-delete against the token judged stale, so later customers take a fresh
+            # lock at once instead of paying the retries; a lock re-taken meanwhile is kept. Were
+            # the token a live holder's about to lock the row, losing it costs only speed.
+            await self._lock.release(slot_id, seen)
 
     async def _book_in_transaction(self, command: BookSlot, reference: str) -> Booking:
         async with self._uow() as uow:

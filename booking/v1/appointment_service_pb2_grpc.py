@@ -80,7 +80,11 @@ class AppointmentServiceServicer:
 
     def CreateAppointment(self, request, context):
         """CreateAppointment books a slot for the calling customer. Errors:
-        SLOT_UNAVAILABLE, SLOT_NOT_FOUND, SLOT_IN_PAST, VALIDATION_ERROR.
+        SLOT_UNAVAILABLE, SLOT_NOT_FOUND, SLOT_IN_PAST, VALIDATION_ERROR,
+        BOOKING_LIMIT_REACHED, and RATE_LIMIT_EXCEEDED (with `retry-after` seconds)
+        when the email address has had its booking emails for 24 hours or the
+        London day already has 9,999 bookings (its reference codes are used up;
+        retry after London midnight).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -5,15 +5,25 @@ import re
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import httpx
 import pytest
 
+from appointment_svc.domain.model import london_date
 from mesh_common.auth import Role
 from tests.e2e.helpers import a_customer, a_future_day, london
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
+from tests.integration.booking_fixtures import (
+    active_bookings,
+    add_consultant,
+    add_slot,
+    booking_form,
+    reference_counter,
+    set_reference_counter,
+)
+from tests.polling import wait_for
 
 REFERENCE = re.compile(r"^BK-\d{8}-\d{4}$")
 
@@ -75,6 +85,78 @@ def test_with_redis_stopped_bookings_stay_correct(mesh, backing, slot):
     assert active_bookings(mesh.database_url, slot) == 1
     logs = "".join(p.log_path.read_text() for p in mesh.appointment).splitlines()
     assert any("booking guarded by PostgreSQL only" in line and str(slot) in line for line in logs)
+
+
+def redis_circuit_open(service) -> bool:
+    """Whether the replica's Redis breaker last logged that it opened (and not yet that it closed)."""
+    said = [line for line in service.log_path.read_text().splitlines() if '"redis circuit ' in line]
+    return bool(said) and '"redis circuit open' in said[-1]
+
+
+def every_replica_uses_valkey(mesh) -> None:
+    """A fault test before this one (Valkey stopped) can leave a replica's Redis circuit open for its
+    cooldown, and bookings then skip the slot lock altogether. Ask each such replica directly until a
+    call let through the breaker closes it."""
+    from booking.v1 import appointment_service_pb2, appointment_service_pb2_grpc, resources_pb2
+
+    grid = appointment_service_pb2.ListAvailableSlotsRequest(type=resources_pb2.SHOWROOM_VISIT, date=a_future_day().isoformat())
+    for service in mesh.appointment:
+        with grpc.insecure_channel(service.url) as channel:
+            stub = appointment_service_pb2_grpc.AppointmentServiceStub(channel)
+
+            def circuit_closed() -> bool:
+                if redis_circuit_open(service):
+                    stub.ListAvailableSlots(grid, timeout=5)  # the availability cache goes through the breaker
+                return not redis_circuit_open(service)
+
+            wait_for(circuit_closed, timeout=30, what=f"{service.name}'s Redis circuit to close")
+
+
+def a_crashed_replicas_lock(mesh, slot_id) -> str:
+    """The lock a replica SIGKILLed mid-booking leaves in Valkey (its append-only file keeps it)."""
+    from redis import Redis
+
+    every_replica_uses_valkey(mesh)
+    key = f"slot:lock:{slot_id}"
+    with Redis.from_url(mesh.env["REDIS_URL"]) as redis:
+        redis.set(key, "token-of-a-sigkilled-replica", ex=30)
+    return key
+
+
+def test_a_free_slot_still_locked_by_a_crashed_replica_is_booked_and_the_stale_lock_removed(mesh, http, slot):
+    from redis import Redis
+
+    key = a_crashed_replicas_lock(mesh, slot)
+    assert book(http, mesh, slot).status_code == 201
+    with Redis.from_url(mesh.env["REDIS_URL"]) as redis:
+        assert not redis.exists(key)
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_thirty_racers_for_a_slot_with_a_stale_lock_give_exactly_one_201(mesh, slot):
+    a_crashed_replicas_lock(mesh, slot)
+    statuses = race(mesh, slot, 30)
+    assert statuses.count(201) == 1 and set(statuses) == {201, 409}, statuses
+    assert active_bookings(mesh.database_url, slot) == 1
+
+
+def test_after_9999_bookings_in_a_london_day_the_next_is_429_until_midnight_and_books_nothing(mesh, http, slot):
+    today = london_date(datetime.now(timezone.utc))
+    before = reference_counter(mesh.database_url, today)
+    set_reference_counter(mesh.database_url, today, 9999)
+    try:
+        response = book(http, mesh, slot)
+        left = reference_counter(mesh.database_url, today)
+    finally:
+        # The mesh's database is shared by the session's tests: give the day its numbers back.
+        set_reference_counter(mesh.database_url, today, before)
+    assert response.status_code == 429, response.text
+    assert response.json() == {
+        "code": "RATE_LIMIT_EXCEEDED",
+        "message": "We cannot take any more bookings today. Please try again after midnight (UK time).",
+    }
+    assert 0 < int(response.headers["retry-after"]) <= 25 * 3600
+    assert left == 9999 and active_bookings(mesh.database_url, slot) == 0
 
 
 def test_with_postgres_stopped_a_booking_is_503_and_nothing_is_half_written(mesh, backing, http, slot):

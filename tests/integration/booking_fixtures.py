@@ -69,6 +69,25 @@ def outbox_subjects(database_url: str) -> list[str]:
         return [r[0] for r in connection.execute("SELECT subject FROM outbox ORDER BY created_at")]
 
 
+def reference_counter(database_url: str, day) -> int | None:
+    """The last reference number taken on this London day (None before the first)."""
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT last_value FROM reference_counters WHERE day = %s", (day,)).fetchone()
+    return None if row is None else row[0]
+
+
+def set_reference_counter(database_url: str, day, value: int | None) -> None:
+    """As if `value` bookings had been numbered on this London day (None: none yet)."""
+    with psycopg.connect(database_url) as connection:
+        if value is None:
+            connection.execute("DELETE FROM reference_counters WHERE day = %s", (day,))
+            return
+        connection.execute(
+            "INSERT INTO reference_counters (day, last_value) VALUES (%s, %s) ON CONFLICT (day) DO UPDATE SET last_value = %s",
+            (day, value, value),
+        )
+
+
 def booking_form(slot_id, **overrides) -> dict:
     form = {
         "type": "SHOWROOM_VISIT",

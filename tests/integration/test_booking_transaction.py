@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -17,17 +18,25 @@ from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.errors import (
     BookingAlreadyCancelled,
     Forbidden,
+    RateLimitExceeded,
     RequestIdConflict,
     SlotInPast,
     SlotNotFound,
     SlotUnavailable,
 )
-from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot
+from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot, london_date, london_day_bounds
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.domain.validation import Contact
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, outbox_subjects
+from tests.integration.booking_fixtures import (
+    active_bookings,
+    add_consultant,
+    add_slot,
+    outbox_subjects,
+    reference_counter,
+    set_reference_counter,
+)
 
 
 def command(slot_id, user="alice", request_id=None, **contact_overrides) -> BookSlot:
@@ -197,3 +206,69 @@ async def test_a_cancel_racing_rebooks_never_leaves_two_active_bookings(service,
     with psycopg.connect(database_url) as connection:
         booked = connection.execute("SELECT is_booked FROM time_slots WHERE id = %s", (slot,)).fetchone()[0]
     assert booked == (active_bookings(database_url, slot) == 1)
+
+
+@pytest.fixture
+async def redis(redis_url):
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def a_crashed_holders_lock(redis, slot_id, token: str = "token-of-a-sigkilled-replica") -> None:
+    """What a replica SIGKILLed mid-booking leaves behind (Valkey's append-only file keeps it across restarts)."""
+    await redis.set(RedisSlotLock.key(slot_id), token, ex=30)
+
+
+async def test_a_slot_lock_that_outlived_its_holder_does_not_refuse_a_free_slot_and_is_removed(service, database_url, redis, slot):
+    await a_crashed_holders_lock(redis, slot)
+    booking = await service.book(command(slot))
+    assert booking.status is BookingStatus.PENDING
+    assert await redis.exists(RedisSlotLock.key(slot)) == 0
+    assert active_bookings(database_url, slot) == 1
+
+
+async def test_a_held_lock_on_a_slot_row_locked_by_an_open_transaction_is_still_409(service, database_url, redis, slot):
+    await a_crashed_holders_lock(redis, slot, "token-of-a-live-holder")
+    holder = await psycopg.AsyncConnection.connect(database_url)
+    try:
+        await holder.execute("SELECT 1 FROM time_slots WHERE id = %s FOR UPDATE", (slot,))
+        with pytest.raises(SlotUnavailable):
+            await service.book(command(slot))
+        assert await redis.get(RedisSlotLock.key(slot)) == b"token-of-a-live-holder"
+    finally:
+        await holder.rollback()
+        await holder.close()
+    assert active_bookings(database_url, slot) == 0
+
+
+async def test_thirty_racers_for_a_slot_with_a_stale_lock_get_exactly_one_booking(service, database_url, redis, slot):
+    await a_crashed_holders_lock(redis, slot)
+    results = await asyncio.gather(*(service.book(command(slot, user=f"u{i}")) for i in range(30)), return_exceptions=True)
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
+    assert active_bookings(database_url, slot) == 1
+    assert outbox_subjects(database_url) == ["booking.created"]
+
+
+async def test_after_9999_bookings_in_a_london_day_the_next_is_refused_until_midnight_and_writes_nothing(database_url, redis, slot):
+    now = datetime.now(timezone.utc)
+    today, (_, midnight) = london_date(now), london_day_bounds(london_date(now))
+    set_reference_counter(database_url, today, 9999)
+    engine = create_async_engine(sqlalchemy_url(database_url))
+    try:
+        def service_at(instant):
+            return BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), AvailabilityCache(redis), clock=lambda: instant)
+
+        with pytest.raises(RateLimitExceeded) as refused:
+            await service_at(now).book(command(slot))
+        assert refused.value.retry_after_seconds == math.ceil((midnight - now).total_seconds())
+        assert "after midnight" in refused.value.message
+        assert reference_counter(database_url, today) == 9999
+        assert active_bookings(database_url, slot) == 0 and outbox_subjects(database_url) == []
+        assert await redis.exists(RedisSlotLock.key(slot)) == 0
+
+        tomorrow = await service_at(midnight + timedelta(minutes=1)).book(command(slot))
+    finally:
+        await engine.dispose()
+    assert tomorrow.reference_code == f"BK-{london_date(midnight):%Y%m%d}-0001"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from appointment_svc.domain.errors import BookingLimitReached, RateLimitExceeded, ValidationFailed
+from appointment_svc.domain.errors import BookingLimitReached, RateLimitExceeded, SlotUnavailable, ValidationFailed
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import AppointmentType, BookSlot, Category, Consultant, Slot
 from appointment_svc.domain.validation import Contact
@@ -24,6 +24,8 @@ class World:
         self.sends: dict[str, list[datetime]] = {}
         self.writes: list[tuple] = []
         self.locks: list[str] = []
+        self.rows_locked: set[uuid.UUID] = set()
+        self.last_reference = 0
 
 
 class FakeUow:
@@ -44,6 +46,10 @@ class FakeUow:
 
     lock_slot = peek_slot
 
+    async def slot_free_and_unlocked(self, slot_id):
+        slot = self.w.slots[slot_id]
+        return not (slot.is_booked or slot.is_blocked or slot_id in self.w.rows_locked)
+
     async def serialise_customer(self, user_id):
         self.w.locks.append(f"customer:{user_id}")
 
@@ -61,7 +67,8 @@ class FakeUow:
 
     async def next_reference_number(self, day):
         self.w.writes.append(("reference",))
-        return 1
+        self.w.last_reference += 1
+        return self.w.last_reference
 
     async def mark_slot_booked(self, slot_id):
         self.w.writes.append(("booked", slot_id))
@@ -88,6 +95,25 @@ class NoLock:
         return None
 
 
+class HeldLock:
+    """A slot lock someone else holds, as Redis keeps it after its holder was SIGKILLed."""
+
+    def __init__(self, token=b"foreign-token"):
+        self.token = token
+        self.attempts = 0
+        self.released: list[tuple] = []
+
+    async def acquire(self, slot_id):
+        self.attempts += 1
+        return None
+
+    async def holder(self, slot_id):
+        return self.token
+
+    async def release(self, slot_id, token):
+        self.released.append((slot_id, token))
+
+
 class NoCache:
     async def invalidate_day(self, day):
         return None
@@ -102,6 +128,10 @@ def world() -> World:
 def service(world) -> BookingService:
     limits = BookingLimits(max_active_bookings=3, max_emails_per_day=10, horizon_days=730)
     return BookingService(lambda: FakeUow(world), NoLock(), NoCache(), clock=lambda: NOW, limits=limits)
+
+
+def service_behind(world: World, lock) -> BookingService:
+    return BookingService(lambda: FakeUow(world), lock, NoCache(), clock=lambda: NOW)
 
 
 def a_slot(world: World, starts_at=NOW + timedelta(days=2)) -> uuid.UUID:
@@ -151,3 +181,26 @@ async def test_a_mailbox_keeps_room_for_the_cancellation_notices_of_its_upcoming
     assert refused.value.retry_after_seconds == 24 * 3600 - 5 * 60 and world.writes == []
     world.active_to["janedoe@gmail.com"] = 4  # 4 sent + 4 promised + 2 for this one: exactly the limit
     await service.book(command(a_slot(world)))
+
+
+async def test_a_lock_that_outlived_its_holder_yields_to_a_free_unlocked_row_and_is_removed(world):
+    lock, slot_id = HeldLock(), a_slot(world)
+    booking = await service_behind(world, lock).book(command(slot_id))
+    assert booking.slot.id == slot_id and ("booked", slot_id) in world.writes
+    assert lock.attempts == 3 and lock.released == [(slot_id, b"foreign-token")]
+
+
+async def test_a_held_lock_on_a_row_locked_by_a_transaction_is_409_after_three_attempts(world):
+    lock, slot_id = HeldLock(), a_slot(world)
+    world.rows_locked.add(slot_id)
+    with pytest.raises(SlotUnavailable):
+        await service_behind(world, lock).book(command(slot_id))
+    assert lock.attempts == 3 and lock.released == [] and world.writes == []
+
+
+async def test_the_10000th_booking_of_a_day_is_refused_before_its_number_is_committed(service, world):
+    world.last_reference = 9999
+    with pytest.raises(RateLimitExceeded) as refused:
+        await service.book(command(a_slot(world)))
+    assert refused.value.retry_after_seconds == 12 * 3600  # NOW is noon in London (GMT)
+    assert world.writes == [("reference",)]
