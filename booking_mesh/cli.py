@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeyPair, Role, issue_token
+from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, KeyPair, Role, issue_token
 
 BACKING_URL_ENV = {
     "postgres": "DATABASE_URL",
@@ -182,6 +182,14 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token_lifetime(text: str) -> int:
+    # The mesh refuses longer-lived tokens (gateway and services alike): never mint one.
+    seconds = int(text)
+    if not 1 <= seconds <= DEFAULT_MAX_TOKEN_LIFETIME_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {DEFAULT_MAX_TOKEN_LIFETIME_SECONDS} seconds (the mesh refuses longer-lived tokens)")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="booking-mesh", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -189,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     mint = commands.add_parser("token", help="print a JWT the running dev mesh accepts")
     mint.add_argument("--sub", required=True, help="user id (the token's subject)")
     mint.add_argument("--role", default="CUSTOMER", choices=[r.value for r in Role])
-    mint.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    mint.add_argument("--ttl", type=_token_lifetime, default=3600,
+                      help=f"lifetime in seconds (default 3600, at most {DEFAULT_MAX_TOKEN_LIFETIME_SECONDS})")
     mint.set_defaults(func=token)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -74,3 +74,11 @@ def test_the_maximum_lifetime_is_configurable():
     with pytest.raises(InvalidToken):
         strict.verify(signed(), now=NOW)
     assert strict.verify(signed(exp=int(NOW) + 300), now=NOW).user_id == "alice"
+
+
+def test_the_cli_refuses_to_mint_a_token_the_mesh_would_refuse(capsys):
+    from booking_mesh.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["token", "--sub", "alice", "--ttl", str(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS + 1)])
+    assert "the mesh refuses longer-lived tokens" in capsys.readouterr().err
