@@ -9,14 +9,7 @@ from redis.asyncio import Redis
 from appointment_svc.adapters.redis_breaker import CircuitOpen, RedisBreaker
 from appointment_svc.adapters.slot_lock import LockServiceDown, RedisSlotLock
 from tests.faults import frozen
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import ManualClock
 
 
 @pytest.fixture
@@ -27,7 +20,7 @@ async def redis(redis_url):
 
 
 async def test_a_hung_redis_is_asked_three_times_then_skipped_until_the_cooldown_ends(backing, redis):
-    clock = Clock()
+    clock = ManualClock()
     breaker = RedisBreaker(redis, threshold=3, cooldown=5.0, clock=clock)
     lock = RedisSlotLock(breaker)
     with frozen(backing["valkey"]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from booking_mesh.supervisor import CrashLoop, Supervisor
+from tests.clock import ManualClock
 
 
 class Component:
@@ -28,18 +29,10 @@ class Component:
         self.kills += 1
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def mesh():
     said: list[tuple[str, str]] = []
-    clock = Clock()
+    clock = ManualClock(1000.0)
     parts = [Component("valkey"), Component("gateway")]
     supervisor = Supervisor(parts, lambda name, text: said.append((name, text)), clock=clock)
     return supervisor, parts, clock, said
