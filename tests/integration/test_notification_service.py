@@ -508,9 +508,10 @@ class ScriptedSmtp:
 
 async def test_a_send_slower_than_the_ack_wait_is_not_redelivered_meanwhile(backing, brochure):
     async def slow(_count: int) -> None:
-        await asyncio.sleep(3)  # three times the ack wait below: only the heartbeat keeps the message ours
+        await asyncio.sleep(5)  # 2.5 times the ack wait below: only the heartbeat keeps the message ours
 
-    bus = await open_bus(backing, brochure, notification_ack_wait_seconds=1.0, smtp_timeout_seconds=10.0)
+    # An ack wait of 2 s leaves the heartbeat (every 2/3 s) more than a second of slack on a busy machine.
+    bus = await open_bus(backing, brochure, notification_ack_wait_seconds=2.0, smtp_timeout_seconds=15.0)
     try:
         async with ScriptedSmtp(slow) as smtp:
             bus.values["smtp_url"] = smtp.url
