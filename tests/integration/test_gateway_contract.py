@@ -274,9 +274,9 @@ def test_cancel_is_a_patch_answering_200(client, upstream, customer):
     assert upstream.calls[0].request.booking_id == BOOKING_ID
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl for an HTTP/2 (h2c) client")
 @pytest.mark.parametrize("date", ["2030-01-01", "err:SLOT_IN_PAST"])
 def test_http2_clients_get_no_grpc_headers_or_trailers_either(gateway, upstream, date):
+    assert shutil.which("curl"), "this test needs curl as its HTTP/2 (h2c) client: apt-get install curl"
     result = subprocess.run(
         ["curl", "-sv", "--http2-prior-knowledge", f"{gateway.url}{AVAILABILITY}?type=HOME_MEASUREMENT&date={date}"],
         capture_output=True, text=True, timeout=30,
