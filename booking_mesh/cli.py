@@ -32,6 +32,8 @@ class Mesh:
 
     def __init__(self) -> None:
         self.started: list = []
+        # In-process helpers (the dev sign-in endpoint): stopped after every child process.
+        self.on_stop: list = []
 
     def stop(self) -> None:
         for process in reversed(self.started):
@@ -40,6 +42,9 @@ class Mesh:
             except Exception as exc:  # keep stopping the rest
                 print(f"  {process.name}: stop failed: {exc}", file=sys.stderr)
         self.started.clear()
+        for stop in reversed(self.on_stop):
+            stop()
+        self.on_stop.clear()
 
 
 def _backing_env(home: Path, mesh: Mesh) -> dict[str, str]:
@@ -87,6 +92,7 @@ def _up() -> int:
     from booking_mesh.services import AppointmentService, NotificationService
     from booking_mesh.supervisor import CrashLoop, Supervisor
     from gateway.process import EnvoyGateway, GatewayError
+    from gateway.web import DevSignIn
 
     home = mesh_home()
     gateway_port = int(os.environ.get("GATEWAY_PORT", "8080"))
@@ -123,9 +129,12 @@ def _up() -> int:
         notification.start()
         mesh.started.append(notification)
         say("notification_svc", "consuming booking and brochure events")
+        sign_in = DevSignIn(KeyPair.load(keys_dir), issuer=env["JWT_ISSUER"], audience=env["JWT_AUDIENCE"]).start()
+        mesh.on_stop.append(sign_in.stop)
         gateway = EnvoyGateway(
             home / "gateway",
             listen_port=gateway_port,
+            dev_sign_in=sign_in.address,
             upstreams=[("127.0.0.1", appointment.port)],
             jwks_path=keys_dir / "jwks.json",
             issuer=env["JWT_ISSUER"],
@@ -138,6 +147,8 @@ def _up() -> int:
         say("gateway", f"Envoy on {gateway.url}")
         print(f"\nbooking-mesh is up: {gateway.url}", flush=True)
         print(f"  try: curl '{gateway.url}/v1/appointments/availability?type=SHOWROOM_VISIT&date=<YYYY-MM-DD>'")
+        print(f"  in a browser: {gateway.url}/  (sign in as a customer: {gateway.url}/dev/sign-in?sub=alice,")
+        print(f"                as staff: {gateway.url}/dev/sign-in?sub=staff-1&role=ADMIN)")
         print("  a token: booking-mesh token --sub alice   (Ctrl-C stops everything)\n", flush=True)
         supervisor = Supervisor(mesh.started, say)
         while not stopping.wait(0.5):

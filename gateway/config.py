@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import grpc
 import jinja2
 
+from gateway.web import DEV_SIGN_IN_PATH, SECURITY_HEADERS, WEB_ROOT, web_assets
 from mesh_common.auth import CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
 from mesh_common.errors import ERRORS
 
@@ -406,6 +407,9 @@ def render_envoy_config(
     brochure_limit_global: int = 300,
     brochure_limit_window_seconds: int = 60,
     openapi_path: Path = DEFAULT_OPENAPI,
+    web_root: Path = WEB_ROOT,
+    web_served_from: str | None = None,
+    dev_sign_in: tuple[str, int] | None = None,
 ) -> str:
     """The Envoy YAML for the public listener in front of the given gRPC endpoints.
 
@@ -420,6 +424,10 @@ def render_envoy_config(
     entry is trusted (0: the peer address is the client); the brochure limits count requests
     per client address and in all per ``brochure_limit_window_seconds``.
     """
+    assets = web_assets(Path(web_root), served_from=web_served_from)
+    largest = max(Path(web_root, a.path.name).stat().st_size for a in assets)
+    if largest > MAX_DIRECT_RESPONSE_BYTES:
+        raise ValueError(f"a web app file is {largest} bytes; the gateway serves at most {MAX_DIRECT_RESPONSE_BYTES}")
     for name, value in [("brochure_limit_per_client", brochure_limit_per_client),
                         ("brochure_limit_global", brochure_limit_global),
                         ("brochure_limit_window_seconds", brochure_limit_window_seconds)]:  # fmt: skip
@@ -454,6 +462,10 @@ def render_envoy_config(
         openapi_route=OPENAPI_ROUTE,
         openapi_path=str(Path(openapi_path).resolve()),
         max_direct_response_bytes=MAX_DIRECT_RESPONSE_BYTES,
+        web_assets=assets,
+        web_headers=SECURITY_HEADERS,
+        dev_sign_in=(dev_sign_in[0], int(dev_sign_in[1])) if dev_sign_in else None,
+        dev_sign_in_path=DEV_SIGN_IN_PATH,
         api_prefix=API_PREFIX,
         admin_prefixes=ADMIN_PREFIXES,
         identity_headers=IDENTITY_HEADERS,

@@ -11,6 +11,7 @@ from booking_mesh.brochure_pdf import provision_brochure
 from booking_mesh.mailsink import read_messages
 from booking_mesh.services import AppointmentService, NotificationService
 from gateway.process import EnvoyGateway
+from gateway.web import DevSignIn
 from mesh_common.auth import KeyPair, Role, issue_token
 
 CORS_ORIGIN = "https://shop.example.co.uk"
@@ -76,8 +77,10 @@ def mesh(backing, mesh_home, template_database) -> Mesh:
         log_dir=home / "logs",
     )
     notification.start()
+    sign_in = DevSignIn(keys).start()
     gateway = EnvoyGateway(
         home / "gateway",
+        dev_sign_in=sign_in.address,
         upstreams=[("127.0.0.1", s.port) for s in services],
         jwks_path=home / "keys" / "jwks.json",
         cors_origins=[CORS_ORIGIN],
@@ -86,6 +89,7 @@ def mesh(backing, mesh_home, template_database) -> Mesh:
     gateway.start()
     yield Mesh(home, keys, database_url, env, services, notification, gateway, backing["smtp"].maildir)
     gateway.stop()
+    sign_in.stop()
     notification.stop()
     for service in services:
         service.stop()
