@@ -70,8 +70,8 @@ def _install_chromium() -> None:
             return
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
+def chromium_or_fail() -> str:
+    """The Chromium binary, installed first when possible; else the test fails with one sentence."""
     path = _find_chromium()
     if path is None and not os.environ.get("CHROMIUM"):
         _install_chromium()
@@ -79,6 +79,11 @@ def chromium_path() -> str:
     if path is None:
         pytest.fail(INSTALL_SENTENCE, pytrace=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return chromium_or_fail()
 
 
 @pytest.fixture(scope="session")
