@@ -6,6 +6,7 @@ a fresh mailbox.
 """
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import date
@@ -98,12 +99,14 @@ def test_my_bookings_lists_each_booking_with_status_time_services_consultant_and
     staff_moves(mesh, http, done, "confirm")
     appointment_has_started(mesh.database_url, done["slotId"])
     staff_moves(mesh, http, done, "complete")
+    started = customer.book(day, 18, type="VIDEO_CONSULTATION")
+    appointment_has_started(mesh.database_url, started["slotId"])
 
     sign_in(page, customer.sub, then="#/bookings")
     expect(page.get_by_role("heading", level=1)).to_have_text("My bookings")
-    expect(page.get_by_text("You have 3 bookings.")).to_be_visible()
+    expect(page.get_by_text("You have 4 bookings.")).to_be_visible()
     # Newest first, as the API gives them.
-    expect(page.locator("main").get_by_role("heading", level=2)).to_have_text(["Showroom visit", "Video consultation", "Home measurement"])
+    expect(page.locator("main").get_by_role("heading", level=2)).to_have_text(["Video consultation", "Showroom visit", "Video consultation", "Home measurement"])
 
     first = card(page, home)
     expect(first.get_by_role("heading")).to_have_text("Home measurement")
@@ -125,6 +128,9 @@ def test_my_bookings_lists_each_booking_with_status_time_services_consultant_and
     expect(third).to_contain_text("Completed")
     expect(third).to_contain_text("Kitchen")
     expect(cancel_button(page, done)).to_have_count(0)
+    # Still pending, but its time has come: too late to cancel here.
+    expect(card(page, started)).to_contain_text("Pending")
+    expect(cancel_button(page, started)).to_have_count(0)
     expect(page.get_by_role("navigation", name="Pages of bookings")).to_be_hidden()
     assert_plain_words(page)
     assert_accessible(page, "my bookings")
@@ -139,6 +145,27 @@ def test_a_customer_without_bookings_is_told_so_and_offered_the_journey(page):
     assert_accessible(page, "my bookings, empty")
     book.click()
     expect(page).to_have_url(re.compile(r"#/book$"))
+
+
+def test_when_the_list_cannot_be_loaded_a_sentence_and_try_again_are_shown(page, customer):
+    booking = customer.book(a_future_day(), 8)
+    answers = []
+
+    def unavailable_once(route):
+        if answers:
+            return route.continue_()
+        answers.append(503)
+        # The contract's answer when a backing service is down (stopping PostgreSQL here would
+        # disturb every other test of the session).
+        return route.fulfill(status=503, content_type="application/json", body=json.dumps({"code": "UNAVAILABLE", "message": "The service is unavailable."}))
+
+    page.route("**/v1/appointments?*", unavailable_once)
+    sign_in(page, customer.sub, then="#/bookings")
+    expect(page.locator("main").get_by_role("alert")).to_have_text("The booking service is busy or down for a moment. Please try again shortly.")
+    assert_accessible(page, "my bookings when the list cannot be loaded")
+    page.get_by_role("button", name="Try again").click()
+    expect(card(page, booking)).to_contain_text("Pending")
+    expect(page.locator("main").get_by_role("alert")).to_have_count(0)
 
 
 def test_cancelling_with_a_reason_through_the_dialog_cancels_the_booking_and_emails_the_customer(page, mesh, customer):
