@@ -119,26 +119,31 @@ export function mount(ctx) {
       ["Reference", h("span", { class: "booking-reference" }, a.referenceCode)],
     ];
     if (a.status === "CANCELLED" && a.cancelReason) rows.push(["Reason for cancelling", a.cancelReason]);
-    const item = h(
+    return h(
       "li",
       { class: "booking panel" },
       h("h2", {}, TYPE_WORDS[a.type] || "Appointment"),
       h("dl", { class: "summary" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
       message,
-      cancellable(a)
-        ? h(
-            "div",
-            { class: "actions" },
-            h(
-              "button",
-              { type: "button", class: "button button-danger", onclick: (event) => cancel(a, item, event.currentTarget) },
-              "Cancel booking",
-              h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
-            ),
-          )
-        : null,
+      cancelControl(a),
     );
-    return item;
+  }
+
+  // The Cancel button while the booking can be cancelled.
+  function cancelControl(a) {
+    if (cancellable(a)) {
+      return h(
+        "div",
+        { class: "actions" },
+        h(
+          "button",
+          { type: "button", class: "button button-danger", onclick: (event) => cancel(a, event.currentTarget) },
+          "Cancel booking",
+          h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
+        ),
+      );
+    }
+    return ACTIVE.has(a.status) ? h("p", { class: "hint" }, "This appointment has started, so it can no longer be cancelled here.") : null;
   }
 
   function replaceCard(item, a, message) {
@@ -147,7 +152,8 @@ export function mount(ctx) {
     focusHeading(next);
   }
 
-  async function cancel(a, item, button) {
+  async function cancel(a, button) {
+    const item = button.closest("li");
     const answer = await confirmDialog({
       title: "Cancel this booking?",
       text: `${TYPE_WORDS[a.type] || "Appointment"} on ${when(a)}, reference ${a.referenceCode}. The time will be offered to other customers.`,
