@@ -4,6 +4,7 @@
 export const NAME_MAX = 100;
 export const ADDRESS_MAX = 500;
 export const EMAIL_MAX = 254;
+export const REASON_MAX = 500;
 
 const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const EMAIL = new RegExp(
@@ -88,4 +89,12 @@ export function validateContact({ firstName = "", lastName = "", email = "", pho
   else if (!isUkPostcode(postcode)) out.push({ field: "postcode", description: "Postcode must be a full UK postcode, e.g. SW1A 1AA" });
   text(address, "address", "Address", ADDRESS_MAX, addressRequired, out, true);
   return out;
+}
+
+// A cancellation reason as appointment_svc/entrypoints/convert.py's cancel_reason judges it: the
+// problem's sentence, or "" when it is fine.
+export function reasonProblem(value, { required = false } = {}) {
+  const out = [];
+  text(value, "reason", "Reason", REASON_MAX, required, out, true);
+  return out.length ? out[0].description : "";
 }
