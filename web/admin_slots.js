@@ -12,6 +12,7 @@ const CATEGORIES = { KITCHEN: "Kitchen", BEDROOM: "Bedroom" };
 // ISO weekday numbers, as GenerateSlots takes them: 1 = Monday ... 7 = Sunday.
 const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"].map((name, i) => [String(i + 1), name]);
 const YMD = /^\d{4}-\d{2}-\d{2}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function mount(ctx) {
   return ctx.rest[0] === "consultants" ? consultantsPage(ctx) : slotsPage(ctx);
@@ -106,7 +107,7 @@ function consultantsPage(ctx) {
     staffNav("consultants"),
     h("h1", {}, "Consultants"),
     h("section", { "aria-labelledby": "consultant-list" }, h("h2", { id: "consultant-list" }, "Our consultants"), list),
-    h("section", { class: "panel", "aria-labelledby": "add-consultant" }, h("h2", { id: "add-consultant" }, "Add a consultant"), form),
+    h("section", { class: "panel staff-form", "aria-labelledby": "add-consultant" }, h("h2", { id: "add-consultant" }, "Add a consultant"), form),
   );
   load();
 }
@@ -119,7 +120,7 @@ function slotsPage(ctx) {
   const today = londonDate();
   const state = {
     day: YMD.test(ctx.query.get("date") || "") ? ctx.query.get("date") : today,
-    consultant: ctx.query.get("consultant") || "",
+    consultant: UUID.test(ctx.query.get("consultant") || "") ? ctx.query.get("consultant") : "",
   };
   let consultants = [];
   let loads = 0;
@@ -198,13 +199,15 @@ function slotsPage(ctx) {
       action = h("button", { type: "button", class: "button button-secondary button-small", "aria-label": `${verb} ${time} with ${who}` }, verb);
       action.addEventListener("click", () => toggle(row, slot, action));
     }
-    row.replaceChildren(
+    // Not h(): replaceChildren would write a missing action out as the text "null".
+    const parts = [
       h("span", { class: "slot-time" }, time),
       h("span", { class: "calendar-who" }, avatar(who, slot.consultant?.avatarUrl), h("span", {}, who, h("span", { class: "person-lines" }, TYPES[slot.type] || "Appointment"))),
       h("span", { class: `slot-state slot-state-${String(slot.state).toLowerCase()}` }, stateText),
       action,
       problem ? h("p", { class: "field-error slot-problem", role: "alert" }, problem) : null,
-    );
+    ];
+    row.replaceChildren(...parts.filter(Boolean));
     return action;
   }
 
@@ -326,7 +329,7 @@ function slotsPage(ctx) {
     staffNav("slots"),
     h("h1", {}, "Slot calendar"),
     h("section", { "aria-labelledby": "calendar-heading" }, controls, dayHeading, dayStatus, dayProblem, slotList),
-    h("section", { class: "panel", "aria-labelledby": "generate-heading" }, h("h2", { id: "generate-heading" }, "Generate slots"),
+    h("section", { class: "panel staff-form", "aria-labelledby": "generate-heading" }, h("h2", { id: "generate-heading" }, "Generate slots"),
       h("p", {}, "Make slots from a weekly pattern. Times that already have a slot for the consultant, or have passed, are skipped."), generator.form),
   );
   loadDay();

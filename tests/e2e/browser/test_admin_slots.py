@@ -75,6 +75,12 @@ def slot_row(page: Page, time: str):
     return page.get_by_role("listitem").filter(has_text=time)
 
 
+def assert_no_junk(page: Page) -> None:
+    """The page never shows a programming value where words belong."""
+    shown = page.get_by_role("main").inner_text()
+    assert not re.search(r"\b(null|undefined|NaN|\[object Object\])\b", shown), shown
+
+
 def no_horizontal_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
@@ -104,6 +110,7 @@ def test_staff_add_a_consultant_who_appears_in_the_list_and_through_the_api(page
     expect(added.locator(".avatar")).to_have_text("S" + name.split()[1][0].upper())
     expect(page.get_by_label("Name")).to_have_value("")
     assert_accessible(page, "the consultant list after adding one")
+    assert_no_junk(page)
     screenshot(page, "admin-consultants")
 
     listed = http.get("/v1/admin/consultants", headers=staff).json()["consultants"]
@@ -185,6 +192,7 @@ def test_staff_generate_a_weekly_pattern_and_see_it_in_the_calendar_and_the_publ
     for time in ("09:00–09:45", "10:00–10:45", "11:00–11:45"):
         expect(slot_row(page, time)).to_contain_text("Free")
     expect(page.get_by_text("3 slots on this day.")).to_be_visible()
+    assert_no_junk(page)
     screenshot(page, "admin-slots")
     assert public_times(http, monday, name) == ["09:00", "10:00", "11:00"]
     assert public_times(http, wednesday, name) == ["09:00", "10:00", "11:00"]
@@ -267,6 +275,7 @@ def test_staff_block_a_free_slot_and_unblock_it_and_customers_see_each_change(pa
     expect(row.get_by_role("button", name=f"Unblock 10:00–11:00 with {name}")).to_be_focused()
     assert public_times(http, day, name) == ["09:00"]
     assert_accessible(page, "the calendar with a blocked slot")
+    assert_no_junk(page)
 
     page.reload()
     expect(slot_row(page, "10:00–11:00")).to_contain_text("Blocked")  # the server's state, not the page's
@@ -298,6 +307,7 @@ def test_a_booked_slot_shows_its_reference_and_cannot_be_blocked(page, mesh, htt
     expect(stale).to_contain_text(f"Booked ({late.json()['referenceCode']})")
     expect(stale.get_by_role("button")).to_have_count(0)
     assert_accessible(page, "the calendar with a refused block")
+    assert_no_junk(page)
     states = http.get("/v1/admin/slots", params={"date": day.isoformat(), "consultantId": consultant_id}, headers=staff).json()
     assert {s["slotId"]: s["state"] for s in states["slots"]}[later] == "BOOKED"
 
