@@ -11,11 +11,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from appointment_svc.adapters.bookings import BOOKING_WITH_SLOT_COLUMNS, SqlUnitOfWork, booking_with_slot
-from appointment_svc.adapters.repository import consultant_from_row
+from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, consultant_from_row, slot_from_row
 from appointment_svc.adapters.tables import booking_status_history, bookings, consultants, time_slots
 from appointment_svc.domain.errors import ConsultantNotFound, SlotOverlap
 from appointment_svc.domain.model import Booking, BookingStatus, Consultant, london_day_bounds
-from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, NewConsultant, NewSlot, StatusChange
+from appointment_svc.domain.staff import (
+    AppointmentTableQuery,
+    CalendarSlot,
+    GenerateSlots,
+    NewConsultant,
+    NewSlot,
+    SlotCalendarQuery,
+    StatusChange,
+)
 
 NO_OVERLAP_CONSTRAINT = "time_slots_no_overlap"
 SLOT_CONSULTANT_FK = "time_slots_consultant_id_fkey"
@@ -83,6 +91,31 @@ def table_page_statement(query: AppointmentTableQuery, total: int | None = None)
 
 def table_count_statement(query: AppointmentTableQuery):
     return select(func.count()).select_from(bookings).where(*_table_filters(query))
+
+
+def slot_calendar_statement(query: SlotCalendarQuery):
+    """Every slot starting on the London day, with the reference of the booking that holds it."""
+    start, end = london_day_bounds(query.day)
+    # Not only PENDING/CONFIRMED: a completed or missed appointment keeps its slot booked, and
+    # staff still want to see whose it was. Cancelled bookings gave the slot back.
+    holder = (
+        select(bookings.c.reference_code)
+        .where(bookings.c.slot_id == time_slots.c.id, bookings.c.status != BookingStatus.CANCELLED.value)
+        .order_by(bookings.c.created_at.desc())
+        .limit(1)
+        .correlate(time_slots)
+        .scalar_subquery()
+    )
+    statement = (
+        SLOT_WITH_CONSULTANT.add_columns(holder.label("reference_code"))
+        .where(time_slots.c.starts_at >= start, time_slots.c.starts_at < end)
+        .order_by(time_slots.c.starts_at, consultants.c.name, consultants.c.id, time_slots.c.id)
+    )
+    if query.consultant_id is not None:
+        statement = statement.where(time_slots.c.consultant_id == query.consultant_id)
+    if query.type is not None:
+        statement = statement.where(time_slots.c.type == query.type.value)
+    return statement
 
 
 def _constraint(exc: IntegrityError) -> str | None:
@@ -184,6 +217,10 @@ class AdminUnitOfWork(SqlUnitOfWork):
         statement = insert(time_slots).on_conflict_do_nothing().returning(time_slots.c.starts_at)
         result = await self.conn.execute(statement, rows)
         return list(result.scalars().all())
+
+    async def slot_calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]:
+        rows = (await self.conn.execute(slot_calendar_statement(query))).all()
+        return [CalendarSlot(slot_from_row(row), row.reference_code if row.is_booked else None) for row in rows]
 
     async def set_slot_blocked(self, slot_id: UUID, blocked: bool) -> None:
         await self.conn.execute(update(time_slots).where(time_slots.c.id == slot_id).values(is_blocked=blocked))

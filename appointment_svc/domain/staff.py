@@ -131,6 +131,34 @@ class GenerateSlots:
     pattern: WeeklyPattern
 
 
+class SlotState(str, enum.Enum):
+    FREE = "FREE"
+    BOOKED = "BOOKED"
+    BLOCKED = "BLOCKED"
+
+
+@dataclass(frozen=True)
+class SlotCalendarQuery:
+    """One London day of the staff slot calendar, optionally narrowed to a consultant or type."""
+
+    day: date
+    consultant_id: UUID | None = None
+    type: AppointmentType | None = None
+
+
+@dataclass(frozen=True)
+class CalendarSlot:
+    slot: Slot
+    reference_code: str | None = None  # of the booking that holds the slot, when booked
+
+    @property
+    def state(self) -> SlotState:
+        # A booked slot cannot be blocked (check_blockable), so booked wins should both be set.
+        if self.slot.is_booked:
+            return SlotState.BOOKED
+        return SlotState.BLOCKED if self.slot.is_blocked else SlotState.FREE
+
+
 def check_new_slot(slot: NewSlot, now: datetime, limits: BookingLimits) -> None:
     if slot.starts_at <= now:
         raise SlotInPast("A slot must start in the future.")

@@ -13,9 +13,11 @@ from appointment_svc.domain.validation import has_control_characters
 from appointment_svc.domain.staff import (
     MAX_GENERATION_DAYS,
     AppointmentTableQuery,
+    CalendarSlot,
     GenerateSlots,
     NewConsultant,
     NewSlot,
+    SlotCalendarQuery,
     StatusChange,
     TableSort,
 )
@@ -182,6 +184,17 @@ def _minutes_between(start: time, end: time) -> int:
     return (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
 
 
+def slot_calendar_query(request: pb.ListSlotsRequest) -> SlotCalendarQuery:
+    violations: list[FieldViolation] = []
+    day = convert.calendar_date(request.date, "date", violations)
+    consultant_id = convert.uuid_field(request.consultant_id, "consultantId", violations) if request.consultant_id else None
+    kind = None
+    if request.type != res.APPOINTMENT_TYPE_UNSPECIFIED:
+        kind = convert.appointment_type(request.type, "type", violations)
+    convert.raise_if_invalid(violations)
+    return SlotCalendarQuery(day=day, consultant_id=consultant_id, type=kind)
+
+
 def slot_id(value: str):
     violations: list[FieldViolation] = []
     parsed = convert.uuid_field(value, "slotId", violations)
@@ -198,6 +211,19 @@ def consultant_message(consultant: Consultant) -> res.Consultant:
         name=consultant.name,
         avatar_url=consultant.avatar_url,
         categories=[res.Category.Value(c.value) for c in consultant.categories],
+    )
+
+
+def calendar_slot_message(entry: CalendarSlot) -> pb.CalendarSlot:
+    slot = entry.slot
+    return pb.CalendarSlot(
+        slot_id=str(slot.id),
+        starts_at=convert.timestamp(slot.starts_at),
+        ends_at=convert.timestamp(slot.ends_at),
+        type=res.AppointmentType.Value(slot.type.value),
+        consultant=consultant_message(slot.consultant),
+        state=pb.SlotState.Value(entry.state.value),
+        reference_code=entry.reference_code or "",
     )
 
 
@@ -302,3 +328,9 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         unblocked = slot_id(request.slot_id)
         await self._admin.unblock_slot(unblocked)
         return pb.UnblockSlotResponse(slot_id=str(unblocked), blocked=False)
+
+    @rpc
+    async def ListSlots(self, request: pb.ListSlotsRequest, context) -> pb.ListSlotsResponse:
+        self._auth.admin(context)
+        found = await self._admin.slot_calendar(slot_calendar_query(request))
+        return pb.ListSlotsResponse(slots=[calendar_slot_message(entry) for entry in found])

@@ -10,7 +10,15 @@ from appointment_svc.domain import events, staff
 from appointment_svc.domain.errors import BookingNotFound, ConsultantNotFound, SlotNotFound
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import Booking, BookingStatus, Consultant, london_date
-from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, NewConsultant, NewSlot, StatusChange
+from appointment_svc.domain.staff import (
+    AppointmentTableQuery,
+    CalendarSlot,
+    GenerateSlots,
+    NewConsultant,
+    NewSlot,
+    SlotCalendarQuery,
+    StatusChange,
+)
 from appointment_svc.service_layer.availability import utc_now
 from appointment_svc.service_layer.email_quota import publish_with_email
 from mesh_common.auth import Principal
@@ -100,6 +108,10 @@ class AdminService:
             return await uow.consultants()
 
     # -- slots
+
+    async def slot_calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]:
+        async with self._uow() as uow:
+            return await uow.slot_calendar(query)
 
     async def create_slot(self, command: NewSlot) -> UUID:
         staff.check_new_slot(command, self._clock(), self._limits)

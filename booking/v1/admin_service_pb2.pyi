@@ -4,12 +4,24 @@ from booking.v1 import resources_pb2 as _resources_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class SlotState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SLOT_STATE_UNSPECIFIED: _ClassVar[SlotState]
+    FREE: _ClassVar[SlotState]
+    BOOKED: _ClassVar[SlotState]
+    BLOCKED: _ClassVar[SlotState]
+SLOT_STATE_UNSPECIFIED: SlotState
+FREE: SlotState
+BOOKED: SlotState
+BLOCKED: SlotState
 
 class ListAppointmentsRequest(_message.Message):
     __slots__ = ("status", "page", "limit", "sort", "to", "reference_code", "email")
@@ -209,3 +221,37 @@ class UnblockSlotResponse(_message.Message):
     slot_id: str
     blocked: bool
     def __init__(self, slot_id: _Optional[str] = ..., blocked: _Optional[bool] = ...) -> None: ...
+
+class ListSlotsRequest(_message.Message):
+    __slots__ = ("date", "consultant_id", "type")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    CONSULTANT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    consultant_id: str
+    type: _resources_pb2.AppointmentType
+    def __init__(self, date: _Optional[str] = ..., consultant_id: _Optional[str] = ..., type: _Optional[_Union[_resources_pb2.AppointmentType, str]] = ...) -> None: ...
+
+class ListSlotsResponse(_message.Message):
+    __slots__ = ("slots",)
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    slots: _containers.RepeatedCompositeFieldContainer[CalendarSlot]
+    def __init__(self, slots: _Optional[_Iterable[_Union[CalendarSlot, _Mapping]]] = ...) -> None: ...
+
+class CalendarSlot(_message.Message):
+    __slots__ = ("slot_id", "starts_at", "ends_at", "type", "consultant", "state", "reference_code")
+    SLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTS_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDS_AT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONSULTANT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    slot_id: str
+    starts_at: _timestamp_pb2.Timestamp
+    ends_at: _timestamp_pb2.Timestamp
+    type: _resources_pb2.AppointmentType
+    consultant: _resources_pb2.Consultant
+    state: SlotState
+    reference_code: str
+    def __init__(self, slot_id: _Optional[str] = ..., starts_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[_resources_pb2.AppointmentType, str]] = ..., consultant: _Optional[_Union[_resources_pb2.Consultant, _Mapping]] = ..., state: _Optional[_Union[SlotState, str]] = ..., reference_code: _Optional[str] = ...) -> None: ...

@@ -97,6 +97,11 @@ class AdminServiceStub:
                 request_serializer=booking_dot_v1_dot_admin__service__pb2.UnblockSlotRequest.SerializeToString,
                 response_deserializer=booking_dot_v1_dot_admin__service__pb2.UnblockSlotResponse.FromString,
                 _registered_method=True)
+        self.ListSlots = channel.unary_unary(
+                '/booking.v1.AdminService/ListSlots',
+                request_serializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -190,6 +195,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSlots(self, request, context):
+        """ListSlots is the slot calendar: every slot of one London day with its
+        state, free, booked or blocked, so staff can find a slot to block or unblock.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -252,6 +265,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.UnblockSlot,
                     request_deserializer=booking_dot_v1_dot_admin__service__pb2.UnblockSlotRequest.FromString,
                     response_serializer=booking_dot_v1_dot_admin__service__pb2.UnblockSlotResponse.SerializeToString,
+            ),
+            'ListSlots': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSlots,
+                    request_deserializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -581,6 +599,33 @@ class AdminService:
             '/booking.v1.AdminService/UnblockSlot',
             booking_dot_v1_dot_admin__service__pb2.UnblockSlotRequest.SerializeToString,
             booking_dot_v1_dot_admin__service__pb2.UnblockSlotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSlots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AdminService/ListSlots',
+            booking_dot_v1_dot_admin__service__pb2.ListSlotsRequest.SerializeToString,
+            booking_dot_v1_dot_admin__service__pb2.ListSlotsResponse.FromString,
             options,
             channel_credentials,
             insecure,

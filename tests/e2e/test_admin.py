@@ -33,6 +33,7 @@ ADMIN_ROUTES = [
     ("POST", "/v1/admin/slots:generate", {"consultantId": UUID, "weekdays": [1]}),
     ("POST", f"/v1/admin/slots/{UUID}/block", {}),
     ("POST", f"/v1/admin/slots/{UUID}/unblock", {}),
+    ("GET", "/v1/admin/slots?date=2030-01-07", None),
 ]
 
 
@@ -469,6 +470,59 @@ def test_a_booked_slot_can_be_blocked_only_after_its_booking_is_cancelled(mesh, 
 def test_blocking_an_unknown_slot_is_404(http, staff):
     assert_error(http.post(f"/v1/admin/slots/{uuid.uuid4()}/block", json={}, headers=staff), 404, "SLOT_NOT_FOUND")
     assert_error(http.post(f"/v1/admin/slots/{uuid.uuid4()}/unblock", json={}, headers=staff), 404, "SLOT_NOT_FOUND")
+
+
+# -- the slot calendar (ListSlots): every slot of a day, whatever its state
+
+
+def calendar(http, staff, day: date, **params) -> list[dict]:
+    response = http.get("/v1/admin/slots", params={"date": day.isoformat(), **params}, headers=staff)
+    assert response.status_code == 200, response.text
+    return response.json()["slots"]
+
+
+def test_the_calendar_shows_free_booked_and_blocked_slots_and_follows_every_change(mesh, http, staff, customer, email):
+    consultant_id, name = new_consultant(http, staff)
+    day = a_far_monday()
+    nine, ten, eleven = (new_slot(http, staff, consultant_id, london(day, h)).json()["slotId"] for h in (9, 10, 11))
+
+    def states() -> dict[str, tuple[str, str]]:
+        return {s["slotId"]: (s["state"], s["referenceCode"]) for s in calendar(http, staff, day, consultantId=consultant_id)}
+
+    assert states() == {nine: ("FREE", ""), ten: ("FREE", ""), eleven: ("FREE", "")}
+    made = book(http, mesh, ten, customer, email)
+    assert http.post(f"/v1/admin/slots/{eleven}/block", json={}, headers=staff).status_code == 200
+    assert states() == {nine: ("FREE", ""), ten: ("BOOKED", made["referenceCode"]), eleven: ("BLOCKED", "")}
+    assert http.post(f"/v1/admin/slots/{eleven}/unblock", json={}, headers=staff).status_code == 200
+    assert states()[eleven] == ("FREE", "")
+
+    [first, *_] = calendar(http, staff, day, consultantId=consultant_id, type="SHOWROOM_VISIT")
+    assert first["slotId"] == nine and first["type"] == "SHOWROOM_VISIT"
+    assert parse(first["startsAt"]) == london(day, 9) and parse(first["endsAt"]) == london(day, 10)
+    assert first["consultant"] == {
+        "consultantId": consultant_id, "name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png",
+        "categories": ["KITCHEN", "BEDROOM"],
+    }  # fmt: skip
+    assert calendar(http, staff, day, consultantId=consultant_id, type="VIDEO_CONSULTATION") == []
+    # Without a consultant every slot of the day is there, in start order.
+    everyone = calendar(http, staff, day)
+    assert {nine, ten, eleven} <= {s["slotId"] for s in everyone}
+    assert [s["startsAt"] for s in everyone] == sorted(s["startsAt"] for s in everyone)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({}, "date"), ({"date": "2030-02-30"}, "date"), ({"date": "tomorrow"}, "date"),
+     ({"date": "2030-01-07", "consultantId": "sam"}, "consultantId")],
+)  # fmt: skip
+def test_a_bad_calendar_query_is_400_naming_the_field(http, staff, params, field):
+    body = assert_error(http.get("/v1/admin/slots", params=params, headers=staff), 400, "VALIDATION_ERROR", field)
+    assert field in body["message"]
+
+
+def test_the_calendar_refuses_unknown_parameters_and_types(http, staff):
+    assert_error(http.get("/v1/admin/slots", params={"date": "2030-01-07", "state": "FREE"}, headers=staff), 400, "VALIDATION_ERROR")
+    assert_error(http.get("/v1/admin/slots", params={"date": "2030-01-07", "type": "SAUNA"}, headers=staff), 400, "VALIDATION_ERROR")
 
 
 def test_the_service_itself_refuses_every_admin_rpc_to_a_customer(mesh):

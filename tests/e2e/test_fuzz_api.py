@@ -190,6 +190,10 @@ def test_every_operation_succeeds_with_an_answer_the_document_describes(mesh, ow
     documented(http.get(f"/v1/appointments/{bookings[0]}", headers=mine), "/v1/appointments/{bookingId}")
     documented(http.get("/v1/appointments", params={"page": 1, "limit": 10}, headers=mine), "/v1/appointments")
     documented(http.patch(f"/v1/appointments/{bookings[0]}/cancel", json={"reason": "moved"}, headers=mine), "/v1/appointments/{bookingId}/cancel")
+    calendar = documented(
+        http.get("/v1/admin/slots", params={"date": monday.isoformat(), "consultantId": consultant_id}, headers=staff), "/v1/admin/slots"
+    )
+    assert [s["state"] for s in calendar["slots"]] == ["FREE", "BOOKED", "BOOKED", "BOOKED"]
 
     admin = "/v1/admin/appointments/{bookingId}"
     table = documented(http.get("/v1/admin/appointments", params={"email": email, "sort": "startsAt"}, headers=staff), "/v1/admin/appointments")

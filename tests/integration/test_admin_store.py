@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.admin_store import AdminUnitOfWork, table_page_statement
+from appointment_svc.adapters.admin_store import AdminUnitOfWork, slot_calendar_statement, table_page_statement
 from appointment_svc.adapters.bookings import SqlUnitOfWork
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.repository import SlotReader
@@ -28,7 +28,15 @@ from appointment_svc.domain.errors import (
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import LONDON, AppointmentType, AvailabilityQuery, BookingStatus, BookSlot, Category
 from appointment_svc.domain.schedule import WeeklyPattern
-from appointment_svc.domain.staff import AppointmentTableQuery, GenerateSlots, NewConsultant, NewSlot, TableSort
+from appointment_svc.domain.staff import (
+    AppointmentTableQuery,
+    GenerateSlots,
+    NewConsultant,
+    NewSlot,
+    SlotCalendarQuery,
+    SlotState,
+    TableSort,
+)
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
@@ -385,6 +393,80 @@ async def test_a_block_racing_a_booking_never_lets_both_win(admin, bookings, dat
         with psycopg.connect(database_url) as connection:
             is_blocked = connection.execute("SELECT is_blocked FROM time_slots WHERE id = %s", (slot,)).fetchone()[0]
         assert not (is_blocked and active_bookings(database_url, slot))
+
+
+# -- the slot calendar
+
+CALENDAR_DAY = date(2032, 7, 13)  # British Summer Time: the London day starts at 23:00 UTC the day before
+
+
+async def test_the_calendar_lists_every_slot_of_the_london_day_with_its_state(admin, database_url):
+    tag = uuid.uuid4().hex[:6]
+    anna = add_consultant(database_url, name=f"Anna {tag}")
+    zoe = add_consultant(database_url, name=f"Zoe {tag}")
+    just_after_midnight = add_slot(database_url, zoe, london(CALENDAR_DAY, 0, 30))
+    zoe_ten = add_slot(database_url, zoe, london(CALENDAR_DAY, 10), kind="VIDEO_CONSULTATION")
+    anna_ten = add_slot(database_url, anna, london(CALENDAR_DAY, 10))
+    blocked = add_slot(database_url, anna, london(CALENDAR_DAY, 11), blocked=True)
+    given_back = add_slot(database_url, anna, london(CALENDAR_DAY, 12))
+    add_slot(database_url, anna, london(CALENDAR_DAY - timedelta(days=1), 23, 30))
+    add_slot(database_url, anna, london(CALENDAR_DAY + timedelta(days=1), 0, 0))
+    reference = f"BK-20320101-{uuid.uuid4().hex[:8]}"
+    insert_booking(database_url, anna_ten, reference=reference)
+    insert_booking(database_url, given_back, status="CANCELLED")
+
+    found = [s for s in await admin.slot_calendar(SlotCalendarQuery(CALENDAR_DAY)) if s.slot.consultant.id in (anna, zoe)]
+
+    # By start, then consultant name: Anna before Zoe at 10:00.
+    assert [(s.slot.id, s.state, s.reference_code) for s in found] == [
+        (just_after_midnight, SlotState.FREE, None),
+        (anna_ten, SlotState.BOOKED, reference),
+        (zoe_ten, SlotState.FREE, None),
+        (blocked, SlotState.BLOCKED, None),
+        (given_back, SlotState.FREE, None),
+    ]
+    assert found[1].slot.consultant.name == f"Anna {tag}" and found[2].slot.type is AppointmentType.VIDEO_CONSULTATION
+
+
+async def test_the_calendar_narrows_to_one_consultant_and_one_type(admin, database_url):
+    anna, zoe = add_consultant(database_url), add_consultant(database_url)
+    showroom = add_slot(database_url, anna, london(CALENDAR_DAY, 14))
+    add_slot(database_url, anna, london(CALENDAR_DAY, 15), kind="HOME_MEASUREMENT")
+    add_slot(database_url, zoe, london(CALENDAR_DAY, 14))
+    found = await admin.slot_calendar(SlotCalendarQuery(CALENDAR_DAY, consultant_id=anna, type=AppointmentType.SHOWROOM_VISIT))
+    assert [s.slot.id for s in found] == [showroom]
+    assert await admin.slot_calendar(SlotCalendarQuery(CALENDAR_DAY, consultant_id=uuid.uuid4())) == []
+
+
+async def test_the_calendar_follows_a_block_an_unblock_and_a_booking(admin, bookings, database_url):
+    slot = add_slot(database_url, consultant := add_consultant(database_url))
+    day = london_date_of(database_url, slot)
+
+    async def state():
+        [entry] = await admin.slot_calendar(SlotCalendarQuery(day, consultant_id=consultant))
+        return entry.state, entry.reference_code
+
+    assert await state() == (SlotState.FREE, None)
+    await admin.block_slot(slot)
+    assert await state() == (SlotState.BLOCKED, None)
+    await admin.unblock_slot(slot)
+    booking = await bookings.book(book_command(slot))
+    assert await state() == (SlotState.BOOKED, booking.reference_code)
+    await admin.cancel_on_behalf(booking.id, STAFF, "customer phoned")
+    assert await state() == (SlotState.FREE, None)
+
+
+def london_date_of(database_url, slot_id) -> date:
+    with psycopg.connect(database_url) as connection:
+        starts_at = connection.execute("SELECT starts_at FROM time_slots WHERE id = %s", (slot_id,)).fetchone()[0]
+    return starts_at.astimezone(LONDON).date()
+
+
+def test_the_calendar_query_passes_its_values_as_parameters():
+    consultant = uuid.uuid4()
+    compiled = slot_calendar_statement(SlotCalendarQuery(CALENDAR_DAY, consultant, AppointmentType.HOME_MEASUREMENT)).compile()
+    assert str(consultant) not in str(compiled) and "HOME_MEASUREMENT" not in str(compiled)
+    assert consultant in compiled.params.values() and "HOME_MEASUREMENT" in compiled.params.values()
 
 
 def test_the_status_history_cannot_be_rewritten_or_deleted(database_url):

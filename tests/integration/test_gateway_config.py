@@ -101,7 +101,7 @@ def test_every_rest_route_is_under_the_authenticated_prefix():
     from gateway.config import API_PREFIX, CREATE_ROUTES, PUBLIC_ROUTES, check_routes, http_rules
 
     rules = http_rules(DEFAULT_DESCRIPTOR)
-    assert len(rules) == 18
+    assert len(rules) == 19
     assert all(path.startswith(API_PREFIX) for _, path in rules)
     assert set(PUBLIC_ROUTES) <= set(rules) and set(CREATE_ROUTES) <= set(rules)
     assert all(path.startswith("/v1/admin/") for _, path in http_rules(DEFAULT_DESCRIPTOR, ["booking.v1.AdminService"]))
@@ -150,7 +150,9 @@ def test_every_path_variable_of_the_descriptor_is_guarded():
 def test_the_lua_knows_the_descriptors_enums():
     from gateway.config import enum_types
 
-    assert enum_types(DEFAULT_DESCRIPTOR) == ["booking.v1.AppointmentType", "booking.v1.BookingStatus", "booking.v1.Category"]
+    assert enum_types(DEFAULT_DESCRIPTOR) == [
+        "booking.v1.AppointmentType", "booking.v1.BookingStatus", "booking.v1.Category", "booking.v1.SlotState",
+    ]  # fmt: skip
     assert '["booking.v1.Category"] = true' in lua_code()
 
 

@@ -24,8 +24,11 @@ from appointment_svc.domain.schedule import WeeklyPattern
 from appointment_svc.domain.staff import (
     ALLOWED_TRANSITIONS,
     MAX_GENERATED_SLOTS,
+    CalendarSlot,
     GenerateSlots,
     NewSlot,
+    SlotCalendarQuery,
+    SlotState,
     TableSort,
     can_change,
     change_status,
@@ -34,7 +37,14 @@ from appointment_svc.domain.staff import (
     releases_slot,
     slots_to_generate,
 )
-from appointment_svc.entrypoints.admin import new_consultant, new_slot, slot_generation, table_query
+from appointment_svc.entrypoints.admin import (
+    calendar_slot_message,
+    new_consultant,
+    new_slot,
+    slot_calendar_query,
+    slot_generation,
+    table_query,
+)
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.domain.validation import Contact
 from booking.v1 import admin_service_pb2 as pb
@@ -347,6 +357,50 @@ def test_a_good_pattern_becomes_a_command():
 )
 def test_bad_patterns_name_the_offending_fields(overrides, bad):
     assert fields(lambda: slot_generation(pattern_request(**overrides))) == bad
+
+
+# -- the slot calendar
+
+
+def test_the_calendar_needs_only_a_day_and_narrows_by_consultant_and_type():
+    assert slot_calendar_query(pb.ListSlotsRequest(date="2026-03-05")) == SlotCalendarQuery(day=date(2026, 3, 5))
+    consultant = uuid.uuid4()
+    assert slot_calendar_query(
+        pb.ListSlotsRequest(date="2026-03-05", consultant_id=str(consultant), type=res.VIDEO_CONSULTATION)
+    ) == SlotCalendarQuery(day=date(2026, 3, 5), consultant_id=consultant, type=AppointmentType.VIDEO_CONSULTATION)
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "bad"),
+    [
+        ({}, {"date"}),
+        ({"date": "2026-02-30"}, {"date"}),
+        ({"date": "5 March"}, {"date"}),
+        ({"date": "2026-03-05", "consultant_id": "sam"}, {"consultantId"}),
+        ({"date": "2026-03-05", "type": 42}, {"type"}),
+        ({"date": "", "consultant_id": "x"}, {"date", "consultantId"}),
+    ],
+)
+def test_bad_calendar_parameters_name_the_field(request_fields, bad):
+    assert fields(lambda: slot_calendar_query(pb.ListSlotsRequest(**request_fields))) == bad
+
+
+@pytest.mark.parametrize(
+    ("booked", "blocked", "state"),
+    [(False, False, SlotState.FREE), (True, False, SlotState.BOOKED), (False, True, SlotState.BLOCKED)],
+)
+def test_a_calendar_slot_is_free_booked_or_blocked(booked, blocked, state):
+    assert CalendarSlot(a_slot(is_booked=booked, is_blocked=blocked)).state is state
+
+
+def test_a_booked_calendar_slot_carries_the_reference_and_the_whole_consultant():
+    slot = a_slot(is_booked=True)
+    message = calendar_slot_message(CalendarSlot(slot, "BK-20260302-0001"))
+    assert message.state == pb.BOOKED and message.reference_code == "BK-20260302-0001"
+    assert message.consultant.consultant_id == str(slot.consultant.id) and message.consultant.name == "Amelia Hart"
+    assert message.type == res.SHOWROOM_VISIT and message.starts_at.ToDatetime(tzinfo=UTC) == slot.starts_at
+    free = calendar_slot_message(CalendarSlot(a_slot(is_booked=False)))
+    assert free.state == pb.FREE and free.reference_code == ""
 
 
 # -- the use cases over fakes
