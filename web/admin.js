@@ -385,10 +385,10 @@ function showBooking(ctx, bookingId) {
     }
     busy = false;
     if (!ctx.isCurrent()) return;
+    // Focus goes to the outcome (a status or alert box), which also reads it out.
     const shown = details ? render(details, notice) : null;
     if (shown) shown.focus();
     else content.prepend(messageBox(notice.text));
-    if (!notice.error) announce(notice.text);
   }
 
   showScreen(staffNav("appointments"), back, heading, content);
