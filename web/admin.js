@@ -3,7 +3,7 @@
 // it again on every call).
 import { api } from "./api.js";
 import { announce, clearFieldErrors, confirmDialog, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
-import { formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } from "./time.js";
+import { formatDay, formatRange, formatTime, londonDate, ZONE, ZONE_LABEL } from "./time.js";
 
 // The staff sub-navigation shown on every staff page.
 export function staffNav(current) {
@@ -51,8 +51,19 @@ function when(iso) {
   return iso ? `${formatDay(londonDate(iso))}, ${formatTime(iso)}` : "";
 }
 
-function slotTimes(slot) {
-  return slot && slot.startsAt ? `${when(slot.startsAt)}–${formatTime(slot.endsAt || slot.startsAt)}` : "Not known";
+// The table's narrower form, the day above the time: "Tue, 23 May 2028" / "09:00–09:30".
+const shortDay = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, weekday: "short", day: "numeric", month: "short", year: "numeric" });
+
+function dayAndTime(iso, endIso) {
+  if (!iso) return "Not known";
+  const time = endIso ? `${formatTime(iso)}–${formatTime(endIso)}` : formatTime(iso);
+  return [h("span", { class: "cell-day" }, shortDay.format(new Date(iso))), " ", h("span", { class: "cell-day" }, time)];
+}
+
+// Lets a long address break before its "@" rather than in the middle of a word.
+function breakableEmail(email = "") {
+  const at = email.lastIndexOf("@");
+  return at > 0 ? [email.slice(0, at), h("wbr"), email.slice(at)] : email;
 }
 
 function stateFrom(query) {
@@ -173,11 +184,11 @@ function showTable(ctx) {
       {},
       h("th", { scope: "row" }, link),
       h("td", {}, `${a.firstName || ""} ${a.lastName || ""}`.trim()),
-      h("td", { class: "cell-email" }, a.email || ""),
+      h("td", { class: "cell-email" }, breakableEmail(a.email)),
       h("td", {}, TYPE_WORDS[a.type] || "Unknown"),
       h("td", {}, services(a)),
-      h("td", {}, slotTimes(a.slot)),
-      h("td", {}, when(a.createdAt)),
+      h("td", {}, a.slot ? dayAndTime(a.slot.startsAt, a.slot.endsAt) : "Not known"),
+      h("td", {}, dayAndTime(a.createdAt)),
       h("td", {}, (a.slot && a.slot.consultant && a.slot.consultant.name) || "Not known"),
       h("td", {}, statusBadge(a.status)),
     );
