@@ -233,11 +233,12 @@ function showTable(ctx) {
     if (!rows.length) {
       wrap.hidden = pager.hidden = true;
       const filtered = FILTERS.some((key) => state[key]);
+      const empty = count ? "There are no appointments on this page." : filtered ? "No appointments match these filters." : "There are no appointments yet.";
       result.replaceChildren(
-        h("p", { class: "empty" }, count ? "There are no appointments on this page." : filtered ? "No appointments match these filters." : "There are no appointments yet."),
+        h("p", { class: "empty" }, empty),
         count ? h("button", { type: "button", class: "button button-secondary", onclick: () => { state.page = "1"; load(); } }, "Go to the first page") : null,
       );
-      announce(total.textContent);
+      announce(`${total.textContent}. ${empty}`);
       return;
     }
     result.replaceChildren();

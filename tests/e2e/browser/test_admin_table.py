@@ -140,15 +140,15 @@ def test_the_table_filters_by_date_range_status_email_and_reference(page, diary)
     expect(page.get_by_role("columnheader", name="Appointment (London time)")).to_be_visible()
 
     filter_days(page, days[0], days[0])
-    expect(page.get_by_text("7 appointments", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("7 appointments", exact=True)).to_be_visible()
     expect(references(page)).to_have_text(in_order(first_day, lambda r: rows.index(r), reverse=True))
     filter_days(page, days[0], days[1])
-    expect(page.get_by_text("12 appointments", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("12 appointments", exact=True)).to_be_visible()
 
     page.get_by_label("Status").select_option(label="Confirmed")
     page.get_by_label("To date").fill(days[0].isoformat())
     page.get_by_role("button", name="Apply filters").click()
-    expect(page.get_by_text("2 appointments", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("2 appointments", exact=True)).to_be_visible()
     expect(references(page)).to_have_text(in_order(diary["confirmed"], lambda r: rows.index(r), reverse=True))
     table = page.get_by_role("table", name="Appointments, one row per booking")
     expect(table.get_by_role("cell", name="Confirmed", exact=True)).to_have_count(2)
@@ -157,7 +157,7 @@ def test_the_table_filters_by_date_range_status_email_and_reference(page, diary)
     # The filters live in the address: a reload keeps them.
     assert "status=CONFIRMED" in page.url and f"from={days[0].isoformat()}" in page.url
     page.reload()
-    expect(page.get_by_text("2 appointments", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("2 appointments", exact=True)).to_be_visible()
     expect(page.get_by_label("Status")).to_have_value("CONFIRMED")
     expect(page.get_by_label("From date")).to_have_value(days[0].isoformat())
 
@@ -170,7 +170,7 @@ def test_the_table_filters_by_date_range_status_email_and_reference(page, diary)
     wanted = first_day[4]
     page.get_by_label("Customer email").fill(wanted.email.upper())
     page.get_by_role("button", name="Apply filters").click()
-    expect(page.get_by_text("1 appointment", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("1 appointment", exact=True)).to_be_visible()
     expect(references(page)).to_have_text([wanted.reference])
     expect(table.get_by_role("cell", name=wanted.name)).to_be_visible()
     expect(table.get_by_role("cell", name=wanted.email)).to_be_visible()
@@ -187,22 +187,22 @@ def test_the_table_filters_by_date_range_status_email_and_reference(page, diary)
     page.get_by_label("Reference").fill(other.reference.lower())
     page.get_by_role("button", name="Apply filters").click()
     expect(references(page)).to_have_text([other.reference])
-    expect(page.get_by_text("1 appointment", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("1 appointment", exact=True)).to_be_visible()
 
 
 def test_a_filter_nothing_matches_shows_an_empty_state_and_a_bad_reference_is_explained(page, diary):
     open_table(page)
     page.get_by_label("Customer email").fill(an_email())
     page.get_by_role("button", name="Apply filters").click()
-    expect(page.get_by_text("No appointments match these filters.")).to_be_visible()
-    expect(page.get_by_text("0 appointments", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("No appointments match these filters.")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("0 appointments", exact=True)).to_be_visible()
     expect(page.get_by_role("table")).to_be_hidden()
     assert_accessible(page, "the appointment table with no matching rows")
 
     page.get_by_label("Customer email").fill("")
     page.get_by_label("Reference").fill("not-a-reference")
     page.get_by_role("button", name="Apply filters").click()
-    expect(page.get_by_text("must look like BK-YYYYMMDD-NNNN")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("must look like BK-YYYYMMDD-NNNN")).to_be_visible()
     expect(page.get_by_role("alert").filter(has_text="Please correct the filters.")).to_be_visible()
     expect(page.get_by_label("Reference")).to_have_attribute("aria-invalid", "true")
     assert_accessible(page, "the appointment table with a filter error")
@@ -239,25 +239,25 @@ def test_page_size_and_paging_show_the_total(page, diary):
     rows, days = diary["rows"], diary["days"]
     by_start = in_order(rows, lambda r: r.starts_at)
     open_table(page, f"?from={days[0]}&to={days[1]}&sort=startsAt")
-    expect(page.get_by_text("12 appointments", exact=True)).to_be_visible()
-    expect(page.get_by_text("Page 1 of 1", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("12 appointments", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("Page 1 of 1", exact=True)).to_be_visible()
     screenshot(page, "admin-table")
     page.get_by_label("Rows per page").select_option("10")
-    expect(page.get_by_text("Page 1 of 2", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("Page 1 of 2", exact=True)).to_be_visible()
     expect(references(page)).to_have_text(by_start[:10])
     expect(page.get_by_role("button", name="Previous page")).to_be_disabled()
     page.get_by_role("button", name="Next page").click()
-    expect(page.get_by_text("Page 2 of 2", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("Page 2 of 2", exact=True)).to_be_visible()
     expect(references(page)).to_have_text(by_start[10:])
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
-    expect(page.get_by_text("12 appointments", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("12 appointments", exact=True)).to_be_visible()
     page.reload()
-    expect(page.get_by_text("Page 2 of 2", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("Page 2 of 2", exact=True)).to_be_visible()
     expect(page.get_by_label("Rows per page")).to_have_value("10")
     page.get_by_role("button", name="Previous page").click()
     expect(references(page)).to_have_text(by_start[:10])
     page.get_by_label("Rows per page").select_option("50")
-    expect(page.get_by_text("Page 1 of 1", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("Page 1 of 1", exact=True)).to_be_visible()
     expect(references(page)).to_have_count(12)
 
 
@@ -280,8 +280,8 @@ def test_a_row_opens_the_booking_and_staff_confirm_then_complete_it(mesh, page, 
     open_table(page, f"?referenceCode={booking['referenceCode']}")
     page.get_by_role("link", name=booking["referenceCode"]).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Booking {booking['referenceCode']}")
-    expect(page.get_by_text(booking["email"])).to_be_visible()
-    expect(page.get_by_text(re.compile(r"London time$")).first).to_be_visible()
+    expect(page.get_by_role("main").get_by_text(booking["email"])).to_be_visible()
+    expect(page.get_by_role("main").get_by_text(re.compile(r"London time$")).first).to_be_visible()
     history = page.get_by_role("region", name="Status history").get_by_role("row")
     expect(history).to_have_count(2)
     expect_change(history.nth(1), "New booking", "Pending", re.compile(r"^customer-.* \(customer\)$"))
@@ -305,7 +305,7 @@ def test_a_row_opens_the_booking_and_staff_confirm_then_complete_it(mesh, page, 
     expect(page.get_by_role("main").get_by_role("status").filter(has_text="Booking marked as completed.")).to_be_visible()
     expect(history).to_have_count(4)
     expect_change(history.nth(3), "Confirmed", "Completed")
-    expect(page.get_by_text("A completed booking cannot be changed any more.")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("A completed booking cannot be changed any more.")).to_be_visible()
     assert_accessible(page, "a completed booking")
     screenshot(page, "admin-booking")
 
@@ -323,7 +323,7 @@ def test_staff_mark_a_started_confirmed_booking_as_a_no_show(mesh, page, api, st
     history = page.get_by_role("region", name="Status history").get_by_role("row")
     expect(history).to_have_count(4)
     expect_change(history.nth(3), "Confirmed", "No-show")
-    expect(page.get_by_text("A no-show booking cannot be changed any more.")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("A no-show booking cannot be changed any more.")).to_be_visible()
 
 
 def test_staff_cancel_a_booking_with_a_reason(page, booking):
@@ -347,7 +347,7 @@ def test_staff_cancel_a_booking_with_a_reason(page, booking):
     history = page.get_by_role("region", name="Status history").get_by_role("row")
     expect(history).to_have_count(3)
     expect_change(history.nth(2), "Pending", "Cancelled", reason="Kitchen fitter unavailable")
-    expect(page.get_by_text("A cancelled booking cannot be changed any more.")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("A cancelled booking cannot be changed any more.")).to_be_visible()
     expect(page.get_by_role("definition").filter(has_text="Kitchen fitter unavailable")).to_be_visible()
     assert_accessible(page, "a cancelled booking")
 
@@ -359,7 +359,7 @@ def test_an_action_on_a_booking_changed_elsewhere_is_refused_with_a_sentence(mes
     assert cancelled.status_code == 200, cancelled.text
     page.get_by_role("button", name="Confirm booking").click()
     expect(page.get_by_role("alert").filter(has_text=re.compile(r"(already cancelled|can no longer be changed)"))).to_be_visible()
-    expect(page.get_by_text("A cancelled booking cannot be changed any more.")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("A cancelled booking cannot be changed any more.")).to_be_visible()
     expect(page.get_by_role("button", name="Confirm booking")).to_be_hidden()
 
 
@@ -375,7 +375,7 @@ def test_a_customer_never_sees_a_booking_on_the_staff_pages(page, booking):
     page.on("request", lambda request: requests.append(request.url))
     sign_in(page, a_customer(), then=f"#/admin/bookings/{booking['bookingId']}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
-    expect(page.get_by_text(booking["referenceCode"])).to_have_count(0)
+    expect(page.get_by_role("main").get_by_text(booking["referenceCode"])).to_have_count(0)
     assert not [url for url in requests if "/v1/admin" in url]
 
 
@@ -408,3 +408,19 @@ def test_the_table_and_a_booking_work_with_the_keyboard_alone(page, booking):
     page.keyboard.press("Enter")
     expect(page.get_by_role("main").get_by_role("status").filter(has_text="Booking cancelled.")).to_be_focused()
     expect(page.get_by_role("region", name="Status history").get_by_role("row")).to_have_count(4)
+
+
+def test_a_table_that_cannot_load_says_so_and_can_try_again(page, diary):
+    days = diary["days"]
+
+    def unavailable(route):
+        route.fulfill(status=503, content_type="application/json", body='{"code":"UNAVAILABLE","message":"down"}')
+
+    page.route("**/v1/admin/appointments?*", unavailable)
+    open_table(page, f"?from={days[0]}&to={days[1]}")
+    expect(page.get_by_role("alert").filter(has_text="The booking service is busy or down for a moment.")).to_be_visible()
+    expect(page.get_by_role("table")).to_be_hidden()
+    assert_accessible(page, "the appointment table that could not load")
+    page.unroute("**/v1/admin/appointments?*", unavailable)
+    page.get_by_role("button", name="Try again").click()
+    expect(references(page)).to_have_count(12)
