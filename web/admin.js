@@ -1,7 +1,7 @@
 // Staff pages: the appointment table and one booking's page here; consultants and the slot
 // calendar in admin_slots.js. app.js has already checked the ADMIN role (the services check
 // it again on every call).
-import { api } from "./api.js";
+import { api, STATUS_WORDS, TYPE_WORDS } from "./api.js";
 import { announce, clearFieldErrors, confirmDialog, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
 import { formatDay, formatRange, formatTime, londonDate, ZONE, ZONE_LABEL } from "./time.js";
 
@@ -29,15 +29,11 @@ export async function mount(ctx) {
   return showTable(ctx);
 }
 
-const STATUS_WORDS = { PENDING: "Pending", CONFIRMED: "Confirmed", CANCELLED: "Cancelled", COMPLETED: "Completed", NO_SHOW: "No-show" };
-const TYPE_WORDS = { HOME_MEASUREMENT: "Home measurement", SHOWROOM_VISIT: "Showroom visit", VIDEO_CONSULTATION: "Video consultation" };
 const PAGE_SIZES = ["10", "25", "50"];
 // The table's query parameters as the REST contract names them, with the contract's defaults
 // (a default is left out of the address).
 const DEFAULTS = { status: "", from: "", to: "", email: "", referenceCode: "", sort: "-createdAt", page: "1", limit: "25" };
 const FILTERS = ["status", "from", "to", "email", "referenceCode"];
-// Column -> the sort key the API orders by (only these two can be sorted).
-const SORTABLE = { startsAt: "Appointment", createdAt: "Booked" };
 
 function statusBadge(status) {
   return h("span", { class: `status status-${String(status).toLowerCase().replace("_", "-")}` }, STATUS_WORDS[status] || "Unknown");
@@ -120,6 +116,7 @@ function showTable(ctx) {
   }
 
   const sortButtons = {};
+  // [label, the sort key the API orders by]: only the appointment and booking times can be sorted.
   const headers = [
     ["Reference"], ["Customer"], ["Email"], ["Type"], ["Services"],
     [`Appointment (${ZONE_LABEL})`, "startsAt"], [`Booked (${ZONE_LABEL})`, "createdAt"], ["Consultant"], ["Status"],

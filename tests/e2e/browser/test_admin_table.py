@@ -160,6 +160,12 @@ def test_the_table_filters_by_date_range_status_email_and_reference(page, diary)
     expect(page.get_by_role("main").get_by_text("2 appointments", exact=True)).to_be_visible()
     expect(page.get_by_label("Status")).to_have_value("CONFIRMED")
     expect(page.get_by_label("From date")).to_have_value(days[0].isoformat())
+    # ... and so does the browser's Back button after opening a booking.
+    page.get_by_role("link", name=diary["confirmed"][0].reference).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Booking {diary['confirmed'][0].reference}")
+    page.go_back()
+    expect(references(page)).to_have_text(in_order(diary["confirmed"], lambda r: rows.index(r), reverse=True))
+    expect(page.get_by_label("Status")).to_have_value("CONFIRMED")
 
     page.get_by_label("Status").select_option(label="Cancelled")
     page.get_by_role("button", name="Apply filters").click()
