@@ -378,6 +378,8 @@ function showBooking(ctx, bookingId) {
       body = { reason: answer.reason };
     }
     busy = true;
+    // aria-disabled rather than disabled: the pressed button keeps keyboard focus meanwhile.
+    for (const button of content.querySelectorAll(".booking-actions button")) button.setAttribute("aria-disabled", "true");
     let notice;
     try {
       await api("POST", `${path}/${action.key}`, { body });
