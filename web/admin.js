@@ -399,7 +399,10 @@ function showBooking(ctx, bookingId) {
     // Focus goes to the outcome (a status or alert box), which also reads it out.
     const shown = details ? render(details, notice) : null;
     if (shown) shown.focus();
-    else content.prepend(messageBox(notice.text));
+    else {
+      for (const button of content.querySelectorAll(".booking-actions button")) button.removeAttribute("aria-disabled");
+      content.prepend(messageBox(notice.text));
+    }
   }
 
   showScreen(staffNav("appointments"), back, heading, content);
