@@ -2,7 +2,7 @@
 // calendar in admin_slots.js. app.js has already checked the ADMIN role (the services check
 // it again on every call).
 import { api, STATUS_WORDS, TYPE_WORDS } from "./api.js";
-import { announce, clearFieldErrors, confirmDialog, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
+import { announce, clearFieldErrors, confirmDialog, field, h, messageBox, showFieldErrors, showScreen, statusBadge } from "./ui.js";
 import { formatDay, formatRange, formatTime, londonDate, ZONE, ZONE_LABEL } from "./time.js";
 
 // The staff sub-navigation shown on every staff page.
@@ -35,9 +35,6 @@ const PAGE_SIZES = ["10", "25", "50"];
 const DEFAULTS = { status: "", from: "", to: "", email: "", referenceCode: "", sort: "-createdAt", page: "1", limit: "25" };
 const FILTERS = ["status", "from", "to", "email", "referenceCode"];
 
-function statusBadge(status) {
-  return h("span", { class: `status status-${String(status).toLowerCase().replace("_", "-")}` }, STATUS_WORDS[status] || "Unknown");
-}
 
 function services(a) {
   return [a.forKitchen && "Kitchen", a.forBedroom && "Bedroom"].filter(Boolean).join(" and ") || "None chosen";

@@ -3,11 +3,10 @@
 // state: the public availability grid hides booked and blocked slots, so a blocked slot could
 // not be found again to unblock it there.
 import { staffNav } from "./admin.js";
-import { api } from "./api.js";
+import { api, TYPE_WORDS } from "./api.js";
 import { announce, avatar, clearFieldErrors, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
 import { addDays, formatDay, formatTime, londonDate, ZONE_LABEL } from "./time.js";
 
-const TYPES = { HOME_MEASUREMENT: "Home measurement", SHOWROOM_VISIT: "Showroom visit", VIDEO_CONSULTATION: "Video consultation" };
 const CATEGORIES = { KITCHEN: "Kitchen", BEDROOM: "Bedroom" };
 // ISO weekday numbers, as GenerateSlots takes them: 1 = Monday ... 7 = Sunday.
 const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"].map((name, i) => [String(i + 1), name]);
@@ -202,7 +201,7 @@ function slotsPage(ctx) {
     // Not h(): replaceChildren would write a missing action out as the text "null".
     const parts = [
       h("span", { class: "slot-time" }, time),
-      h("span", { class: "calendar-who" }, avatar(who, slot.consultant?.avatarUrl), h("span", {}, who, h("span", { class: "person-lines" }, TYPES[slot.type] || "Appointment"))),
+      h("span", { class: "calendar-who" }, avatar(who, slot.consultant?.avatarUrl), h("span", {}, who, h("span", { class: "person-lines" }, TYPE_WORDS[slot.type] || "Appointment"))),
       h("span", { class: `slot-state slot-state-${String(slot.state).toLowerCase()}` }, stateText),
       action,
       problem ? h("p", { class: "field-error slot-problem", role: "alert" }, problem) : null,
@@ -248,7 +247,7 @@ function slotsPage(ctx) {
       dayEnd: "Day ends", slotMinutes: "Slot length", bufferMinutes: "Gap between slots", skipDates: "Days off",
     };
     const consultant = selectField({ name: "consultantId", label: "Consultant", options: [["", "Choose a consultant"]], required: true });
-    const type = selectField({ name: "type", label: "Appointment type", options: [["", "Choose a type"], ...Object.entries(TYPES)], required: true });
+    const type = selectField({ name: "type", label: "Appointment type", options: [["", "Choose a type"], ...Object.entries(TYPE_WORDS)], required: true });
     const from = field({ name: "fromDate", label: "From", type: "date", required: true });
     const to = field({ name: "toDate", label: "To", type: "date", required: true, hint: "The last day, included." });
     const weekdays = checkboxGroup({ name: "weekdays", legend: "Days worked", options: WEEKDAYS, checked: ["1", "2", "3", "4", "5"] });

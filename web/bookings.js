@@ -1,13 +1,11 @@
 // "My bookings": the signed-in customer's bookings, a page at a time, newest first (the API's
 // order), each cancellable with a reason while it is upcoming.
-import { api } from "./api.js";
-import { announce, avatar, confirmDialog, focusHeading, h, messageBox, showScreen } from "./ui.js";
+import { api, TYPE_WORDS } from "./api.js";
+import { announce, avatar, confirmDialog, focusHeading, h, messageBox, showScreen, statusBadge } from "./ui.js";
 import { formatRange } from "./time.js";
 import { reasonProblem } from "./validation.js";
 
 const PAGE_SIZE = 10;
-const STATUS_WORDS = { PENDING: "Pending", CONFIRMED: "Confirmed", CANCELLED: "Cancelled", COMPLETED: "Completed", NO_SHOW: "No-show" };
-const TYPE_WORDS = { HOME_MEASUREMENT: "Home measurement", SHOWROOM_VISIT: "Showroom visit", VIDEO_CONSULTATION: "Video consultation" };
 const ACTIVE = new Set(["PENDING", "CONFIRMED"]);
 
 // What a failed cancellation says next to its booking; the general sentences of api.js speak of
@@ -35,9 +33,6 @@ function cancellable(a) {
   return ACTIVE.has(a.status) && Boolean(a.slot && a.slot.startsAt) && Date.parse(a.slot.startsAt) > Date.now();
 }
 
-function statusBadge(status) {
-  return h("span", { class: `status status-${String(status).toLowerCase().replace("_", "-")}` }, STATUS_WORDS[status] || "Unknown");
-}
 
 function cancelSentence(error) {
   if (error.status === 400 && error.fields.length) {

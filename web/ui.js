@@ -1,5 +1,6 @@
 // Small DOM helpers shared by every screen: element building, announcements, focus, dialogs,
 // field errors. Text always goes in as text (never HTML), so nothing a user typed can run.
+import { STATUS_WORDS } from "./api.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -177,4 +178,9 @@ export function avatar(name, url) {
   const disc = h("span", { class: "avatar avatar-initials", "aria-hidden": "true" }, initials);
   disc.style.setProperty("--avatar-hue", String(hue));
   return disc;
+}
+
+// A booking's status in words, on a badge coloured by status (app.css .status-*).
+export function statusBadge(status) {
+  return h("span", { class: `status status-${String(status).toLowerCase().replace("_", "-")}` }, STATUS_WORDS[status] || "Unknown");
 }

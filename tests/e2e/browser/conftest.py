@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 INSTALL_SENTENCE = (
     "The browser tests need Debian's Chromium: install it with `sudo apt-get install chromium` "
@@ -44,6 +44,8 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # Chromium reports every non-2xx response as a console error; the page shows those as
 # sentences itself (and the tests check the sentences), so they are not page errors.
 HTTP_STATUS_NOISE = "Failed to load resource: the server responded with a status of"
+# Assertions wait as long as actions do: the machines are shared and busy.
+expect.set_options(timeout=15_000)
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 
