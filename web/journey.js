@@ -468,7 +468,7 @@ function confirmation() {
   showScreen(
     h("h1", {}, "Your appointment is booked"),
     h("p", {}, "Your reference is ", h("span", { class: "reference" }, b.referenceCode), "."),
-    h("p", {}, `We have emailed a confirmation to ${d.email.trim()}. A designer will confirm the appointment soon.`),
+    h("p", { class: "journey-wrap" }, `We have emailed a confirmation to ${d.email.trim()}. A designer will confirm the appointment soon.`),
     h("dl", { class: "summary" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", { class: term === "Address" ? "journey-address" : undefined }, value)])),
     h(
       "div",
