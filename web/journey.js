@@ -211,16 +211,23 @@ function serviceStep(ctx) {
 
 function detailsStep(ctx) {
   const required = addressRequired();
+  const summary = h("div", { class: "journey-error" });
   const fields = DETAILS.map((d) => {
     const isAddress = d.name === "address";
     const hint = isAddress ? (required ? "We come to this address to measure." : "Only needed for a home measurement.") : d.hint;
     const made = field({ ...d, hint, value: state.details[d.name], required: isAddress ? required : true });
     made.input.addEventListener("input", () => {
       state.details[d.name] = made.input.value;
+      // A corrected field loses its message at once; one still wrong keeps it until Next.
+      if (made.input.getAttribute("aria-invalid") === "true" && !validateContact(state.details, { addressRequired: required }).some((p) => p.field === d.name)) {
+        clearFieldErrors(made.wrapper);
+        const left = made.input.form.querySelectorAll('[aria-invalid="true"]').length;
+        if (left) summary.replaceChildren(messageBox(problemCount(left)));
+        else summary.replaceChildren();
+      }
     });
     return made.wrapper;
   });
-  const summary = h("div", { class: "journey-error" });
   const form = stepForm(ctx, 2, [summary, fields], {
     onSubmit: (f) => {
       const problems = validateContact(state.details, { addressRequired: required });

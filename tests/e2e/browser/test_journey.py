@@ -125,6 +125,8 @@ def test_every_step_has_an_indicator_back_buttons_and_keeps_what_was_typed(page,
     assert_accessible(page, "step 3 with the page's own errors")
     for label, value in details.as_labels().items():
         page.get_by_label(label).fill(value)
+        expect(page.get_by_label(label)).not_to_have_attribute("aria-invalid", "true")
+    expect(alert(page)).to_have_count(0)
     screenshot(page, "journey-3-details")
     assert_accessible(page, "step 3 (details)")
     page.get_by_role("button", name="Next").click()
