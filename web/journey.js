@@ -5,7 +5,7 @@ import { api, newRequestId } from "./api.js";
 import { bookingCalendar } from "./ics.js";
 import { addDays, formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } from "./time.js";
 import { avatar, clearFieldErrors, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
-import { validateContact } from "./validation.js";
+import { normaliseUkPostcode, validateContact } from "./validation.js";
 
 const BRAND = "Hearth & Home";
 const HORIZON_DAYS = 730;
@@ -389,8 +389,7 @@ function timeStep(ctx) {
       state.booking = { ...result, type: state.type, forKitchen: state.forKitchen, forBedroom: state.forBedroom, details: { ...state.details }, slot: state.slot };
       if (ctx.isCurrent()) ctx.navigate("#/book/done");
     } catch (error) {
-      if (!ctx.isCurrent()) return;
-      failed(error);
+      if (ctx.isCurrent()) failed(error);
     } finally {
       inFlight = false;
       bookButton.disabled = false;
@@ -406,10 +405,16 @@ function timeStep(ctx) {
       return;
     }
     bookError.replaceChildren(messageBox(error.sentence));
+    // The disabled button lost the focus; keyboard users go on from the grid when they must
+    // choose again, else from the button that retries.
     if (SLOT_GONE.has(error.code) && state.slot) {
       state.gone.add(state.slot.slotId);
       state.slot = null;
       load();
+      gridHeading.setAttribute("tabindex", "-1");
+      gridHeading.focus();
+    } else {
+      queueMicrotask(() => bookButton.focus());
     }
   }
 
@@ -442,7 +447,7 @@ function consultantName(slot) {
 }
 
 function location(booking) {
-  if (booking.type === "HOME_MEASUREMENT") return `${booking.details.address.trim()}, ${booking.details.postcode.trim().toUpperCase()}`;
+  if (booking.type === "HOME_MEASUREMENT") return `${booking.details.address.trim()}, ${normaliseUkPostcode(booking.details.postcode)}`;
   if (booking.type === "SHOWROOM_VISIT") return "Our showroom";
   return "Video call (we will email you the link before the appointment)";
 }
@@ -469,7 +474,7 @@ function confirmation() {
     ["Name", `${d.firstName.trim()} ${d.lastName.trim()}`],
     ["Email", d.email.trim()],
     ["Phone", d.phone.trim()],
-    ["Postcode", d.postcode.trim().toUpperCase()],
+    ["Postcode", normaliseUkPostcode(d.postcode)],
     d.address.trim() ? ["Address", d.address.trim()] : null,
   ].filter(Boolean);
   showScreen(

@@ -58,6 +58,12 @@ export function isUkPhone(value) {
   return UK_PHONE.test(normaliseUkPhone(value));
 }
 
+// "sw1a1aa" -> "SW1A 1AA", as the server stores it; the caller validates first.
+export function normaliseUkPostcode(value) {
+  const compact = value.replace(SPACES, "").toUpperCase();
+  return `${compact.slice(0, -3)} ${compact.slice(-3)}`;
+}
+
 export function isUkPostcode(value) {
   return POSTCODE.test(value.replace(SPACES, "").toUpperCase());
 }

@@ -384,10 +384,10 @@ def test_the_servers_field_errors_are_shown_next_to_their_fields(page, mesh):
 
 def test_add_to_calendar_downloads_the_booking_as_an_ics_event(page, mesh):
     sub = a_customer()
-    slot = own_slot(mesh, london(free_days(), 9, 30), type_="VIDEO_CONSULTATION")
+    slot = own_slot(mesh, london(free_days(), 9, 30), type_="HOME_MEASUREMENT")
     sign_in(page, sub, then="#/book")
-    choose_type_and_service(page, "VIDEO_CONSULTATION", kitchen=False, bedroom=True)
-    fill_details(page, Details(first_name="Zoë, the; first"))
+    choose_type_and_service(page, "HOME_MEASUREMENT", kitchen=False, bedroom=True)
+    fill_details(page, Details(address="Flat 2; Rose Court\n10 Downing Street, London \\ Westminster", postcode="sw1a1aa"))
     pick_and_book(page, slot)
     reference = confirmed_reference(page)
     with page.expect_download() as download_info:
@@ -400,7 +400,10 @@ def test_add_to_calendar_downloads_the_booking_as_an_ics_event(page, mesh):
     [booking] = my_bookings(mesh, sub)
     [event] = Calendar.from_ical(raw).walk("VEVENT")
     assert str(event["UID"]) == f"{booking['bookingId']}@booking-mesh"
-    assert reference in str(event["SUMMARY"]) and "video consultation" in str(event["SUMMARY"])
+    assert reference in str(event["SUMMARY"]) and "home measurement" in str(event["SUMMARY"])
+    # Commas, semicolons, backslashes and the line break are escaped (RFC 5545 3.3.11) and read back.
+    assert str(event["LOCATION"]) == "Flat 2; Rose Court\n10 Downing Street, London \\ Westminster, SW1A 1AA"
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
     assert event.decoded("DTSTART") == slot.starts_at
     assert event.decoded("DTEND") == slot.ends_at
     assert event.decoded("DTSTART").tzinfo is not None and raw.count(b"DTSTART:") == 1

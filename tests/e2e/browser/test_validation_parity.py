@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from appointment_svc.domain.validation import validate_contact
+from appointment_svc.domain.validation import is_uk_phone, is_uk_postcode, normalise_uk_phone, normalise_uk_postcode, validate_contact
 
 VALID = {
     "firstName": "Jane",
@@ -118,3 +118,17 @@ def test_the_table_holds_valid_and_invalid_values_of_every_field(field):
     """A table where every input passes (or every input fails) would prove nothing."""
     verdicts = {bool(in_python({"values": {**VALID, **change}, "addressRequired": True})) for change in CASES if list(change) == [field]}
     assert verdicts == {True, False}
+
+
+def test_the_page_shows_postcodes_and_phones_as_the_server_stores_them(page):
+    page.goto("/")
+    postcodes = [p for p in POSTCODES if is_uk_postcode(p)]
+    phones = [p for p in PHONES if is_uk_phone(p)]
+    browser = page.evaluate(
+        """async ([postcodes, phones]) => {
+            const v = await import("/validation.js");
+            return [postcodes.map(v.normaliseUkPostcode), phones.map(v.normaliseUkPhone)];
+        }""",
+        [postcodes, phones],
+    )
+    assert browser == [[normalise_uk_postcode(p) for p in postcodes], [normalise_uk_phone(p) for p in phones]]
