@@ -156,6 +156,7 @@ function typeStep(ctx) {
             text: t.text,
             onchange: () => {
               state.type = t.value;
+              state.slot = null;
             },
           }),
         ),
@@ -303,8 +304,11 @@ function timeStep(ctx) {
   async function load() {
     const current = ++loads;
     const day = state.day;
+    const focused = document.activeElement;
     previous.disabled = day <= today;
     next.disabled = day >= last;
+    // A day button that just became disabled has dropped the keyboard's place; keep it nearby.
+    if (focused && focused.disabled) dayInput.focus();
     gridHeading.textContent = `Free times on ${formatDay(day)} (${ZONE_LABEL})`;
     gridStatus.textContent = "Loading free times…";
     gridError.replaceChildren();
@@ -318,7 +322,7 @@ function timeStep(ctx) {
       grid.removeAttribute("aria-busy");
       grid.replaceChildren();
       gridStatus.textContent = "";
-      gridError.replaceChildren(messageBox(error.sentence));
+      gridError.replaceChildren(messageBox(error.sentence), h("button", { type: "button", class: "button button-secondary button-small", onclick: load }, "Try again"));
       return;
     }
     if (current !== loads || !ctx.isCurrent()) return;

@@ -223,8 +223,10 @@ def test_two_customers_race_for_one_slot_and_the_loser_keeps_their_details(open_
     winner.get_by_role("button", name="Book this appointment").click()
     confirmed_reference(winner)
 
-    loser.get_by_role("button", name="Book this appointment").click()
+    with loser.expect_response(lambda r: "/v1/appointments/availability" in r.url) as refreshed:
+        loser.get_by_role("button", name="Book this appointment").click()
     expect(alert(loser)).to_have_text(SLOT_TAKEN)
+    assert slot.slot_id not in {s["slotId"] for s in refreshed.value.json()["slots"]}
     expect(slot_button(loser, slot)).to_have_count(0)
     expect(loser.get_by_role("heading", level=1)).to_have_text("Choose a day and time")
     assert_accessible(loser, "the slot-taken error")
@@ -318,6 +320,25 @@ def test_a_busy_service_gives_its_own_sentence_and_the_retry_books_once(page, me
     page.get_by_role("button", name="Book this appointment").click()
     reference = confirmed_reference(page)
     assert [b["referenceCode"] for b in my_bookings(mesh, sub)] == [reference]
+
+
+def test_a_grid_that_cannot_load_says_so_and_loads_on_try_again(page, mesh):
+    slot = own_slot(mesh, london(free_days(), 8))
+    sign_in(page, a_customer(), then="#/book")
+    choose_type_and_service(page, "SHOWROOM_VISIT")
+    fill_details(page, Details())
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose a day and time")
+    page.route(
+        "**/v1/appointments/availability?*",
+        lambda route: route.fulfill(status=503, content_type="application/json", body=json.dumps({"code": "UNAVAILABLE", "message": "Availability is unavailable."})),
+        times=1,
+    )
+    page.get_by_label("Day", exact=True).fill(slot.day.isoformat())
+    expect(alert(page)).to_have_text("The booking service is busy or down for a moment. Please try again shortly.")
+    assert_accessible(page, "the grid's load error")
+    page.get_by_role("button", name="Try again").click()
+    expect(slot_button(page, slot)).to_be_visible()
+    expect(alert(page)).to_have_count(0)
 
 
 def test_the_booking_limit_is_a_sentence(page, mesh):
