@@ -1,5 +1,5 @@
 // The contact-details rules of appointment_svc/domain/validation.py, for messages before the
-// round trip. The server stays the judge; tests/browser/test_validation_parity.py runs one
+// round trip. The server stays the judge; tests/e2e/browser/test_validation_parity.py runs one
 // table of inputs through both and fails when they disagree.
 export const NAME_MAX = 100;
 export const ADDRESS_MAX = 500;

@@ -43,7 +43,7 @@ def _rfc3339(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def own_consultant(mesh, categories=("KITCHEN", "BEDROOM")) -> str:
+def own_consultant(mesh, categories=("KITCHEN", "BEDROOM")) -> tuple[str, str]:
     """A new consultant (through the admin API); returns (id, name)."""
     name = f"Designer {uuid.uuid4().hex[:8]}"
     response = httpx.post(
