@@ -1,5 +1,5 @@
 // The contact-details rules of appointment_svc/domain/validation.py, for messages before the
-// round trip. The server stays the judge; tests/browser/test_validation_parity.py runs one
+// round trip. The server stays the judge; tests/e2e/browser/test_validation_parity.py runs one
 // table of inputs through both and fails when they disagree.
 export const NAME_MAX = 100;
 export const ADDRESS_MAX = 500;
@@ -57,6 +57,12 @@ export function normaliseUkPhone(value) {
 
 export function isUkPhone(value) {
   return UK_PHONE.test(normaliseUkPhone(value));
+}
+
+// "sw1a1aa" -> "SW1A 1AA", as the server stores it; the caller validates first.
+export function normaliseUkPostcode(value) {
+  const compact = value.replace(SPACES, "").toUpperCase();
+  return `${compact.slice(0, -3)} ${compact.slice(-3)}`;
 }
 
 export function isUkPostcode(value) {
