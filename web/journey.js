@@ -7,7 +7,7 @@ import { addDays, formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } f
 import { avatar, clearFieldErrors, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
 import { normaliseUkPostcode, validateContact } from "./validation.js";
 
-const BRAND = "Hearth & Home";
+const BRAND = "Fitted Kitchens & Bedrooms";
 const HORIZON_DAYS = 730;
 const STEPS = [
   { name: "type", label: "Appointment type" },

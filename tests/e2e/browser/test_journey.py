@@ -29,8 +29,6 @@ from tests.e2e.browser.journey_steps import (
 )
 from tests.e2e.helpers import LONDON, a_customer, free_days, london
 
-# Playwright's expect waits 5 s by default; this 2-core machine is shared by several sessions.
-expect.set_options(timeout=15_000)
 SLOT_TAKEN = "This slot was just booked. Please choose another."
 
 
