@@ -1,6 +1,7 @@
 """The real mesh for end-to-end tests: two appointment-service processes behind the real Envoy."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,18 @@ def mesh(backing, mesh_home, template_database) -> Mesh:
     notification.stop()
     for service in services:
         service.stop()
+
+
+@pytest.fixture
+def staff_sub() -> str:
+    """A member of staff of the test's own."""
+    return f"staff-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def staff(mesh, staff_sub) -> dict[str, str]:
+    """Authorization headers of `staff_sub` with the ADMIN role."""
+    return mesh.auth(staff_sub, Role.ADMIN)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import psycopg
 import pytest
 
 from booking.v1 import events_pb2
-from mesh_common.auth import Role
 from tests.e2e.helpers import a_customer, free_days, london
 from tests.polling import wait_for
 from tests.integration.booking_fixtures import appointment_has_started, booking_form
@@ -48,16 +47,6 @@ def rfc3339(instant: datetime) -> str:
 
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@pytest.fixture
-def staff_sub() -> str:
-    return f"staff-{uuid.uuid4().hex[:6]}"
-
-
-@pytest.fixture
-def staff(mesh, staff_sub) -> dict[str, str]:
-    return mesh.auth(staff_sub, Role.ADMIN)
 
 
 @pytest.fixture

@@ -12,20 +12,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from playwright.sync_api import Page, expect
 
-from mesh_common.auth import Role
 from tests.e2e.browser.conftest import PHONE, assert_accessible, screenshot, sign_in
 from tests.e2e.helpers import LONDON, a_customer, free_days, london
 from tests.integration.booking_fixtures import booking_form
-
-
-@pytest.fixture
-def staff_sub() -> str:
-    return f"staff-{uuid.uuid4().hex[:6]}"
-
-
-@pytest.fixture
-def staff(mesh, staff_sub) -> dict[str, str]:
-    return mesh.auth(staff_sub, Role.ADMIN)
 
 
 def a_name(first: str = "Priya") -> str:
