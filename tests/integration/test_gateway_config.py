@@ -74,7 +74,7 @@ def test_hostnames_and_no_cors_origins_validate_too(jwks_path):
 
 def test_filter_chain_order(jwks_path):
     text = render(jwks_path)
-    assert http_filters(text) == ["cors", "local_ratelimit", "jwt_authn", "lua.token_rule", "rbac", "lua", "buffer",
+    assert http_filters(text) == ["compressor", "cors", "local_ratelimit", "jwt_authn", "lua.token_rule", "rbac", "lua", "buffer",
                                   "grpc_json_transcoder", "router"]
     for setting in ("normalize_path: true", "merge_slashes: true", "path_with_escaped_slashes_action: REJECT_REQUEST"):
         assert setting in text
