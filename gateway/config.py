@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import grpc
 import jinja2
 
-from gateway.web import DEV_SIGN_IN_PATH, SECURITY_HEADERS, WEB_ROOT, web_assets
+from gateway.web import DEV_SIGN_IN_PATH, REDIRECTS, SECURITY_HEADERS, WEB_METHODS, WEB_ROOT, web_assets
 from mesh_common.auth import CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
 from mesh_common.errors import ERRORS
 
@@ -464,6 +464,10 @@ def render_envoy_config(
         max_direct_response_bytes=MAX_DIRECT_RESPONSE_BYTES,
         web_assets=assets,
         web_headers=SECURITY_HEADERS,
+        web_redirects=REDIRECTS,
+        web_methods=WEB_METHODS,
+        web_methods_regex="|".join(WEB_METHODS),
+        web_paths=[*(a.route for a in assets), *REDIRECTS],
         dev_sign_in=(dev_sign_in[0], int(dev_sign_in[1])) if dev_sign_in else None,
         dev_sign_in_path=DEV_SIGN_IN_PATH,
         api_prefix=API_PREFIX,

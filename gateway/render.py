@@ -2,13 +2,17 @@
 
     python -m gateway.render --listen-port 8080 --upstream appointment-svc:50051 \
         --jwks /etc/booking/jwks/jwks.json --descriptor /etc/booking/descriptor/booking.pb \
-        --openapi /etc/booking/openapi/openapi.json \
+        --openapi /etc/booking/openapi/openapi.json --web-root /etc/booking/web \
         --cors-origin https://www.example.co.uk > deploy/k8s/gateway/envoy.yaml
 
-The descriptor, OpenAPI and JWKS paths are where Envoy will find the files, and need not exist here:
-render_envoy_config checks the gateway's routes against a descriptor set, so when --descriptor
-is not a file on this machine, --descriptor-source (the gateway/booking.pb shipped next to the
-config) is checked instead, and the paths in the output are exactly the ones given.
+(`python scripts/sync_deploy.py` runs exactly that and refreshes the copies the ConfigMaps are
+made from.) The descriptor, OpenAPI, JWKS and web paths are where Envoy will find the files, and
+need not exist here: render_envoy_config checks the gateway's routes against a descriptor set, so
+when --descriptor is not a file on this machine, --descriptor-source (the gateway/booking.pb
+shipped next to the config) is checked instead, and the paths in the output are exactly the ones
+given. The browser app's routes and ETags come from --web-source (web/), the files the web
+ConfigMap holds. There is no dev sign-in here: a deployment's tokens come from its identity
+provider.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import sys
 from pathlib import Path
 
 from gateway.config import DEFAULT_DESCRIPTOR, render_envoy_config
+from gateway.web import WEB_ROOT
 from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
 
@@ -38,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jwks", required=True, help="path of the JWKS file as Envoy sees it")
     parser.add_argument("--descriptor", required=True, help="path of the descriptor set as Envoy sees it")
     parser.add_argument("--openapi", required=True, help="path of the OpenAPI document (gateway/openapi.json) as Envoy sees it")
+    parser.add_argument("--web-root", required=True,
+                        help="absolute path of the folder of the browser app's files (web/) as Envoy sees it")
+    parser.add_argument("--web-source", type=Path, default=WEB_ROOT,
+                        help="local copy of that folder: its files make the routes and ETags (default web/)")
     parser.add_argument("--descriptor-source", type=Path, default=DEFAULT_DESCRIPTOR,
                         help="local descriptor set to check the routes against when --descriptor is not a file here")
     parser.add_argument("--issuer", default=DEFAULT_ISSUER)
@@ -71,6 +80,8 @@ def render(args: argparse.Namespace) -> str:
     if not descriptor.is_file() and not descriptor.is_absolute():
         raise SystemExit(f"--descriptor {args.descriptor}: not a file here, so it must be the absolute path Envoy reads")
     checked = descriptor if descriptor.is_file() else Path(args.descriptor_source)
+    if not Path(args.web_root).is_absolute():
+        raise SystemExit(f"--web-root {args.web_root}: must be the absolute path Envoy reads the files from")
     text = render_envoy_config(
         listen_port=args.listen_port,
         admin_port=args.admin_port,
@@ -89,6 +100,8 @@ def render(args: argparse.Namespace) -> str:
         brochure_limit_global=args.brochure_limit_global,
         brochure_limit_window_seconds=args.brochure_limit_window_seconds,
         openapi_path=Path(args.openapi),
+        web_root=Path(args.web_source),
+        web_served_from=args.web_root,
     )
     text = _keep_literal_path(text, checked, args.descriptor)
     text = _keep_literal_path(text, Path(args.openapi), args.openapi)

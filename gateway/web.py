@@ -1,8 +1,11 @@
 """The browser app's files, served by Envoy itself (direct responses), and its dev sign-in.
 
 The app lives in the repository's flat ``web/`` folder: plain JavaScript modules, one
-stylesheet, no build step. Every file becomes one gateway route, ``/`` being ``index.html``;
-Envoy reads the files once at start, so an edited file shows after a gateway restart.
+stylesheet, no build step. Every file becomes one gateway route, ``/`` being ``index.html``
+(``/index.html`` redirects there); Envoy reads the files once at start, so an edited file shows
+after a gateway restart. Each file's ETag is a hash of its content taken when the config is
+rendered, and a route answers a matching ``If-None-Match`` with 304, so the revalidation that
+``no-cache`` asks for costs a few hundred bytes. Only GET and HEAD are answered (else 405).
 
 In the dev mesh, ``GET /dev/sign-in?sub=USER[&role=ADMIN]`` signs a browser in: Envoy cannot
 sign an ES256 token, so it forwards that one route to ``DevSignIn``, a loopback HTTP handler
@@ -13,6 +16,7 @@ how a real identity provider supplies the token).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -25,6 +29,9 @@ from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeyPair, Role, is
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 INDEX = "index.html"
+# Old links and habits: the file name of the start page sends the browser to "/".
+REDIRECTS = {f"/{INDEX}": "/"}
+WEB_METHODS = ("GET", "HEAD")
 DEV_SIGN_IN_PATH = "/dev/sign-in"
 # The cookie the app reads its token from (web/auth.js); not HttpOnly because the app sends the
 # token as an Authorization header, as it would an access token from an OIDC provider.
@@ -53,6 +60,9 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
+    # Nothing of another origin shares the page's window or embeds its files.
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
     # Revalidate every load: a new release is seen at once (the files are small and gzipped).
     "cache-control": "no-cache",
 }
@@ -63,12 +73,28 @@ class Asset:
     route: str
     path: Path
     content_type: str
+    # A weak validator: the gzip filter drops strong ETags from what it compresses, and the
+    # gzipped and plain bodies are the same file anyway.
+    etag: str
+
+    @property
+    def etag_value(self) -> str:
+        """The quoted part of the ETag, which every If-None-Match that names it contains."""
+        return self.etag.removeprefix("W/")
+
+
+def content_etag(data: bytes) -> str:
+    return f'W/"{hashlib.sha256(data).hexdigest()[:24]}"'
+
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def web_assets(root: Path = WEB_ROOT, *, served_from: str | None = None) -> list[Asset]:
     """One route per file of ``root`` (flat: a Kubernetes ConfigMap holds no folders).
 
-    ``served_from`` is the folder as Envoy sees it (a deployment's mount), default ``root``.
+    ``served_from`` is the folder as Envoy sees it (a deployment's mount), default ``root``;
+    the ETags hash the files of ``root``, which must be what Envoy will read.
     """
     root = Path(root)
     if not root.is_dir():
@@ -76,13 +102,17 @@ def web_assets(root: Path = WEB_ROOT, *, served_from: str | None = None) -> list
     base = Path(served_from) if served_from else root.resolve()
     assets = []
     for file in sorted(root.iterdir()):
-        if not file.is_file() or file.name.startswith("."):
+        if file.name.startswith("."):
             continue
+        if not file.is_file():
+            raise ValueError(f"{file}: the web app folder must be flat (a ConfigMap holds no folders)")
+        if not _FILE_NAME.match(file.name):
+            raise ValueError(f"{file}: a web app file name is letters, digits and . _ - only (a ConfigMap key)")
         content_type = CONTENT_TYPES.get(file.suffix)
         if content_type is None:
             raise ValueError(f"{file}: no content type known for {file.suffix!r} files")
         route = "/" if file.name == INDEX else f"/{file.name}"
-        assets.append(Asset(route, base / file.name, content_type))
+        assets.append(Asset(route, base / file.name, content_type, content_etag(file.read_bytes())))
     if not any(a.route == "/" for a in assets):
         raise FileNotFoundError(f"{root} has no {INDEX}")
     return assets
@@ -170,4 +200,4 @@ class DevSignIn:
         self._thread.join(timeout=5)
 
 
-__all__ = ["Asset", "DevSignIn", "DEV_SIGN_IN_PATH", "TOKEN_COOKIE", "WEB_ROOT", "web_assets"]
+__all__ = ["Asset", "DevSignIn", "DEV_SIGN_IN_PATH", "REDIRECTS", "TOKEN_COOKIE", "WEB_METHODS", "WEB_ROOT", "web_assets"]

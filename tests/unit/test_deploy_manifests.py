@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ from appointment_svc.entrypoints.server import LIVENESS
 
 from gateway.config import DEFAULT_DESCRIPTOR, DEFAULT_OPENAPI
 from gateway.process import validate_config
+from gateway.render import build_parser
+from gateway.web import DEV_SIGN_IN_PATH, WEB_ROOT
 from mesh_common.auth import KeyPair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,19 +28,24 @@ ENVOY_YAML = K8S / "gateway" / "envoy.yaml"
 DESCRIPTOR_COPY = K8S / "gateway" / "booking.pb"
 OPENAPI_COPY = K8S / "gateway" / "openapi.json"
 
-IN_CLUSTER_JWKS = "/etc/booking/jwks/jwks.json"
-IN_CLUSTER_DESCRIPTOR = "/etc/booking/descriptor/booking.pb"
-IN_CLUSTER_OPENAPI = "/etc/booking/openapi/openapi.json"
-# The command deploy/README.md documents for regenerating deploy/k8s/gateway/envoy.yaml.
-RENDER_ARGS = [
-    "--listen-port", "8080",
-    "--upstream", "appointment-svc:50051",
-    "--jwks", IN_CLUSTER_JWKS,
-    "--descriptor", IN_CLUSTER_DESCRIPTOR,
-    "--openapi", IN_CLUSTER_OPENAPI,
-    "--cors-origin", "https://www.example.co.uk",
-]  # fmt: skip
-RENDER_COMMAND = " ".join(["python -m gateway.render", *RENDER_ARGS, ">", "deploy/k8s/gateway/envoy.yaml"])
+
+def _load_sync_script():
+    spec = importlib.util.spec_from_file_location("sync_deploy", ROOT / "scripts" / "sync_deploy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The one regeneration command, and the render command deploy/README.md documents, come from it.
+SYNC = _load_sync_script()
+SYNC_COMMAND = "python scripts/sync_deploy.py"
+IN_CLUSTER_JWKS = SYNC.IN_CLUSTER_JWKS
+IN_CLUSTER_DESCRIPTOR = SYNC.IN_CLUSTER_DESCRIPTOR
+IN_CLUSTER_OPENAPI = SYNC.IN_CLUSTER_OPENAPI
+IN_CLUSTER_WEB = SYNC.IN_CLUSTER_WEB
+RENDER_ARGS = SYNC.RENDER_ARGS
+RENDER_COMMAND = SYNC.RENDER_COMMAND
+WEB_COPY = SYNC.WEB_COPY
 
 # Made by the cluster's secret store / the token issuer, never by `kubectl apply -k`.
 PRE_EXISTING = {("Secret", "booking-secrets"): K8S / "secret.example.yaml", ("ConfigMap", "booking-jwks"): K8S / "jwks.example.yaml"}
@@ -324,13 +332,13 @@ def test_appointment_svc_reads_the_same_jwks_as_the_gateway():
 
 def test_the_descriptor_in_the_configmap_is_the_gateways():
     assert DESCRIPTOR_COPY.read_bytes() == DEFAULT_DESCRIPTOR.read_bytes(), (
-        "deploy/k8s/gateway/booking.pb is stale: cp gateway/booking.pb deploy/k8s/gateway/booking.pb"
+        f"deploy/k8s/gateway/booking.pb is stale: {SYNC_COMMAND}"
     )
 
 
 def test_the_openapi_document_in_the_configmap_is_the_gateways():
     assert OPENAPI_COPY.read_bytes() == DEFAULT_OPENAPI.read_bytes(), (
-        "deploy/k8s/gateway/openapi.json is stale: cp gateway/openapi.json deploy/k8s/gateway/openapi.json"
+        f"deploy/k8s/gateway/openapi.json is stale: {SYNC_COMMAND}"
     )
 
 
@@ -340,11 +348,61 @@ def test_the_gateway_configmap_is_what_gateway_render_produces():
     assert result.returncode == 0, result.stderr
     diff = list(difflib.unified_diff(ENVOY_YAML.read_text().splitlines(), result.stdout.splitlines(), "committed", "rendered",
                                      lineterm=""))
-    assert not diff, f"deploy/k8s/gateway/envoy.yaml is stale; regenerate it: {RENDER_COMMAND}\n" + "\n".join(diff[:40])
+    assert not diff, f"deploy/k8s/gateway/envoy.yaml is stale; regenerate it: {SYNC_COMMAND}\n" + "\n".join(diff[:40])
 
 
-def test_the_readme_documents_the_render_command():
-    assert RENDER_COMMAND in (DEPLOY / "README.md").read_text()
+def test_the_web_copies_in_the_configmap_are_the_web_folder():
+    served = sorted(p.name for p in WEB_ROOT.iterdir() if not p.name.startswith("."))
+    copied = sorted(p.name for p in WEB_COPY.iterdir())
+    assert copied == served, f"deploy/k8s/gateway/web/ lists other files than web/: {SYNC_COMMAND}"
+    stale = [name for name in served if (WEB_COPY / name).read_bytes() != (WEB_ROOT / name).read_bytes()]
+    assert not stale, f"deploy/k8s/gateway/web/ has stale copies of {stale}: {SYNC_COMMAND}"
+
+
+def test_the_web_configmap_generator_lists_every_file_of_the_web_folder():
+    listed = generated("ConfigMap")["booking-web"]["files"]
+    assert listed == [f"gateway/web/{p.name}" for p in sorted(WEB_ROOT.iterdir()) if not p.name.startswith(".")], (
+        f"the booking-web generator in deploy/k8s/kustomization.yaml is stale: {SYNC_COMMAND}"
+    )
+
+
+def test_the_sync_command_finds_everything_current():
+    result = subprocess.run([sys.executable, "scripts/sync_deploy.py", "--check"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def envoy_routes() -> list[dict]:
+    envoy = yaml.safe_load(ENVOY_YAML.read_text())
+    (listener,) = envoy["static_resources"]["listeners"]
+    (manager,) = listener["filter_chains"][0]["filters"]
+    return [route for host in manager["typed_config"]["route_config"]["virtual_hosts"] for route in host["routes"]]
+
+
+def test_the_cluster_config_has_no_dev_sign_in():
+    envoy = yaml.safe_load(ENVOY_YAML.read_text())
+    matched = [route["match"].get("path") or route["match"].get("prefix") or "" for route in envoy_routes()]
+    assert matched and not [path for path in matched if path.startswith("/dev/")]
+    clusters = [cluster["name"] for cluster in envoy["static_resources"]["clusters"]]
+    assert clusters == ["booking_grpc"]
+    text = ENVOY_YAML.read_text()
+    assert DEV_SIGN_IN_PATH not in text and "dev_sign_in" not in text
+    # Nor can a deployment ask for one: the render command has no such option.
+    options = [option for action in build_parser()._actions for option in action.option_strings]
+    assert not [option for option in options if "dev" in option or "sign" in option], options
+
+
+def test_the_cluster_config_serves_the_app_from_the_mounted_web_configmap():
+    served = [route["direct_response"]["body"]["filename"] for route in envoy_routes()
+              if route.get("direct_response", {}).get("body", {}).get("filename", "").startswith(IN_CLUSTER_WEB)]  # fmt: skip
+    assert sorted(served) == sorted(f"{IN_CLUSTER_WEB}/{p.name}" for p in WEB_COPY.iterdir())
+    files = mounted_files("gateway")
+    assert all(files[path] == ("ConfigMap", "booking-web") for path in served)
+
+
+def test_the_readme_documents_the_render_and_sync_commands():
+    text = (DEPLOY / "README.md").read_text()
+    assert RENDER_COMMAND in text and SYNC_COMMAND in text
 
 
 def test_the_gateway_configmap_passes_envoy_validation(tmp_path):
@@ -359,6 +417,8 @@ def test_the_gateway_configmap_passes_envoy_validation(tmp_path):
     text = text.replace(json.dumps(IN_CLUSTER_JWKS), json.dumps(str(jwks)))
     text = text.replace(json.dumps(IN_CLUSTER_DESCRIPTOR), json.dumps(str(descriptor)))
     text = text.replace(json.dumps(IN_CLUSTER_OPENAPI), json.dumps(str(openapi)))
+    # Envoy reads every direct response's file while loading the config.
+    text = text.replace(json.dumps(IN_CLUSTER_WEB + "/")[:-1], json.dumps(str(WEB_COPY) + "/")[:-1])
     assert "/etc/booking" not in text
     validate_config(text)
 
@@ -389,5 +449,7 @@ def test_kustomize_builds_the_manifests():
     (descriptor,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("booking-descriptor-")]
     # Client-side apply copies the object into an annotation limited to 256 KiB in all.
     assert len(descriptor["binaryData"]["booking.pb"]) < 250_000
+    (web,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("booking-web-")]
+    assert sorted([*web.get("data", {}), *web.get("binaryData", {})]) == sorted(p.name for p in WEB_COPY.iterdir())
     images = {c["image"] for d in docs if d["kind"] in ("Deployment", "Job") for c in d["spec"]["template"]["spec"]["containers"]}
     assert not any(image.startswith("booking-mesh:") for image in images)

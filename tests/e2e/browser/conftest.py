@@ -90,7 +90,9 @@ def chromium_path() -> str:
     return chromium_or_fail()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open it holds this thread's event
+# loop, and the asyncio tests that run after the browser tests in one session need it back.
+@pytest.fixture(scope="module")
 def browser(chromium_path) -> Browser:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, chromium_sandbox=False)

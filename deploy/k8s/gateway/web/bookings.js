@@ -1,0 +1,6 @@
+// Placeholder: replaced by the bookings screen.
+import { h, showScreen } from "./ui.js";
+
+export function mount() {
+  showScreen(h("h1", {}, "Coming soon"));
+}
