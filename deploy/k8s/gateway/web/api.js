@@ -99,3 +99,7 @@ export async function api(method, path, { query, body, signal } = {}) {
 export function newRequestId() {
   return crypto.randomUUID();
 }
+
+// How a person reads the contract's enum values (status badges, tables, summaries).
+export const STATUS_WORDS = { PENDING: "Pending", CONFIRMED: "Confirmed", CANCELLED: "Cancelled", COMPLETED: "Completed", NO_SHOW: "No-show" };
+export const TYPE_WORDS = { HOME_MEASUREMENT: "Home measurement", SHOWROOM_VISIT: "Showroom visit", VIDEO_CONSULTATION: "Video consultation" };

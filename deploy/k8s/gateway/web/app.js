@@ -3,7 +3,7 @@
 import { currentUser, devSignInUrl, signOut } from "./auth.js";
 import { h, showScreen } from "./ui.js";
 
-const SITE = "Hearth & Home";
+const SITE = "Fitted Kitchens & Bedrooms";
 const AFTER_SIGN_IN = "booking:after-sign-in";
 
 // First path segment -> {load, title, signIn: needs a user, staff: needs the ADMIN role}.

@@ -1,6 +1,188 @@
-// Placeholder: replaced by the bookings screen.
-import { h, showScreen } from "./ui.js";
+// "My bookings": the signed-in customer's bookings, a page at a time, newest first (the API's
+// order), each cancellable with a reason while it is upcoming.
+import { api, TYPE_WORDS } from "./api.js";
+import { announce, avatar, confirmDialog, focusHeading, h, messageBox, showScreen, statusBadge } from "./ui.js";
+import { formatRange } from "./time.js";
+import { reasonProblem } from "./validation.js";
 
-export function mount() {
-  showScreen(h("h1", {}, "Coming soon"));
+const PAGE_SIZE = 10;
+const ACTIVE = new Set(["PENDING", "CONFIRMED"]);
+
+// What a failed cancellation says next to its booking; the general sentences of api.js speak of
+// booking a slot, not of cancelling one.
+const CANCEL_SENTENCES = {
+  BOOKING_ALREADY_CANCELLED: "This booking was already cancelled.",
+  INVALID_STATUS_TRANSITION: "This booking can no longer be cancelled.",
+  SLOT_IN_PAST: "This appointment has already started, so it can no longer be cancelled here. Please call the showroom.",
+};
+
+function services(a) {
+  if (a.forKitchen && a.forBedroom) return "Kitchen and bedroom";
+  if (a.forKitchen) return "Kitchen";
+  if (a.forBedroom) return "Bedroom";
+  return "Not given";
+}
+
+function when(a) {
+  return a.slot && a.slot.startsAt ? formatRange(a.slot.startsAt, a.slot.endsAt) : "Time not known";
+}
+
+// The server allows cancelling only PENDING and CONFIRMED bookings; the page offers it only
+// before the appointment starts, when it is still of use to the retailer.
+function cancellable(a) {
+  return ACTIVE.has(a.status) && Boolean(a.slot && a.slot.startsAt) && Date.parse(a.slot.startsAt) > Date.now();
+}
+
+
+function cancelSentence(error) {
+  if (error.status === 400 && error.fields.length) {
+    return `The reason could not be accepted: ${error.fields.map((f) => `${f.field === "reason" ? "Reason" : f.field} ${f.description}`).join("; ")}.`;
+  }
+  return CANCEL_SENTENCES[error.code] || error.sentence;
+}
+
+export function mount(ctx) {
+  let page = Math.max(1, Number.parseInt(ctx.query.get("page") || "1", 10) || 1);
+  const total = h("p", { class: "bookings-total" });
+  const list = h("ul", { class: "bookings" });
+  const pager = h("nav", { class: "pager", "aria-label": "Pages of bookings", hidden: true });
+  const body = h("div", { class: "bookings-body" }, h("p", {}, "Loading your bookings…"));
+
+  showScreen(h("h1", {}, "My bookings"), body);
+
+  async function load({ focus = false } = {}) {
+    body.setAttribute("aria-busy", "true");
+    let result;
+    try {
+      result = await api("GET", "/v1/appointments", { query: { page, limit: PAGE_SIZE } });
+    } catch (error) {
+      if (!ctx.isCurrent()) return;
+      body.removeAttribute("aria-busy");
+      body.replaceChildren(messageBox(error.sentence), h("button", { type: "button", class: "button button-secondary", onclick: () => load() }, "Try again"));
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+    body.removeAttribute("aria-busy");
+    const bookings = Array.isArray(result.data) ? result.data : [];
+    const count = Number(result.total) || 0;
+    const pages = Math.max(1, Number(result.totalPages) || 1);
+    // A page past the end (an old address): show the last one instead of an empty list.
+    if (!bookings.length && count > 0 && page > pages) {
+      page = pages;
+      return load({ focus });
+    }
+    if (!count) {
+      body.replaceChildren(
+        h("p", { class: "empty" }, "You have no bookings yet."),
+        h("p", {}, h("a", { href: "#/book", class: "button" }, "Book an appointment")),
+      );
+      return;
+    }
+    total.textContent = count === 1 ? "You have 1 booking." : `You have ${count} bookings.`;
+    list.replaceChildren(...bookings.map((a) => card(a)));
+    renderPager(pages, count);
+    body.replaceChildren(total, list, pager);
+    const query = new URLSearchParams(ctx.query);
+    if (page > 1) query.set("page", String(page));
+    else query.delete("page");
+    ctx.replaceQuery(query);
+    if (focus) focusHeading(document.getElementById("main"));
+  }
+
+  function renderPager(pages, count) {
+    pager.hidden = pages <= 1;
+    if (pages <= 1) return;
+    const go = (target) => {
+      page = target;
+      load({ focus: true });
+    };
+    pager.replaceChildren(
+      h("button", { type: "button", class: "button button-secondary", disabled: page <= 1, onclick: () => go(page - 1) }, "Previous page"),
+      h("p", { class: "page-text" }, `Page ${page} of ${pages} (${count} bookings)`),
+      h("button", { type: "button", class: "button button-secondary", disabled: page >= pages, onclick: () => go(page + 1) }, "Next page"),
+    );
+  }
+
+  // One booking as a list item; `message` (a node) shows the outcome of the last cancel attempt.
+  function card(a, message = null) {
+    const consultant = a.slot && a.slot.consultant ? a.slot.consultant : null;
+    const rows = [
+      ["Status", statusBadge(a.status)],
+      ["When", when(a)],
+      ["For", services(a)],
+      ["Consultant", consultant ? h("span", { class: "consultant" }, avatar(consultant.name, consultant.avatarUrl), consultant.name) : "To be confirmed"],
+      ["Reference", h("span", { class: "booking-reference" }, a.referenceCode)],
+    ];
+    if (a.status === "CANCELLED" && a.cancelReason) rows.push(["Reason for cancelling", a.cancelReason]);
+    return h(
+      "li",
+      { class: "booking panel" },
+      h("h2", {}, TYPE_WORDS[a.type] || "Appointment"),
+      h("dl", { class: "summary" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
+      message,
+      cancelControl(a),
+    );
+  }
+
+  // The Cancel button while the booking can be cancelled.
+  function cancelControl(a) {
+    if (cancellable(a)) {
+      return h(
+        "div",
+        { class: "actions" },
+        h(
+          "button",
+          { type: "button", class: "button button-danger", onclick: (event) => cancel(a, event.currentTarget) },
+          "Cancel booking",
+          h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
+        ),
+      );
+    }
+    return ACTIVE.has(a.status) ? h("p", { class: "hint" }, "This appointment has started, so it can no longer be cancelled here.") : null;
+  }
+
+  function replaceCard(item, a, message) {
+    const next = card(a, message);
+    item.replaceWith(next);
+    focusHeading(next);
+  }
+
+  async function cancel(a, button) {
+    const item = button.closest("li");
+    const answer = await confirmDialog({
+      title: "Cancel this booking?",
+      text: `${TYPE_WORDS[a.type] || "Appointment"} on ${when(a)}, reference ${a.referenceCode}. The time will be offered to other customers.`,
+      confirmLabel: "Cancel booking",
+      cancelLabel: "Keep booking",
+      reasonLabel: "Reason for cancelling",
+      validateReason: (value) => reasonProblem(value),
+    });
+    if (!answer || !item.isConnected) return;
+    button.disabled = true;
+    item.setAttribute("aria-busy", "true");
+    try {
+      const done = await api("PATCH", `/v1/appointments/${encodeURIComponent(a.bookingId)}/cancel`, { body: { reason: answer.reason } });
+      if (!item.isConnected) return;
+      const cancelled = { ...a, status: "CANCELLED", cancelReason: done.cancelReason ?? answer.reason };
+      const sentence = `Booking ${a.referenceCode} is cancelled. We have emailed a confirmation to ${a.email}.`;
+      replaceCard(item, cancelled, h("p", { class: "message message-ok" }, sentence));
+      announce(sentence);
+    } catch (error) {
+      if (!item.isConnected) return;
+      const message = messageBox(cancelSentence(error));
+      // Someone else changed the booking: show it as it now is, with the reason next to it.
+      if (error.status === 409) {
+        try {
+          const fresh = await api("GET", `/v1/appointments/${encodeURIComponent(a.bookingId)}`);
+          if (item.isConnected && fresh.appointment) return replaceCard(item, fresh.appointment, message);
+        } catch {
+          // The sentence alone still says what happened.
+        }
+      }
+      if (!item.isConnected) return;
+      replaceCard(item, a, message);
+    }
+  }
+
+  load();
 }

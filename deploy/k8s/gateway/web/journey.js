@@ -1,6 +1,498 @@
-// Placeholder: replaced by the journey screen.
-import { h, showScreen } from "./ui.js";
+// The 4-step booking journey (type, service, details, day and time) and its confirmation. Each
+// step has its own address (#/book/<step>), so the browser's Back button walks the steps; what
+// was typed lives in this module while the page lives, so going back and forth loses nothing.
+import { api, newRequestId } from "./api.js";
+import { bookingCalendar } from "./ics.js";
+import { addDays, formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } from "./time.js";
+import { avatar, clearFieldErrors, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
+import { normaliseUkPostcode, validateContact } from "./validation.js";
 
-export function mount() {
-  showScreen(h("h1", {}, "Coming soon"));
+const BRAND = "Fitted Kitchens & Bedrooms";
+const HORIZON_DAYS = 730;
+const STEPS = [
+  { name: "type", label: "Appointment type" },
+  { name: "service", label: "Service" },
+  { name: "details", label: "Your details" },
+  { name: "time", label: "Day and time" },
+];
+const TYPES = [
+  { value: "HOME_MEASUREMENT", title: "Home measurement", words: "home measurement visit", text: "A designer comes to your home, measures the room and talks through your ideas with you." },
+  { value: "SHOWROOM_VISIT", title: "Showroom visit", words: "showroom visit", text: "Meet a designer in our showroom, see the displays and plan your room together." },
+  { value: "VIDEO_CONSULTATION", title: "Video consultation", words: "video consultation", text: "Talk to a designer on a video call from home; we email you the link before the appointment." },
+];
+const SERVICES = [
+  { name: "forKitchen", title: "Kitchen", text: "A new fitted kitchen." },
+  { name: "forBedroom", title: "Bedroom", text: "Fitted wardrobes and bedroom furniture." },
+];
+const DETAILS = [
+  { name: "firstName", label: "First name", autocomplete: "given-name" },
+  { name: "lastName", label: "Last name", autocomplete: "family-name" },
+  { name: "email", label: "Email", type: "email", autocomplete: "email", hint: "We send your confirmation here." },
+  { name: "phone", label: "UK phone", type: "tel", autocomplete: "tel", hint: "For example 07700 900123." },
+  { name: "postcode", label: "Postcode", autocomplete: "postal-code", hint: "For example SW1A 1AA." },
+  { name: "address", label: "Address", autocomplete: "street-address", multiline: true },
+];
+const DETAIL_FIELDS = new Set(DETAILS.map((d) => d.name));
+// Errors after which the grid is out of date: the slot is taken, gone or has started.
+const SLOT_GONE = new Set(["SLOT_UNAVAILABLE", "SLOT_NOT_FOUND", "SLOT_IN_PAST"]);
+
+let state = freshState(null);
+
+function freshState(sub) {
+  return {
+    sub,
+    type: null,
+    forKitchen: false,
+    forBedroom: false,
+    details: Object.fromEntries(DETAILS.map((d) => [d.name, ""])),
+    day: null,
+    slot: null,
+    gone: new Set(),
+    attemptKey: null,
+    requestId: null,
+    serverErrors: null,
+    booking: null,
+  };
+}
+
+const typeOf = (value) => TYPES.find((t) => t.value === value);
+const addressRequired = () => state.type === "HOME_MEASUREMENT";
+const servicesWords = (s) => [s.forKitchen && "kitchen", s.forBedroom && "bedroom"].filter(Boolean).join(" and ");
+const detailsValid = () => validateContact(state.details, { addressRequired: addressRequired() }).length === 0;
+
+// The first step whose answer is missing, so an address typed or bookmarked mid-journey lands
+// where the visitor can go on.
+function firstMissing() {
+  if (!state.type) return "type";
+  if (!state.forKitchen && !state.forBedroom) return "service";
+  if (!detailsValid()) return "details";
+  return null;
+}
+
+export function mount(ctx) {
+  if (state.sub !== ctx.user.sub) state = freshState(ctx.user.sub);
+  const step = ctx.rest[0] || "type";
+  if (step === "done") {
+    if (state.booking) return confirmation(ctx);
+    window.location.replace("#/book/type");
+    return undefined;
+  }
+  const index = STEPS.findIndex((s) => s.name === step);
+  if (index < 0) {
+    window.location.replace("#/book/type");
+    return undefined;
+  }
+  // A finished booking: Back or "Book another" starts a new one with the same answers.
+  if (state.booking) {
+    state.booking = null;
+    state.slot = null;
+  }
+  const missing = firstMissing();
+  const missingIndex = missing ? STEPS.findIndex((s) => s.name === missing) : STEPS.length;
+  if (missingIndex < index) {
+    window.location.replace(`#/book/${missing}`);
+    return undefined;
+  }
+  return [typeStep, serviceStep, detailsStep, timeStep][index](ctx);
+}
+
+function stepIndicator(current) {
+  return h(
+    "ol",
+    { class: "steps", "aria-label": "Booking steps" },
+    STEPS.map((s, i) =>
+      h(
+        "li",
+        { class: i < current ? "done" : undefined, "aria-current": i === current ? "step" : undefined },
+        s.label,
+        i < current ? h("span", { class: "visually-hidden" }, " (done)") : null,
+      ),
+    ),
+  );
+}
+
+// A step's form: the fields, then Back (to the step before) and the forward button.
+function stepForm(ctx, index, children, { next = "Next", onSubmit }) {
+  const back = index > 0 ? h("button", { type: "button", class: "button button-secondary", onclick: () => ctx.navigate(`#/book/${STEPS[index - 1].name}`) }, "Back") : null;
+  const form = h("form", { class: "journey-form", novalidate: true }, children, h("div", { class: "actions" }, back, h("button", { type: "submit", class: "button" }, next)));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    onSubmit(form);
+  });
+  return form;
+}
+
+function choice({ type, name, value, checked, title, text, onchange }) {
+  const id = `choice-${name}-${value}`;
+  const input = h("input", { type, name, value, id, checked, "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-text`, onchange });
+  return h("label", { class: "choice", for: id }, input, h("span", {}, h("strong", { id: `${id}-title` }, title), h("span", { id: `${id}-text` }, text)));
+}
+
+function showChoiceError(form, text) {
+  const slot = form.querySelector(".journey-error");
+  slot.replaceChildren(messageBox(text));
+  form.querySelector("input").focus();
+}
+
+function typeStep(ctx) {
+  const form = stepForm(
+    ctx,
+    0,
+    h(
+      "fieldset",
+      {},
+      h("legend", { class: "visually-hidden" }, "Appointment type"),
+      h("div", { class: "journey-error" }),
+      h(
+        "div",
+        { class: "choices" },
+        TYPES.map((t) =>
+          choice({
+            type: "radio",
+            name: "type",
+            value: t.value,
+            checked: state.type === t.value,
+            title: t.title,
+            text: t.text,
+            onchange: () => {
+              state.type = t.value;
+              state.slot = null;
+            },
+          }),
+        ),
+      ),
+    ),
+    {
+      onSubmit: (f) => {
+        if (!state.type) showChoiceError(f, "Choose the kind of appointment you would like.");
+        else ctx.navigate("#/book/service");
+      },
+    },
+  );
+  showScreen(stepIndicator(0), h("h1", {}, "What kind of appointment would you like?"), form);
+}
+
+function serviceStep(ctx) {
+  const form = stepForm(
+    ctx,
+    1,
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Choose kitchen, bedroom or both"),
+      h("div", { class: "journey-error" }),
+      h(
+        "div",
+        { class: "choices" },
+        SERVICES.map((s) =>
+          choice({
+            type: "checkbox",
+            name: s.name,
+            value: "yes",
+            checked: state[s.name],
+            title: s.title,
+            text: s.text,
+            onchange: (event) => {
+              state[s.name] = event.target.checked;
+              state.slot = null;
+            },
+          }),
+        ),
+      ),
+    ),
+    {
+      onSubmit: (f) => {
+        if (!state.forKitchen && !state.forBedroom) showChoiceError(f, "Choose kitchen, bedroom or both.");
+        else ctx.navigate("#/book/details");
+      },
+    },
+  );
+  showScreen(stepIndicator(1), h("h1", {}, "What would you like to plan?"), form);
+}
+
+function detailsStep(ctx) {
+  const required = addressRequired();
+  const summary = h("div", { class: "journey-error" });
+  const fields = DETAILS.map((d) => {
+    const isAddress = d.name === "address";
+    const hint = isAddress ? (required ? "We come to this address to measure." : "Only needed for a home measurement.") : d.hint;
+    const made = field({ ...d, hint, value: state.details[d.name], required: isAddress ? required : true });
+    made.input.addEventListener("input", () => {
+      state.details[d.name] = made.input.value;
+      // A corrected field loses its message at once; one still wrong keeps it until Next.
+      if (made.input.getAttribute("aria-invalid") === "true" && !validateContact(state.details, { addressRequired: required }).some((p) => p.field === d.name)) {
+        clearFieldErrors(made.wrapper);
+        const left = made.input.form.querySelectorAll('[aria-invalid="true"]').length;
+        if (left) summary.replaceChildren(messageBox(problemCount(left)));
+        else summary.replaceChildren();
+      }
+    });
+    return made.wrapper;
+  });
+  const form = stepForm(ctx, 2, [summary, fields], {
+    onSubmit: (f) => {
+      const problems = validateContact(state.details, { addressRequired: required });
+      if (problems.length) {
+        summary.replaceChildren(messageBox(problemCount(problems.length)));
+        showFieldErrors(f, problems);
+        return;
+      }
+      clearFieldErrors(f);
+      ctx.navigate("#/book/time");
+    },
+  });
+  showScreen(stepIndicator(2), h("h1", {}, "Your details"), form);
+  // The server refused details the page accepted: its messages go next to their fields.
+  if (state.serverErrors) {
+    const errors = state.serverErrors;
+    state.serverErrors = null;
+    summary.replaceChildren(messageBox(problemCount(errors.length)));
+    const unplaced = showFieldErrors(form, errors);
+    if (unplaced.length) summary.append(messageBox(unplaced.join(" ")));
+  }
+}
+
+function problemCount(count) {
+  return count === 1 ? "Please correct the detail marked below." : `Please correct the ${count} details marked below.`;
+}
+
+function timeStep(ctx) {
+  const today = londonDate();
+  const last = addDays(today, HORIZON_DAYS);
+  if (!state.day || state.day < today || state.day > last) state.day = today;
+  let inFlight = false;
+  let loads = 0;
+
+  const dayInput = h("input", { type: "date", id: "journey-day", name: "day", min: today, max: last, value: state.day, required: true, "aria-describedby": "journey-day-hint" });
+  const previous = h("button", { type: "button", class: "button button-secondary button-small", onclick: () => setDay(addDays(state.day, -1)) }, "Previous day");
+  const next = h("button", { type: "button", class: "button button-secondary button-small", onclick: () => setDay(addDays(state.day, 1)) }, "Next day");
+  const dayError = h("div", { class: "journey-error" });
+  const gridHeading = h("h2", { id: "journey-grid-heading" });
+  const gridStatus = h("p", { role: "status", class: "journey-grid-status" });
+  const gridError = h("div", { class: "journey-error" });
+  const grid = h("ul", { class: "slot-grid", "aria-labelledby": "journey-grid-heading" });
+  const chosen = h("p", { class: "journey-chosen", role: "status" });
+  const bookError = h("div", { class: "journey-error" });
+  const bookButton = h("button", { type: "submit", class: "button" }, "Book this appointment");
+  let slots = [];
+
+  // Enter in the day field shows that day; it must not submit the form (that books).
+  dayInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      dayInput.dispatchEvent(new Event("change"));
+    }
+  });
+  dayInput.addEventListener("change", () => {
+    if (!dayInput.value || dayInput.value < today || dayInput.value > last) {
+      dayError.replaceChildren(messageBox(`Choose a day from ${formatDay(today)} to ${formatDay(last)}.`));
+      return;
+    }
+    setDay(dayInput.value);
+  });
+
+  function setDay(day) {
+    if (day < today || day > last) return;
+    dayError.replaceChildren();
+    state.day = day;
+    dayInput.value = day;
+    load();
+  }
+
+  // The day's grid for the chosen type and service. With both services the booking needs a
+  // designer who plans both, so the grid is the slots both category filters return.
+  async function load() {
+    const current = ++loads;
+    const day = state.day;
+    const focused = document.activeElement;
+    previous.disabled = day <= today;
+    next.disabled = day >= last;
+    // A day button that just became disabled has dropped the keyboard's place; keep it nearby.
+    if (focused && focused.disabled) dayInput.focus();
+    gridHeading.textContent = `Free times on ${formatDay(day)} (${ZONE_LABEL})`;
+    gridStatus.textContent = "Loading free times…";
+    gridError.replaceChildren();
+    grid.setAttribute("aria-busy", "true");
+    const categories = state.forKitchen && state.forBedroom ? ["KITCHEN", "BEDROOM"] : [state.forKitchen ? "KITCHEN" : "BEDROOM"];
+    let lists;
+    try {
+      lists = await Promise.all(categories.map((category) => api("GET", "/v1/appointments/availability", { query: { type: state.type, date: day, category } })));
+    } catch (error) {
+      if (current !== loads || !ctx.isCurrent()) return;
+      grid.removeAttribute("aria-busy");
+      grid.replaceChildren();
+      gridStatus.textContent = "";
+      gridError.replaceChildren(messageBox(error.sentence), h("button", { type: "button", class: "button button-secondary button-small", onclick: load }, "Try again"));
+      return;
+    }
+    if (current !== loads || !ctx.isCurrent()) return;
+    const [first, ...others] = lists.map((list) => list.slots || []);
+    const inAll = others.map((list) => new Set(list.map((s) => s.slotId)));
+    slots = first.filter((s) => !state.gone.has(s.slotId) && inAll.every((ids) => ids.has(s.slotId)));
+    if (state.slot && !slots.some((s) => s.slotId === state.slot.slotId)) state.slot = null;
+    render();
+  }
+
+  function render() {
+    grid.removeAttribute("aria-busy");
+    gridStatus.textContent = slots.length ? `${slots.length} free time${slots.length === 1 ? "" : "s"}` : "No free slots on this day";
+    grid.replaceChildren(
+      ...slots.map((s) => {
+        const pressed = state.slot && state.slot.slotId === s.slotId;
+        const name = s.consultant && s.consultant.name ? s.consultant.name : "Our designer";
+        return h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "slot",
+              "aria-pressed": pressed ? "true" : "false",
+              dataset: { slotId: s.slotId },
+              onclick: () => pick(s),
+            },
+            avatar(name, s.consultant && s.consultant.avatarUrl),
+            h("span", {}, h("span", { class: "slot-time" }, `${formatTime(s.startsAt)}–${formatTime(s.endsAt)}`), h("span", { class: "visually-hidden" }, ` ${ZONE_LABEL} with`), h("span", { class: "slot-consultant" }, ` ${name}`)),
+          ),
+        );
+      }),
+    );
+    chosen.textContent = state.slot ? `Chosen: ${formatRange(state.slot.startsAt, state.slot.endsAt)} with ${consultantName(state.slot)}.` : "";
+  }
+
+  function pick(slot) {
+    state.slot = slot;
+    bookError.replaceChildren();
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.slotId : null;
+    render();
+    // Re-rendering replaced the buttons; keep the keyboard where it was.
+    if (focused) grid.querySelector(`[data-slot-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  async function book() {
+    if (inFlight) return;
+    if (!state.slot) {
+      bookError.replaceChildren(messageBox("Choose a time first."));
+      return;
+    }
+    const body = { type: state.type, forKitchen: state.forKitchen, forBedroom: state.forBedroom, ...state.details, slotId: state.slot.slotId };
+    // One requestId per attempt: a repeated click or a retry after a lost answer sends the same
+    // one (the server then books once); any change of slot or details is a new attempt.
+    const key = JSON.stringify(body);
+    if (key !== state.attemptKey) {
+      state.attemptKey = key;
+      state.requestId = newRequestId();
+    }
+    inFlight = true;
+    bookButton.disabled = true;
+    bookButton.textContent = "Booking…";
+    bookError.replaceChildren();
+    try {
+      const result = await api("POST", "/v1/appointments", { body: { ...body, requestId: state.requestId } });
+      state.booking = { ...result, type: state.type, forKitchen: state.forKitchen, forBedroom: state.forBedroom, details: { ...state.details }, slot: state.slot };
+      if (ctx.isCurrent()) ctx.navigate("#/book/done");
+    } catch (error) {
+      if (ctx.isCurrent()) failed(error);
+    } finally {
+      inFlight = false;
+      bookButton.disabled = false;
+      bookButton.textContent = "Book this appointment";
+    }
+  }
+
+  function failed(error) {
+    const detailErrors = error.code === "VALIDATION_ERROR" ? error.fields.filter((f) => DETAIL_FIELDS.has(f.field)) : [];
+    if (detailErrors.length) {
+      state.serverErrors = detailErrors;
+      ctx.navigate("#/book/details");
+      return;
+    }
+    bookError.replaceChildren(messageBox(error.sentence));
+    // The disabled button lost the focus; keyboard users go on from the grid when they must
+    // choose again, else from the button that retries.
+    if (SLOT_GONE.has(error.code) && state.slot) {
+      state.gone.add(state.slot.slotId);
+      state.slot = null;
+      load();
+      gridHeading.setAttribute("tabindex", "-1");
+      gridHeading.focus();
+    } else {
+      queueMicrotask(() => bookButton.focus());
+    }
+  }
+
+  const form = h(
+    "form",
+    { class: "journey-form", novalidate: true },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "journey-day" }, "Day"),
+      h("p", { class: "hint", id: "journey-day-hint" }, `Any day from today to ${formatDay(last)}, London calendar.`),
+      dayError,
+      h("div", { class: "journey-day" }, dayInput, previous, next),
+    ),
+    h("section", { class: "journey-grid", "aria-labelledby": "journey-grid-heading" }, gridHeading, gridStatus, gridError, grid),
+    chosen,
+    bookError,
+    h("div", { class: "actions" }, h("button", { type: "button", class: "button button-secondary", onclick: () => ctx.navigate("#/book/details") }, "Back"), bookButton),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    book();
+  });
+  showScreen(stepIndicator(3), h("h1", {}, "Choose a day and time"), h("p", {}, `${typeOf(state.type).title} for your ${servicesWords(state)}. Times are ${ZONE_LABEL}.`), form);
+  load();
+}
+
+function consultantName(slot) {
+  return (slot.consultant && slot.consultant.name) || "our designer";
+}
+
+function location(booking) {
+  if (booking.type === "HOME_MEASUREMENT") return `${booking.details.address.trim()}, ${normaliseUkPostcode(booking.details.postcode)}`;
+  if (booking.type === "SHOWROOM_VISIT") return "Our showroom";
+  return "Video call (we will email you the link before the appointment)";
+}
+
+function confirmation() {
+  const b = state.booking;
+  const kind = typeOf(b.type);
+  const d = b.details;
+  const calendar = bookingCalendar({
+    bookingId: b.bookingId,
+    startsAt: b.slot.startsAt,
+    endsAt: b.slot.endsAt,
+    summary: `${BRAND}: ${kind.words} (${b.referenceCode})`,
+    description: `Reference ${b.referenceCode}: ${kind.words} for your ${servicesWords(b)} with ${consultantName(b.slot)}.`,
+    location: location(b),
+  });
+  const url = URL.createObjectURL(new Blob([calendar], { type: "text/calendar;charset=utf-8" }));
+  const rows = [
+    ["Reference", b.referenceCode],
+    ["Appointment", kind.title],
+    ["For", servicesWords(b)],
+    ["When", formatRange(b.slot.startsAt, b.slot.endsAt)],
+    ["Designer", consultantName(b.slot)],
+    ["Name", `${d.firstName.trim()} ${d.lastName.trim()}`],
+    ["Email", d.email.trim()],
+    ["Phone", d.phone.trim()],
+    ["Postcode", normaliseUkPostcode(d.postcode)],
+    d.address.trim() ? ["Address", d.address.trim()] : null,
+  ].filter(Boolean);
+  showScreen(
+    h("h1", {}, "Your appointment is booked"),
+    h("p", {}, "Your reference is ", h("span", { class: "reference" }, b.referenceCode), "."),
+    h("p", { class: "journey-wrap" }, `We have emailed a confirmation to ${d.email.trim()}. A designer will confirm the appointment soon.`),
+    h("dl", { class: "summary" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", { class: term === "Address" ? "journey-address" : undefined }, value)])),
+    h(
+      "div",
+      { class: "actions" },
+      h("a", { class: "button", href: url, download: `${b.referenceCode}.ics` }, "Add to calendar"),
+      h("a", { class: "button button-secondary", href: "#/bookings" }, "See my bookings"),
+      h("a", { class: "button button-secondary", href: "#/book/type" }, "Book another appointment"),
+    ),
+  );
+  return () => URL.revokeObjectURL(url);
 }

@@ -1,5 +1,6 @@
 // Small DOM helpers shared by every screen: element building, announcements, focus, dialogs,
 // field errors. Text always goes in as text (never HTML), so nothing a user typed can run.
+import { STATUS_WORDS } from "./api.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -112,7 +113,8 @@ export function clearFieldErrors(form) {
 
 // A modal <dialog> asking to confirm; with `reasonLabel` it asks for a reason too. Resolves to
 // null when dismissed, else {reason}. Focus returns to what had it.
-export function confirmDialog({ title, text, confirmLabel, cancelLabel = "Keep it", reasonLabel, reasonRequired = false }) {
+// `validateReason(value)` returns a sentence that keeps the dialog open, or "".
+export function confirmDialog({ title, text, confirmLabel, cancelLabel = "Keep it", reasonLabel, reasonRequired = false, validateReason }) {
   return new Promise((resolve) => {
     const opener = document.activeElement;
     const titleId = "dialog-title";
@@ -133,9 +135,12 @@ export function confirmDialog({ title, text, confirmLabel, cancelLabel = "Keep i
     const dialog = h("dialog", { "aria-labelledby": titleId, class: "dialog" }, form);
     let result = null;
     form.addEventListener("submit", (event) => {
-      if (reason && reasonRequired && !reason.input.value.trim()) {
+      let problem = "";
+      if (reason && reasonRequired && !reason.input.value.trim()) problem = `${reasonLabel} is required`;
+      else if (reason && validateReason) problem = validateReason(reason.input.value);
+      if (problem) {
         event.preventDefault();
-        reason.error.textContent = `${reasonLabel} is required`;
+        reason.error.textContent = problem;
         reason.error.hidden = false;
         reason.input.setAttribute("aria-invalid", "true");
         reason.input.setAttribute("aria-describedby", reason.error.id);
@@ -173,4 +178,9 @@ export function avatar(name, url) {
   const disc = h("span", { class: "avatar avatar-initials", "aria-hidden": "true" }, initials);
   disc.style.setProperty("--avatar-hue", String(hue));
   return disc;
+}
+
+// A booking's status in words, on a badge coloured by status (app.css .status-*).
+export function statusBadge(status) {
+  return h("span", { class: `status status-${String(status).toLowerCase().replace("_", "-")}` }, STATUS_WORDS[status] || "Unknown");
 }

@@ -1,9 +1,10 @@
 // The contact-details rules of appointment_svc/domain/validation.py, for messages before the
-// round trip. The server stays the judge; tests/browser/test_validation_parity.py runs one
+// round trip. The server stays the judge; tests/e2e/browser/test_validation_parity.py runs one
 // table of inputs through both and fails when they disagree.
 export const NAME_MAX = 100;
 export const ADDRESS_MAX = 500;
 export const EMAIL_MAX = 254;
+export const REASON_MAX = 500;
 
 const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const EMAIL = new RegExp(
@@ -58,6 +59,12 @@ export function isUkPhone(value) {
   return UK_PHONE.test(normaliseUkPhone(value));
 }
 
+// "sw1a1aa" -> "SW1A 1AA", as the server stores it; the caller validates first.
+export function normaliseUkPostcode(value) {
+  const compact = value.replace(SPACES, "").toUpperCase();
+  return `${compact.slice(0, -3)} ${compact.slice(-3)}`;
+}
+
 export function isUkPostcode(value) {
   return POSTCODE.test(value.replace(SPACES, "").toUpperCase());
 }
@@ -88,4 +95,12 @@ export function validateContact({ firstName = "", lastName = "", email = "", pho
   else if (!isUkPostcode(postcode)) out.push({ field: "postcode", description: "Postcode must be a full UK postcode, e.g. SW1A 1AA" });
   text(address, "address", "Address", ADDRESS_MAX, addressRequired, out, true);
   return out;
+}
+
+// A cancellation reason as appointment_svc/entrypoints/convert.py's cancel_reason judges it: the
+// problem's sentence, or "" when it is fine.
+export function reasonProblem(value, { required = false } = {}) {
+  const out = [];
+  text(value, "reason", "Reason", REASON_MAX, required, out, true);
+  return out.length ? out[0].description : "";
 }
