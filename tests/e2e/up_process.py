@@ -14,7 +14,28 @@ from pathlib import Path
 
 import psutil
 
+from booking_mesh.embedded import LOCALHOST, port_is_free
+
 URL_VARIABLES = ("DATABASE_URL", "REDIS_URL", "NATS_URL", "SMTP_URL", "S3_ENDPOINT_URL")
+
+
+def gateway_port() -> int:
+    """A free port for `up`'s gateway, below the kernel's ephemeral range.
+
+    `up` starts its backing servers on ports the kernel hands out (bind to 0) before it binds
+    the gateway; a gateway port taken from that same range can be handed to one of them first.
+    A user's GATEWAY_PORT (8080 by default) lies below the range too.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    start = 10000 + os.getpid() % max(1, low - 10000)
+    for offset in range(low - 10000):
+        port = 10000 + (start - 10000 + offset) % (low - 10000)
+        if port_is_free(port, LOCALHOST):
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def command() -> list[str]:

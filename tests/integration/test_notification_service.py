@@ -49,14 +49,20 @@ class Mailbox:
     def __init__(self, maildir: Path, tag: str):
         self._maildir = maildir
         self._tag = tag
-        self._parsed: dict[Path, EmailMessage] = {}
+        # The sink is shared by the whole session: mail already there belongs to earlier tests.
+        # Parsing those thousands of files on a poll made the tests see their own mail seconds
+        # late, after the service under test had already finished what they meant to interrupt.
+        self._earlier = set(maildir.glob("*.eml"))
+        self._parsed: dict[Path, EmailMessage | None] = {}
         self._parser = BytesParser(policy=policy.default)
 
     def messages(self) -> list[EmailMessage]:
         for path in sorted(self._maildir.glob("*.eml")):
-            if path not in self._parsed:
-                self._parsed[path] = self._parser.parsebytes(path.read_bytes())
-        return [m for m in self._parsed.values() if self._tag in m["X-Envelope-To"]]
+            if path in self._earlier or path in self._parsed:
+                continue
+            raw = path.read_bytes()
+            self._parsed[path] = self._parser.parsebytes(raw) if self._tag.encode() in raw else None
+        return [m for m in self._parsed.values() if m is not None and self._tag in m["X-Envelope-To"]]
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages() if address in m["X-Envelope-To"]]
