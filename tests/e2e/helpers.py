@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import random
 import subprocess
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
@@ -39,10 +38,12 @@ def free_days(count: int = 1, *, weekday: int | None = None) -> date:
     The e2e tests share one database and one availability cache: slots a test inserts straight
     into the database do not invalidate a grid another test cached for the same day.
     """
-    for _ in range(10_000):
-        first = date.today() + timedelta(days=random.randint(60, LAST_TEST_DAY - count))
-        if weekday is not None:
-            first -= timedelta(days=(first.isoweekday() - weekday) % 7)
+    # First fit from the near end, not random places: random short picks left no long run free
+    # (a 28-day month) once a session had taken a few hundred days.
+    for offset in range(60, LAST_TEST_DAY - count + 1):
+        first = date.today() + timedelta(days=offset)
+        if weekday is not None and first.isoweekday() != weekday:
+            continue
         days = {first + timedelta(days=i) for i in range(count)}
         if not days & _TAKEN:
             _TAKEN.update(days)
