@@ -21,8 +21,8 @@ from appointment_svc.adapters.tables import (
     reference_counters,
     time_slots,
 )
-from appointment_svc.domain.validation import Contact, canonical_email
 from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Slot
+from appointment_svc.domain.validation import Contact, canonical_email
 
 # A booking with its slot and consultant, in one row; the slot's columns start with `slot_`
 # (bookings.slot_id is the slot's id). The booking's copy of its slot's start, there for the

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
 from appointment_svc.domain.schedule import WeeklyPattern
-from appointment_svc.domain.validation import EMAIL_MAX, NAME_MAX, has_control_characters, raise_if_invalid
 from appointment_svc.domain.staff import (
     MAX_GENERATION_DAYS,
     AppointmentTableQuery,
@@ -21,6 +20,7 @@ from appointment_svc.domain.staff import (
     StatusChange,
     TableSort,
 )
+from appointment_svc.domain.validation import EMAIL_MAX, NAME_MAX, has_control_characters, raise_if_invalid
 from appointment_svc.entrypoints import convert
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.errors import rpc

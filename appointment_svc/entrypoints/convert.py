@@ -5,8 +5,8 @@ import re
 from datetime import date
 from uuid import UUID
 
-from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
+from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
 from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from appointment_svc.domain.validation import (

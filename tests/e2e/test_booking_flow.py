@@ -5,8 +5,8 @@ import re
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import httpx
@@ -100,7 +100,8 @@ def every_replica_uses_valkey(mesh) -> None:
     from booking.v1 import appointment_service_pb2, appointment_service_pb2_grpc, resources_pb2
 
     grid = appointment_service_pb2.ListAvailableSlotsRequest(type=resources_pb2.SHOWROOM_VISIT, date=a_future_day().isoformat())
-    for service in mesh.appointment:
+
+    def close_the_circuit(service) -> None:
         with grpc.insecure_channel(service.url) as channel:
             stub = appointment_service_pb2_grpc.AppointmentServiceStub(channel)
 
@@ -110,6 +111,9 @@ def every_replica_uses_valkey(mesh) -> None:
                 return not redis_circuit_open(service)
 
             wait_for(circuit_closed, timeout=30, what=f"{service.name}'s Redis circuit to close")
+
+    for service in mesh.appointment:
+        close_the_circuit(service)
 
 
 def a_crashed_replicas_lock(mesh, slot_id) -> str:

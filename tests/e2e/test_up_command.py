@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from booking_mesh.embedded import free_port
-
 from tests.e2e.up_process import URL_VARIABLES, Up, command
 
 

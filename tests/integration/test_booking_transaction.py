@@ -25,8 +25,8 @@ from appointment_svc.domain.errors import (
     SlotUnavailable,
 )
 from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot, london_date, london_day_bounds
-from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.domain.validation import Contact
+from appointment_svc.service_layer.booking import BookingService
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
 from tests.integration.booking_fixtures import (
