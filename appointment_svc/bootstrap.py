@@ -14,8 +14,8 @@ from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.outbox import OutboxRelay
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.redis_breaker import RedisBreaker
-from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.adapters.repository import SlotReader
+from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.service_layer.admin import AdminService

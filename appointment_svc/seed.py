@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from appointment_svc.adapters.advisory import SEED_LOCK_KEY
 from appointment_svc.adapters.tables import consultants, time_slots
 from appointment_svc.domain.model import AppointmentType, london_date
 from appointment_svc.domain.schedule import WeeklyPattern, pattern_times
@@ -39,7 +40,7 @@ def seed_if_empty(database_url: str, days: int = 14, now: datetime | None = None
     engine = create_engine(sqlalchemy_url(database_url))
     try:
         with engine.begin() as connection:
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(421338)")
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SEED_LOCK_KEY})")
             if connection.execute(select(func.count()).select_from(consultants)).scalar_one():
                 return 0
             first = london_date(now)

@@ -31,12 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appointment_svc.adapters.admin_store import AdminUnitOfWork, table_count_statement, table_page_statement  # noqa: E402
-from appointment_svc.adapters.migrate import upgrade_to_head  # noqa: E402
-from appointment_svc.domain.model import BookingStatus  # noqa: E402
-from appointment_svc.domain.staff import AppointmentTableQuery, TableSort  # noqa: E402
-from booking_mesh.embedded import EmbeddedPostgres  # noqa: E402
-from mesh_common.config import sqlalchemy_url  # noqa: E402
+from appointment_svc.adapters.admin_store import AdminUnitOfWork, table_count_statement, table_page_statement
+from appointment_svc.adapters.migrate import upgrade_to_head
+from appointment_svc.domain.model import BookingStatus
+from appointment_svc.domain.staff import AppointmentTableQuery, TableSort
+from booking_mesh.embedded import EmbeddedPostgres
+from mesh_common.config import sqlalchemy_url
 
 CONSULTANTS = 40
 SLOTS_PER_DAY = 5  # per consultant: 09:00, 10:30, 12:00, 13:30, 15:00 London

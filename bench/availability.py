@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Mesh, Result, http_request, load, machine_note, running_mesh, say, table, warm_up  # noqa: E402
+from bench.common import Mesh, Result, http_request, load, machine_note, running_mesh, say, table, warm_up
 
 PATH = "/v1/appointments/availability"
 TYPES = ("HOME_MEASUREMENT", "SHOWROOM_VISIT", "VIDEO_CONSULTATION")

@@ -19,8 +19,8 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, report, running_mesh, say, warm_up  # noqa: E402
-from tests.integration.booking_fixtures import active_bookings, add_consultant, booking_form  # noqa: E402
+from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, report, running_mesh, say, warm_up
+from tests.integration.booking_fixtures import active_bookings, add_consultant, booking_form
 
 PATH = "/v1/appointments"
 
@@ -46,7 +46,7 @@ async def run(mesh: Mesh, slots: list[UUID], n: int, concurrency: int, warmup: i
     await warm_up(mesh.url, warm, concurrency)
     results.append(await load("booking, distinct slots", mesh.url, measured, concurrency))
 
-    for count, slot in zip(racers, contested):
+    for count, slot in zip(racers, contested, strict=True):
         say(f"race: {count} customers for slot {slot}")
         race = await load(f"race: {count} racers, one slot", mesh.url, [book(mesh, slot, f"racer-{i}") for i in range(count)], count)
         results.append(race)

@@ -256,7 +256,7 @@ def table(results: list[Result]) -> str:
     left = {0, len(COLUMNS) - 1}
 
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+        return "| " + " | ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
 
     rule = "|" + "|".join(("-" * (w + 1) + ("-" if i in left else ":")) for i, w in enumerate(widths)) + "|"
     return "\n".join([line(COLUMNS), rule, *map(line, rows)])

@@ -25,9 +25,9 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, report, running_mesh, say, warm_up  # noqa: E402
-from tests.faults import frozen  # noqa: E402
-from tests.integration.booking_fixtures import add_consultant, booking_form  # noqa: E402
+from bench.common import Mesh, Result, add_slots, http_request, load, machine_note, report, running_mesh, say, warm_up
+from tests.faults import frozen
+from tests.integration.booking_fixtures import add_consultant, booking_form
 
 PATH = "/v1/appointments"
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
+
 from mesh_common.s3 import s3_client
 
 TITLE = "Fitted Kitchens & Bedrooms - Brochure"

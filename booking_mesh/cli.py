@@ -39,7 +39,7 @@ class Mesh:
         for process in reversed(self.started):
             try:
                 process.stop()
-            except Exception as exc:  # keep stopping the rest
+            except Exception as exc:  # noqa: BLE001 - whatever stopped this one, the rest are still stopped
                 print(f"  {process.name}: stop failed: {exc}", file=sys.stderr)
         self.started.clear()
         for stop in reversed(self.on_stop):

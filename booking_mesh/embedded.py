@@ -692,7 +692,7 @@ def start_all(home: Path, only: set[str] | None = None) -> dict[str, EmbeddedSer
         for name, future in futures.items():
             try:
                 future.result()
-            except Exception as exc:  # report every failure, not just the first
+            except Exception as exc:  # noqa: BLE001 - every server's failure is reported, not just the first
                 errors.append(str(exc) if isinstance(exc, ServiceError) else f"{name}: {exc!r}")
     if errors:
         stop_all(servers)

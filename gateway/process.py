@@ -59,7 +59,7 @@ def validate_config(yaml_text: str) -> None:
 
 def _admin_get(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT) as response:  # loopback only
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")

@@ -124,7 +124,7 @@ _SUB = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 class _SignInHandler(BaseHTTPRequestHandler):
     server: "_SignInServer"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         url = urlsplit(self.path)
         if url.path != DEV_SIGN_IN_PATH:
             return self._error(404, "NOT_FOUND", "There is no such endpoint", None)
@@ -159,7 +159,7 @@ class _SignInHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
+    def log_message(self, format: str, *args) -> None:  # http.server's signature
         # The request line holds the user name; Envoy's access log already records the call.
         pass
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from notification_svc.failures import Outage, RetryableFailure
 

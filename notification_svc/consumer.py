@@ -161,7 +161,7 @@ class NotificationConsumer:
             self.nats_troubles += 1
             log.warning("nats trouble while handling; message will be redelivered", error=type(exc).__name__)
             return 1.0
-        except Exception as exc:  # noqa: BLE001 - an unforeseen failure counts like a retryable one
+        except Exception as exc:  # an unforeseen failure counts like a retryable one
             log.exception("unexpected failure handling a message", seq=meta.sequence.stream)
             if meta.num_delivered >= self._max_deliveries:
                 await self._dead_letter(msg, f"gave up after {meta.num_delivered} deliveries: {type(exc).__name__}: {exc}")
@@ -208,7 +208,7 @@ class NotificationConsumer:
                 for delivery in pending:
                     try:
                         message = self._composer.render(subject, event, delivery, brochure_pdf=pdf)
-                    except Exception as exc:  # noqa: BLE001 - a template or data bug will not heal by retrying
+                    except Exception as exc:  # a template or data bug will not heal by retrying
                         raise PermanentFailure(f"rendering {delivery.kind} failed: {type(exc).__name__}: {exc}") from exc
                     await msg.in_progress()
                     await smtp.send(message)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -15,9 +14,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from booking.v1 import events_pb2
 from booking.v1 import resources_pb2 as res
+from mesh_common.clock import utc_now
 from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BROCHURE_REQUESTED
 from notification_svc import ics
-from notification_svc.formatting import london_datetime, london_time, services_words, type_words
+from notification_svc.formatting import london_datetime, london_time, plain_text, services_words, type_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -43,17 +43,13 @@ class Delivery:
         return hashlib.sha256(self.recipient.strip().lower().encode()).hexdigest()[:24]
 
 
-_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def _printable(value):
     """Every value a template prints: one kind of line break, no other control characters.
 
     The service refuses them at validation; this holds for events stored before it did.
     """
     if isinstance(value, str):
-        return _CONTROL.sub("", _LINE_BREAK.sub("\n", value))
+        return plain_text(value, "\n")
     return value
 
 
@@ -76,10 +72,6 @@ def _location(appointment: res.Appointment) -> str:
     if appointment.type == res.SHOWROOM_VISIT:
         return "Our showroom"
     return "Video call (we will email you the link before the appointment)"
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class EmailComposer:

@@ -1,14 +1,13 @@
-"""How times, appointment types and services read in a British email."""
+"""How text, times, appointment types and services read in a British email."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from booking.v1 import resources_pb2 as res
-
-LONDON = ZoneInfo("Europe/London")
+from mesh_common.clock import LONDON
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -19,6 +18,17 @@ TYPE_WORDS = {
     res.SHOWROOM_VISIT: "showroom visit",
     res.VIDEO_CONSULTATION: "video consultation",
 }
+
+
+# Whatever a reader might take as the end of a line: CRLF, a lone CR or LF, NEL, LS and PS.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+# Every other C0/C1 control and DEL; tab stays.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain_text(value: str, line_break: str) -> str:
+    """`value` with each kind of line break written as `line_break` and every other control character dropped."""
+    return _CONTROL.sub("", _LINE_BREAK.sub(lambda _: line_break, value))
 
 
 def utc(ts: Timestamp) -> datetime:

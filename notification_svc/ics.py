@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timezone
 
 from booking.v1 import resources_pb2 as res
-from notification_svc.formatting import services_words, type_words, utc
+from notification_svc.formatting import plain_text, services_words, type_words, utc
 
 UID_DOMAIN = "booking-mesh"
 
@@ -22,17 +22,11 @@ def _utc_stamp(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-# Whatever a parser might take as the end of a line: CRLF, a lone CR or LF, NEL, LS and PS.
-_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
-# Every other C0/C1 control and DEL: RFC 5545 TEXT may not hold them.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-
-
 def _escape(value: str) -> str:
     """A TEXT value (RFC 5545 3.3.11): a line break becomes `\\n`, other controls are dropped, so
     no input can end the property and start another (a URL:, ATTENDEE: or a second VEVENT)."""
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return _CONTROL.sub("", _LINE_BREAK.sub("\\\\n", value))
+    return plain_text(value, "\\n")
 
 
 def _param(value: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from appointment_svc.adapters.advisory import lock_until_commit
 from appointment_svc.adapters.event_codec import encode_event
 from appointment_svc.adapters.outbox import add_event
-from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, consultant_from_row, slot_from_row
+from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, slot_from_row
 from appointment_svc.adapters.tables import (
     booking_emails,
     booking_status_history,
@@ -21,15 +21,17 @@ from appointment_svc.adapters.tables import (
     reference_counters,
     time_slots,
 )
-from appointment_svc.domain.validation import Contact, canonical_email
 from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Slot
+from appointment_svc.domain.validation import Contact, canonical_email
 
-# A booking with its slot and consultant, in one row.
+# A booking with its slot and consultant, in one row; the slot's columns start with `slot_`
+# (bookings.slot_id is the slot's id). The booking's copy of its slot's start, there for the
+# admin indexes, gives way to the slot's own.
 BOOKING_WITH_SLOT_COLUMNS = [
-    *bookings.c,
+    *(column for column in bookings.c if column is not bookings.c.slot_starts_at),
     time_slots.c.type.label("slot_type"),
-    time_slots.c.starts_at.label("slot_start"),
-    time_slots.c.ends_at.label("slot_end"),
+    time_slots.c.starts_at.label("slot_starts_at"),
+    time_slots.c.ends_at.label("slot_ends_at"),
     time_slots.c.is_booked.label("slot_is_booked"),
     time_slots.c.is_blocked.label("slot_is_blocked"),
     consultants.c.id.label("consultant_id"),
@@ -43,15 +45,6 @@ BOOKINGS_WITH_SLOTS = bookings.join(time_slots, time_slots.c.id == bookings.c.sl
 
 
 def booking_with_slot(row) -> Booking:
-    slot = Slot(
-        id=row.slot_id,
-        consultant=consultant_from_row(row),
-        type=AppointmentType(row.slot_type),
-        starts_at=row.slot_start,
-        ends_at=row.slot_end,
-        is_booked=row.slot_is_booked,
-        is_blocked=row.slot_is_blocked,
-    )
     return Booking(
         id=row.id,
         reference_code=row.reference_code,
@@ -60,7 +53,7 @@ def booking_with_slot(row) -> Booking:
         for_kitchen=row.for_kitchen,
         for_bedroom=row.for_bedroom,
         contact=Contact(row.first_name, row.last_name, row.email, row.phone, row.postcode, row.address),
-        slot=slot,
+        slot=slot_from_row(row, prefix="slot_"),
         status=BookingStatus(row.status),
         created_at=row.created_at,
         cancelled_at=row.cancelled_at,

@@ -7,6 +7,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine
 
+from appointment_svc.adapters.advisory import MIGRATION_LOCK_KEY
 from mesh_common.config import sqlalchemy_url
 
 _HERE = Path(__file__).resolve().parent.parent
@@ -23,8 +24,7 @@ def upgrade_to_head(database_url: str) -> None:
     engine = create_engine(sqlalchemy_url(database_url))
     try:
         with engine.begin() as connection:
-            # Serialise concurrent migrators (two service processes starting together).
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(421337)")
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             config = alembic_config(database_url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

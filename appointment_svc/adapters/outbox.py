@@ -28,6 +28,7 @@ from nats.js.errors import NoStreamResponseError
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from appointment_svc.adapters.advisory import OUTBOX_RELAY_LOCK_KEY
 from appointment_svc.adapters.tables import outbox
 from mesh_common.events import EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
 from mesh_common.lifecycle import stop_tasks, wait_until
@@ -35,7 +36,6 @@ from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
 
-RELAY_LOCK_KEY = 421339
 NOTIFY_CHANNEL = "outbox"
 PURGE_EVERY_SECONDS = 3600
 PURGE_CHUNK = 1000
@@ -196,7 +196,7 @@ class OutboxRelay:
             # One relay at a time across all service processes: events leave in commit order (a
             # booking's cancellation never overtakes its creation). SKIP LOCKED alone would let two
             # relays publish neighbouring batches concurrently, out of order.
-            if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})).scalar():
+            if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": OUTBOX_RELAY_LOCK_KEY})).scalar():
                 return 0
             rows = (
                 await conn.execute(

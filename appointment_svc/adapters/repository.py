@@ -19,15 +19,20 @@ def consultant_from_row(row, id_column: str = "consultant_id", name_column: str 
     )
 
 
-def slot_from_row(row) -> Slot:
+def slot_from_row(row, prefix: str = "") -> Slot:
+    """A slot and its consultant; `prefix` starts the slot's column names in a row that is mainly something else's."""
+
+    def column(name: str):
+        return getattr(row, prefix + name)
+
     return Slot(
-        id=row.id,
+        id=column("id"),
         consultant=consultant_from_row(row),
-        type=AppointmentType(row.type),
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        is_booked=row.is_booked,
-        is_blocked=row.is_blocked,
+        type=AppointmentType(column("type")),
+        starts_at=column("starts_at"),
+        ends_at=column("ends_at"),
+        is_booked=column("is_booked"),
+        is_blocked=column("is_blocked"),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from appointment_svc.domain.model import LONDON
+from mesh_common.clock import LONDON
 
 
 @dataclass(frozen=True)

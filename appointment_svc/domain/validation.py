@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from appointment_svc.domain.errors import FieldViolation
+from appointment_svc.domain.errors import FieldViolation, ValidationFailed
 
 NAME_MAX = 100
 ADDRESS_MAX = 500
@@ -35,6 +35,13 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_EXCEPT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAK = re.compile(r"\r\n?")
 _GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def raise_if_invalid(violations: list[FieldViolation]) -> None:
+    """Refuse a request with all of its problems at once, naming each field once."""
+    if violations:
+        names = ", ".join(dict.fromkeys(v.field for v in violations))
+        raise ValidationFailed(violations, f"Please check these fields: {names}.")
 
 
 def has_control_characters(value: str, *, allow_newlines: bool = False) -> bool:

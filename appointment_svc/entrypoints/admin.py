@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
 from appointment_svc.domain.schedule import WeeklyPattern
-from appointment_svc.domain.validation import has_control_characters
 from appointment_svc.domain.staff import (
     MAX_GENERATION_DAYS,
     AppointmentTableQuery,
@@ -21,6 +20,7 @@ from appointment_svc.domain.staff import (
     StatusChange,
     TableSort,
 )
+from appointment_svc.domain.validation import EMAIL_MAX, NAME_MAX, has_control_characters, raise_if_invalid
 from appointment_svc.entrypoints import convert
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.errors import rpc
@@ -31,9 +31,7 @@ from booking.v1 import resources_pb2 as res
 
 REFERENCE_CODE = re.compile(r"^BK-\d{8}-\d{4}$")
 WALL_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-NAME_MAX = 100
 URL_MAX = 2048
-EMAIL_MAX = 254
 MAX_SLOT_LENGTH = timedelta(hours=24)
 MINUTES_A_DAY = 24 * 60
 KNOWN_CATEGORIES = {res.KITCHEN, res.BEDROOM}
@@ -65,7 +63,7 @@ def table_query(request: pb.ListAppointmentsRequest) -> AppointmentTableQuery:
     email = request.email.strip().lower() or None
     if email and len(email) > EMAIL_MAX:
         violations.append(FieldViolation("email", f"must be at most {EMAIL_MAX} characters"))
-    convert.raise_if_invalid(violations)
+    raise_if_invalid(violations)
     return AppointmentTableQuery(
         page=page, limit=limit, sort=TableSort(sort), status=status, first_day=first, last_day=last,
         reference_code=reference, email=email,
@@ -99,7 +97,7 @@ def new_consultant(request: pb.CreateConsultantRequest) -> NewConsultant:
         violations.append(FieldViolation("categories", "choose at least one of KITCHEN, BEDROOM"))
     elif not set(request.categories) <= KNOWN_CATEGORIES:
         violations.append(FieldViolation("categories", "each must be KITCHEN or BEDROOM"))
-    convert.raise_if_invalid(violations)
+    raise_if_invalid(violations)
     categories = tuple(dict.fromkeys(Category(res.Category.Name(c)) for c in request.categories))
     return NewConsultant(name=name, avatar_url=avatar, categories=categories)
 
@@ -126,7 +124,7 @@ def new_slot(request: pb.CreateSlotRequest) -> NewSlot:
             violations.append(FieldViolation("endsAt", "must be after startsAt"))
         elif ends_at - starts_at > MAX_SLOT_LENGTH:
             violations.append(FieldViolation("endsAt", "must be at most 24 hours after startsAt"))
-    convert.raise_if_invalid(violations)
+    raise_if_invalid(violations)
     return NewSlot(consultant_id=consultant_id, type=kind, starts_at=starts_at, ends_at=ends_at)
 
 
@@ -168,7 +166,7 @@ def slot_generation(request: pb.GenerateSlotsRequest) -> GenerateSlots:
         day = convert.calendar_date(value, "skipDates", violations)
         if day:
             skip.add(day)
-    convert.raise_if_invalid(violations)
+    raise_if_invalid(violations)
     pattern = WeeklyPattern(
         weekdays=frozenset(request.weekdays),
         day_start=day_start,
@@ -191,14 +189,14 @@ def slot_calendar_query(request: pb.ListSlotsRequest) -> SlotCalendarQuery:
     kind = None
     if request.type != res.APPOINTMENT_TYPE_UNSPECIFIED:
         kind = convert.appointment_type(request.type, "type", violations)
-    convert.raise_if_invalid(violations)
+    raise_if_invalid(violations)
     return SlotCalendarQuery(day=day, consultant_id=consultant_id, type=kind)
 
 
 def slot_id(value: str):
     violations: list[FieldViolation] = []
     parsed = convert.uuid_field(value, "slotId", violations)
-    convert.raise_if_invalid(violations)
+    raise_if_invalid(violations)
     return parsed
 
 
@@ -288,7 +286,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         violations: list[FieldViolation] = []
         booking_id = convert.uuid_field(request.booking_id, "bookingId", violations)
         reason = convert.cancel_reason(request.reason, violations, required=True)
-        convert.raise_if_invalid(violations)
+        raise_if_invalid(violations)
         booking = await self._admin.cancel_on_behalf(booking_id, admin, reason)
         return pb.CancelAppointmentOnBehalfResponse(appointment=convert.appointment_message(booking))
 

@@ -5,11 +5,17 @@ import re
 from datetime import date
 from uuid import UUID
 
-from appointment_svc.domain.errors import FieldViolation, ValidationFailed
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
+from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
 from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from appointment_svc.domain.validation import clean_contact, has_control_characters, normalise_newlines, validate_contact
+from appointment_svc.domain.validation import (
+    clean_contact,
+    has_control_characters,
+    normalise_newlines,
+    raise_if_invalid,
+    validate_contact,
+)
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
 
@@ -51,12 +57,6 @@ def calendar_date(value: str, field: str, violations: list[FieldViolation]) -> d
         violations.append(FieldViolation(field, f"must be between {EARLIEST_DAY} and {LATEST_DAY}"))
         return None
     return day
-
-
-def raise_if_invalid(violations: list[FieldViolation]) -> None:
-    if violations:
-        names = ", ".join(dict.fromkeys(v.field for v in violations))
-        raise ValidationFailed(violations, f"Please check these fields: {names}.")
 
 
 def availability_query(request: pb.ListAvailableSlotsRequest) -> AvailabilityQuery:

@@ -70,7 +70,7 @@ def rpc(method):
     async def wrapper(self, request, context: grpc.aio.ServicerContext):
         try:
             return await method(self, request, context)
-        except Exception as exc:  # noqa: BLE001 - everything is mapped below, once
+        except Exception as exc:  # everything is mapped below, once
             if isinstance(exc, grpc.aio.AbortError):
                 raise
             await context.abort_with_status(to_status(classify(exc)))

@@ -73,7 +73,7 @@ class Readiness:
         while not await wait_until(self._stopping, self._interval):
             try:
                 await self.check_once()
-            except Exception:  # noqa: BLE001 - a broken probe must not end readiness reporting
+            except Exception:  # a broken probe must not end readiness reporting
                 log.exception("readiness probe failed unexpectedly")
 
     async def stop(self) -> None:

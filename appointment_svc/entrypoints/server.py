@@ -17,8 +17,14 @@ from appointment_svc.entrypoints.deadline import DeadlineInterceptor
 from appointment_svc.entrypoints.errors import to_status
 from appointment_svc.entrypoints.readiness import Readiness
 from appointment_svc.entrypoints.servicers import AppointmentServicer
-from booking.v1 import admin_service_pb2, admin_service_pb2_grpc, appointment_service_pb2, appointment_service_pb2_grpc
-from booking.v1 import brochure_service_pb2, brochure_service_pb2_grpc
+from booking.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    appointment_service_pb2,
+    appointment_service_pb2_grpc,
+    brochure_service_pb2,
+    brochure_service_pb2_grpc,
+)
 from mesh_common.config import AppointmentSettings
 from mesh_common.logging import configure_logging, get_logger
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from appointment_svc.domain.validation import raise_if_invalid
 from appointment_svc.entrypoints import convert
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.errors import rpc
@@ -38,7 +39,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         principal = self._auth.principal(context)
         violations: list = []
         reason = convert.cancel_reason(request.reason, violations, required=False)
-        convert.raise_if_invalid(violations)
+        raise_if_invalid(violations)
         booking = await self._bookings.cancel(convert.booking_id(request.booking_id), principal, reason)
         return pb.CancelAppointmentResponse(
             booking_id=str(booking.id),
@@ -59,7 +60,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         principal = self._auth.principal(context)
         violations: list = []
         page, limit = convert.page_and_limit(request, violations)
-        convert.raise_if_invalid(violations)
+        raise_if_invalid(violations)
         found, total = await self._bookings.list_mine(principal, page, limit)
         return pb.ListMyAppointmentsResponse(
             data=[convert.appointment_message(b) for b in found], total=total, page=page, total_pages=math.ceil(total / limit)

@@ -1,11 +1,12 @@
 """Use case: the slot grid for one London day (spec section 1)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Protocol
 
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import AvailabilityQuery, Slot, available_slots
+from mesh_common.clock import utc_now
 
 
 class OpenSlotSource(Protocol):
@@ -15,10 +16,6 @@ class OpenSlotSource(Protocol):
 class SlotCache(Protocol):
     async def get(self, query: AvailabilityQuery) -> list[Slot] | None: ...
     async def put(self, query: AvailabilityQuery, slots: list[Slot]) -> None: ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class AvailabilityService:

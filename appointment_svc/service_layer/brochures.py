@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Protocol
 from uuid import UUID
 
-from appointment_svc.domain.errors import FieldViolation, RateLimitExceeded, ValidationFailed
-from appointment_svc.domain.validation import Contact, canonical_email, clean_contact, validate_contact
+from appointment_svc.domain.errors import RateLimitExceeded
+from appointment_svc.domain.validation import Contact, canonical_email, clean_contact, raise_if_invalid, validate_contact
 from booking.v1 import events_pb2
+from mesh_common.clock import utc_now
 from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
-
-BROCHURE_LIMIT = 3
-BROCHURE_WINDOW_SECONDS = 3600
-
 
 @dataclass(frozen=True)
 class RequestBrochure:
@@ -53,16 +50,6 @@ class BrochureRequestStore(Protocol):
     ) -> None: ...
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _raise_if_invalid(violations: list[FieldViolation]) -> None:
-    if violations:
-        names = ", ".join(dict.fromkeys(v.field for v in violations))
-        raise ValidationFailed(violations, f"Please check these fields: {names}.")
-
-
 class BrochureService:
     def __init__(
         self,
@@ -77,7 +64,7 @@ class BrochureService:
 
     async def request(self, command: RequestBrochure) -> UUID:
         """Validate, apply the per-address limit, store the request and its event; returns the request id."""
-        _raise_if_invalid(
+        raise_if_invalid(
             validate_contact(
                 command.first_name, command.last_name, command.email, command.phone, command.postcode,
                 command.address, address_required=True,

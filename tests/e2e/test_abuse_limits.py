@@ -40,9 +40,9 @@ def test_booking_emails_to_one_gmail_mailbox_stop_at_ten_a_day_with_retry_after(
     spellings = [f"{name}+{i}@gmail.com" for i in range(2)] + [f"{name[:3]}.{name[3:]}@googlemail.com"] * 2
     # Four bookings by four customers, three of them cancelled: seven emails, one notice promised.
     customers = [a_customer() for _ in spellings]
-    made = [book(http, mesh, customer, email) for customer, email in zip(customers, spellings)]
+    made = [book(http, mesh, customer, email) for customer, email in zip(customers, spellings, strict=True)]
     assert [r.status_code for r in made] == [201] * 4
-    for response, customer in list(zip(made, customers))[:3]:
+    for response, customer in list(zip(made, customers, strict=True))[:3]:
         cancel = http.patch(f"/v1/appointments/{response.json()['bookingId']}/cancel", json={}, headers=mesh.auth(customer))
         assert cancel.status_code == 200
     assert book(http, mesh, a_customer(), f"{name}@gmail.com").status_code == 201  # 8 sent, 2 promised

@@ -15,8 +15,8 @@ import pytest
 
 from booking.v1 import events_pb2
 from tests.e2e.helpers import a_customer, free_days, london
-from tests.polling import wait_for
 from tests.integration.booking_fixtures import appointment_has_started, booking_form
+from tests.polling import wait_for
 
 UUID = str(uuid.uuid4())
 ADMIN_ROUTES = [

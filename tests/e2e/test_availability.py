@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import json
 import re
-
-import pytest
 from datetime import date, datetime, timedelta
 
+import pytest
 from redis import Redis
 
 from tests.e2e.helpers import (

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
-from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import httpx
@@ -100,7 +99,8 @@ def every_replica_uses_valkey(mesh) -> None:
     from booking.v1 import appointment_service_pb2, appointment_service_pb2_grpc, resources_pb2
 
     grid = appointment_service_pb2.ListAvailableSlotsRequest(type=resources_pb2.SHOWROOM_VISIT, date=a_future_day().isoformat())
-    for service in mesh.appointment:
+
+    def close_the_circuit(service) -> None:
         with grpc.insecure_channel(service.url) as channel:
             stub = appointment_service_pb2_grpc.AppointmentServiceStub(channel)
 
@@ -110,6 +110,9 @@ def every_replica_uses_valkey(mesh) -> None:
                 return not redis_circuit_open(service)
 
             wait_for(circuit_closed, timeout=30, what=f"{service.name}'s Redis circuit to close")
+
+    for service in mesh.appointment:
+        close_the_circuit(service)
 
 
 def a_crashed_replicas_lock(mesh, slot_id) -> str:
@@ -400,41 +403,50 @@ def test_concurrent_retries_of_one_idempotent_create_make_one_booking(mesh, slot
 
 
 @pytest.fixture(scope="module")
-def short_lease_gateway(mesh):
-    """One more appointment service whose slot-lock lease (1 s) is shorter than the transactions we force
-    (2.5 s), and whose RPC deadline is longer than them, so the requests wait for the row instead of giving up."""
+def patient_gateway(mesh):
+    """One more appointment service whose RPC deadline (10 s) is longer than a test holds a slot's row,
+    so its requests wait for the row instead of giving up (and whose Redis breaker is surely closed)."""
     from booking_mesh.services import AppointmentService
     from gateway.process import EnvoyGateway
 
-    service = AppointmentService(mesh.home / "run", {**mesh.env, "SLOT_LOCK_TTL_SECONDS": "1", "RPC_DEADLINE_SECONDS": "10"}, log_dir=mesh.home / "logs", name="appointment_svc_short_lease")
+    service = AppointmentService(mesh.home / "run", {**mesh.env, "RPC_DEADLINE_SECONDS": "10"}, log_dir=mesh.home / "logs", name="appointment_svc_patient")
     service.start()
-    gateway = EnvoyGateway(mesh.home / "gateway-short-lease", upstreams=[("127.0.0.1", service.port)], jwks_path=mesh.home / "keys" / "jwks.json")
+    gateway = EnvoyGateway(mesh.home / "gateway-patient", upstreams=[("127.0.0.1", service.port)], jwks_path=mesh.home / "keys" / "jwks.json")
     gateway.start()
     yield gateway.url
     gateway.stop()
     service.stop()
 
 
-def test_a_lease_that_expires_mid_transaction_still_gives_one_booking(mesh, short_lease_gateway, slot):
+def test_a_lease_that_expires_mid_transaction_still_gives_one_booking(mesh, patient_gateway, slot):
     import psycopg
+    from redis import Redis
 
-    barrier = threading.Barrier(21)
+    def racer() -> int:
+        # Each its own mailbox, so every lock holder waits for the slot row, not for another's email lock.
+        form = booking_form(slot, email=f"lease-{uuid.uuid4().hex[:12]}@example.com")
+        with httpx.Client(base_url=patient_gateway, timeout=60) as client:
+            return client.post("/v1/appointments", json=form, headers=mesh.auth(a_customer())).status_code
 
-    def racer(i: int) -> int:
-        with httpx.Client(base_url=short_lease_gateway, timeout=60) as client:
-            request = client.build_request("POST", "/v1/appointments", json=booking_form(slot), headers=mesh.auth(f"lease-{i}"))
-            barrier.wait()
-            return client.send(request).status_code
+    def waiting_for_a_lock(watcher) -> int:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        return watcher.execute(query).fetchone()[0]
 
-    with psycopg.connect(mesh.database_url) as blocker:
-        # Hold the slot row so the lock holder's transaction outlives its 1 s lease, and others take the lease.
+    with (
+        ThreadPoolExecutor(5) as pool,
+        psycopg.connect(mesh.database_url) as blocker,
+        psycopg.connect(mesh.database_url, autocommit=True) as watcher,
+        Redis.from_url(mesh.env["REDIS_URL"]) as redis,
+    ):
+        # Hold the slot row; while each lock holder waits for it, its lease expires and the next racer takes one.
         blocker.execute("SELECT 1 FROM time_slots WHERE id = %s FOR UPDATE", (slot,))
-        with ThreadPoolExecutor(20) as pool:
-            futures = [pool.submit(racer, i) for i in range(20)]
-            barrier.wait()
-            time.sleep(2.5)  # the injected fault: every lease expires while the row is held
-            blocker.rollback()
-            statuses = [f.result() for f in futures]
+        futures = []
+        for _ in range(5):
+            futures.append(pool.submit(racer))
+            wait_for(lambda: waiting_for_a_lock(watcher) >= len(futures), timeout=30, what=f"{len(futures)} bookings waiting")
+            assert redis.delete(f"slot:lock:{slot}") == 1  # the injected fault: the holder's lease expires
+        blocker.rollback()
+        statuses = [f.result() for f in futures]
     assert statuses.count(201) == 1 and set(statuses) == {201, 409}
     assert active_bookings(mesh.database_url, slot) == 1
 

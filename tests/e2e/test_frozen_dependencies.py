@@ -9,8 +9,8 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from appointment_svc.entrypoints.server import LIVENESS
-from tests.faults import frozen
 from tests.e2e.helpers import a_future_day, london
+from tests.faults import frozen
 from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
 from tests.polling import wait_for
 

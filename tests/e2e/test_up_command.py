@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-
 from tests.e2e.up_process import URL_VARIABLES, Up, command, gateway_port
 
 

@@ -20,16 +20,28 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from appointment_svc.entrypoints.server import SERVER_OPTIONS
 from booking.v1 import (
     admin_service_pb2 as admin_pb2,
+)
+from booking.v1 import (
     admin_service_pb2_grpc as admin_grpc,
+)
+from booking.v1 import (
     appointment_service_pb2 as appt_pb2,
+)
+from booking.v1 import (
     appointment_service_pb2_grpc as appt_grpc,
+)
+from booking.v1 import (
     brochure_service_pb2 as brochure_pb2,
+)
+from booking.v1 import (
     brochure_service_pb2_grpc as brochure_grpc,
+)
+from booking.v1 import (
     resources_pb2 as res,
 )
-from appointment_svc.entrypoints.server import SERVER_OPTIONS
 from mesh_common.errors import ERROR_DOMAIN, ERRORS
 
 ERROR_PREFIX = "err:"

@@ -37,10 +37,10 @@ from appointment_svc.domain.staff import (
     SlotState,
     TableSort,
 )
+from appointment_svc.domain.validation import Contact
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
-from appointment_svc.domain.validation import Contact
 from booking.v1 import events_pb2, resources_pb2
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url

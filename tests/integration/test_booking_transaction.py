@@ -25,8 +25,8 @@ from appointment_svc.domain.errors import (
     SlotUnavailable,
 )
 from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot, london_date, london_day_bounds
-from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.domain.validation import Contact
+from appointment_svc.service_layer.booking import BookingService
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
 from tests.integration.booking_fixtures import (
@@ -37,6 +37,7 @@ from tests.integration.booking_fixtures import (
     reference_counter,
     set_reference_counter,
 )
+from tests.polling import eventually
 
 
 def command(slot_id, user="alice", request_id=None, **contact_overrides) -> BookSlot:
@@ -104,23 +105,38 @@ async def test_without_redis_racers_still_get_exactly_one_booking(database_url, 
 
 
 async def test_a_lock_that_expires_mid_transaction_still_cannot_double_book(database_url, redis_url, slot):
-    """Hold the slot row from outside so transactions outlive a 1-second lease, then let them all go."""
+    """Hold the slot row from outside; while each lock holder waits for it, its lease expires and
+    the next racer takes a fresh one. Then let them all go: PostgreSQL alone decides."""
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=30)
     redis = Redis.from_url(redis_url)
-    service = BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis, ttl_seconds=1), AvailabilityCache(redis))
+    service = BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), AvailabilityCache(redis))
     blocker = await psycopg.AsyncConnection.connect(database_url)
+    watcher = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+    racers = []
     try:
         await blocker.execute("SELECT 1 FROM time_slots WHERE id = %s FOR UPDATE", (slot,))
-        racers = [asyncio.create_task(service.book(command(slot, user=f"u{i}"))) for i in range(20)]
-        await asyncio.sleep(2.5)  # the fault itself: let every 1 s lease expire while the row is held
+        for i in range(5):
+            # Each its own mailbox, so every holder waits for the slot row, not for another's email lock.
+            racers.append(asyncio.create_task(service.book(command(slot, user=f"u{i}", email=f"u{i}@example.com"))))
+            await eventually(lambda: transactions_waiting_for_a_lock(watcher, len(racers)), message=f"{len(racers)} waiting")
+            assert await redis.delete(RedisSlotLock.key(slot)) == 1  # the injected fault: the holder's lease expires
         await blocker.rollback()
         results = await asyncio.gather(*racers, return_exceptions=True)
     finally:
         await blocker.close()
+        await watcher.close()
         await redis.aclose()
         await engine.dispose()
     assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
     assert active_bookings(database_url, slot) == 1
+
+
+async def transactions_waiting_for_a_lock(watcher: psycopg.AsyncConnection, count: int) -> bool:
+    cursor = await watcher.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return (await cursor.fetchone())[0] >= count
 
 
 async def test_the_lock_is_released_on_success_and_on_failure(service, redis_url, database_url, slot):

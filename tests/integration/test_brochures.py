@@ -97,7 +97,7 @@ async def test_nothing_is_stored_when_the_event_cannot_be_written(service, datab
             "CREATE TRIGGER refuse BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse();"
         )
     email = unique_email()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="outbox down"):
         await service.request(form(email))
     assert stored(database_url, email) == []
     with psycopg.connect(database_url, autocommit=True) as conn:

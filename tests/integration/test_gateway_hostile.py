@@ -15,9 +15,8 @@ import pytest
 
 from gateway.process import EnvoyGateway
 from mesh_common.auth import CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, KeyPair, Role, issue_token
-from tests.integration.gateway_fakes import BOOKING_ID, CONSULTANT_ID, SLOT_ID
-
 from tests.integration import test_gateway_contract as contract
+from tests.integration.gateway_fakes import BOOKING_ID, CONSULTANT_ID, SLOT_ID
 from tests.integration.test_gateway_contract import (
     AVAILABILITY,
     BOOKING_FORM,

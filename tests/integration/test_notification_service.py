@@ -14,9 +14,9 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email import policy
 from pathlib import Path
 
 import nats

@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 
 from appointment_svc.adapters.redis_breaker import CircuitOpen, RedisBreaker
 from appointment_svc.adapters.slot_lock import LockServiceDown, RedisSlotLock
-from tests.faults import frozen
 from tests.clock import ManualClock
+from tests.faults import frozen
 
 
 @pytest.fixture

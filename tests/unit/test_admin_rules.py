@@ -37,6 +37,7 @@ from appointment_svc.domain.staff import (
     releases_slot,
     slots_to_generate,
 )
+from appointment_svc.domain.validation import Contact
 from appointment_svc.entrypoints.admin import (
     calendar_slot_message,
     new_consultant,
@@ -46,7 +47,6 @@ from appointment_svc.entrypoints.admin import (
     table_query,
 )
 from appointment_svc.service_layer.admin import AdminService
-from appointment_svc.domain.validation import Contact
 from booking.v1 import admin_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
 from mesh_common.auth import Principal, Role

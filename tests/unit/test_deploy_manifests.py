@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from appointment_svc.entrypoints.server import LIVENESS
-
 from gateway.config import DEFAULT_DESCRIPTOR, DEFAULT_OPENAPI
 from gateway.process import validate_config
 from gateway.render import build_parser

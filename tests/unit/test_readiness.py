@@ -29,7 +29,7 @@ class Database:
 
 async def status(servicer: health.aio.HealthServicer, name: str = "") -> int:
     class Context:
-        async def abort(self, *args):  # noqa: D401 - the servicer calls it for unknown names
+        async def abort(self, *args):  # the servicer calls it for unknown names
             raise AssertionError(args)
 
     reply = await servicer.Check(health_pb2.HealthCheckRequest(service=name), Context())

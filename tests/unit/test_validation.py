@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from appointment_svc.entrypoints.convert import cancel_reason
 from appointment_svc.domain.validation import (
     canonical_email,
     clean_contact,
@@ -13,6 +12,7 @@ from appointment_svc.domain.validation import (
     normalise_email,
     validate_contact,
 )
+from appointment_svc.entrypoints.convert import cancel_reason
 
 GOOD = dict(
     first_name="Jane", last_name="Doe", email="jane@example.co.uk", phone="07700 900123",

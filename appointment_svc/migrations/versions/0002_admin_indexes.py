@@ -8,9 +8,8 @@ ever moves. Each sort then walks one index and stops after a page.
 Revision ID: 0002_admin
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0002_admin"
 down_revision = "0001"

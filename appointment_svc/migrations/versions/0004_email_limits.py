@@ -17,9 +17,8 @@ address: only the last hour's rows are ever counted, so the approximation expire
 Revision ID: 0004_email_limits
 Revises: 0003_history
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0004_email_limits"
 down_revision = "0003_history"

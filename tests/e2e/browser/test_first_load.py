@@ -11,7 +11,6 @@ from playwright.sync_api import Page, Request, expect
 
 from gateway.web import TOKEN_COOKIE
 from mesh_common.auth import Role
-
 from tests.e2e.browser.conftest import DESKTOP
 from tests.polling import wait_for
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from appointment_svc.domain.validation import is_uk_phone, is_uk_postcode, normalise_uk_phone, normalise_uk_postcode, validate_contact
+from appointment_svc.domain.validation import (
+    is_uk_phone,
+    is_uk_postcode,
+    normalise_uk_phone,
+    normalise_uk_postcode,
+    validate_contact,
+)
 
 VALID = {
     "firstName": "Jane",
