@@ -8,15 +8,14 @@ from appointment_svc.domain.model import Booking
 from appointment_svc.service_layer.email_quota import publish_with_email
 
 
-async def write_events(uow, booking: Booking) -> list[events.BookingEvent]:
+async def write_events(uow, booking: Booking) -> None:
     """In the caller's transaction: the history row of every recorded step, and for those the outside
-    hears about, the outbox message and the customer email it causes. Returns what was written."""
-    written, booking.events = booking.events, []
-    for event in written:
+    hears about, the outbox message and the customer email it causes."""
+    recorded, booking.events = booking.events, []
+    for event in recorded:
         await uow.record_status_change(booking.id, event.from_status, event.to_status, event.by, event.at, event.reason)
         if type(event) in events.CUSTOMER_EMAIL:
             await publish_with_email(uow, event, event.at)
-    return written
 
 
 async def save_status_change(uow, booking: Booking, now: datetime) -> events.BookingEvent:
