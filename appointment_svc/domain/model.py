@@ -4,7 +4,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -18,6 +19,14 @@ from appointment_svc.domain.errors import (
     SlotInPast,
     SlotUnavailable,
     ValidationFailed,
+)
+from appointment_svc.domain.events import (
+    BookingCancelled,
+    BookingCompleted,
+    BookingConfirmed,
+    BookingCreated,
+    BookingEvent,
+    BookingMarkedNoShow,
 )
 from appointment_svc.domain.validation import Contact
 
@@ -45,6 +54,21 @@ class BookingStatus(str, enum.Enum):
 
 # Statuses that hold the slot; the partial unique index on bookings(slot_id) uses the same list.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+# target status -> the statuses a booking may move to it from. Anything else is refused.
+ALLOWED_TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.PENDING}),
+    BookingStatus.COMPLETED: frozenset({BookingStatus.CONFIRMED}),
+    BookingStatus.NO_SHOW: frozenset({BookingStatus.CONFIRMED}),
+    BookingStatus.CANCELLED: frozenset(ACTIVE_STATUSES),
+}
+
+# Outcomes of an appointment: nobody knows them before it has started.
+OUTCOMES = frozenset({BookingStatus.COMPLETED, BookingStatus.NO_SHOW})
+
+
+def can_change(current: BookingStatus, target: BookingStatus) -> bool:
+    return current in ALLOWED_TRANSITIONS.get(target, frozenset())
 
 
 @dataclass(frozen=True)
@@ -109,6 +133,9 @@ def available_slots(candidates: list[Slot], query: AvailabilityQuery, now: datet
 
 @dataclass
 class Booking:
+    """The aggregate: every change of status goes through its methods, which check ALLOWED_TRANSITIONS
+    and record what happened in `events` for the service layer to store and publish."""
+
     id: UUID
     reference_code: str
     user_id: str
@@ -122,6 +149,72 @@ class Booking:
     cancelled_at: datetime | None = None
     cancel_reason: str = ""
     request_id: str | None = None
+    events: list[BookingEvent] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def create(cls, command: BookSlot, slot: Slot, reference: str, at: datetime) -> Booking:
+        """A new PENDING booking of `slot`, which the caller has checked (check_bookable) and taken."""
+        booking = cls(
+            id=uuid.uuid4(),
+            reference_code=reference,
+            user_id=command.user_id,
+            type=command.type,
+            for_kitchen=command.for_kitchen,
+            for_bedroom=command.for_bedroom,
+            contact=command.contact,
+            slot=slot,
+            status=BookingStatus.PENDING,
+            created_at=at,
+            request_id=command.request_id or None,
+        )
+        booking.events.append(BookingCreated(booking, None, BookingStatus.PENDING, command.user_id, at))
+        return booking
+
+    def confirm(self, by: str, at: datetime) -> None:
+        self._check_staff_change(BookingStatus.CONFIRMED, at)
+        self._move(BookingConfirmed, BookingStatus.CONFIRMED, by, at)
+
+    def complete(self, by: str, at: datetime) -> None:
+        self._check_staff_change(BookingStatus.COMPLETED, at)
+        self._move(BookingCompleted, BookingStatus.COMPLETED, by, at)
+
+    def mark_no_show(self, by: str, at: datetime) -> None:
+        self._check_staff_change(BookingStatus.NO_SHOW, at)
+        self._move(BookingMarkedNoShow, BookingStatus.NO_SHOW, by, at)
+
+    def cancel(self, by: str, reason: str, at: datetime, *, on_behalf: bool = False) -> None:
+        """The customer `by` gives their slot back, or (on_behalf) staff cancel for the customer and must say why.
+
+        The two are refused differently: a customer cancelling twice is told it is already done
+        (BOOKING_ALREADY_CANCELLED), staff get the lifecycle's refusal like any other change.
+        """
+        reason = reason.strip()
+        if on_behalf:
+            self._check_staff_change(BookingStatus.CANCELLED, at)
+            if not reason:
+                raise ValidationFailed([FieldViolation("reason", "is required when staff cancel a booking")])
+        else:
+            if by != self.user_id:
+                raise Forbidden("This booking belongs to someone else.")
+            if self.status is BookingStatus.CANCELLED:
+                raise BookingAlreadyCancelled()
+            if not can_change(self.status, BookingStatus.CANCELLED):
+                raise InvalidStatusTransition(f"A {self.status.value} booking cannot be cancelled.")
+        self.cancelled_at, self.cancel_reason = at, reason
+        self._move(BookingCancelled, BookingStatus.CANCELLED, by, at, reason)
+
+    def _check_staff_change(self, target: BookingStatus, at: datetime) -> None:
+        if not can_change(self.status, target):
+            raise InvalidStatusTransition(f"A {self.status.value} booking cannot become {target.value}.")
+        if target in OUTCOMES and self.slot.starts_at > at:
+            raise InvalidStatusTransition(
+                f"A booking can become {target.value} only once its appointment has started; "
+                f"this one starts on {self.slot.starts_at.astimezone(LONDON):%d %B %Y at %H:%M} (UK time)."
+            )
+
+    def _move(self, event: type[BookingEvent], target: BookingStatus, by: str, at: datetime, reason: str = "") -> None:
+        self.events.append(event(self, self.status, target, by, at, reason))
+        self.status = target
 
 
 # The FIXED contract gives a day's sequence four digits (`^BK-\d{8}-\d{4}$`), so a London day
@@ -183,19 +276,11 @@ def check_bookable(slot: Slot, command: BookSlot, now: datetime) -> None:
         )
     # 400, like the type above: the request contradicts a fixed fact of the slot; no retry or
     # change of state would make it succeed, so it is not a conflict (409).
-    for wanted, category, field in ((command.for_kitchen, Category.KITCHEN, "forKitchen"), (command.for_bedroom, Category.BEDROOM, "forBedroom")):
+    for wanted, category, name in ((command.for_kitchen, Category.KITCHEN, "forKitchen"), (command.for_bedroom, Category.BEDROOM, "forBedroom")):
         if wanted and category not in slot.consultant.categories:
             words = category.value.lower()
             raise ValidationFailed(
-                [FieldViolation(field, f"this slot's designer does not plan {words}s; choose a slot with a {words} designer")],
+                [FieldViolation(name, f"this slot's designer does not plan {words}s; choose a slot with a {words} designer")],
                 f"This designer does not plan {words}s. Please choose a slot with a {words} designer.",
             )
 
-
-def check_cancellable(booking: Booking, user_id: str) -> None:
-    if booking.user_id != user_id:
-        raise Forbidden("This booking belongs to someone else.")
-    if booking.status is BookingStatus.CANCELLED:
-        raise BookingAlreadyCancelled()
-    if booking.status not in ACTIVE_STATUSES:
-        raise InvalidStatusTransition(f"A {booking.status.value} booking cannot be cancelled.")

@@ -1,4 +1,4 @@
-"""The staff side of the diary: the booking lifecycle, the admin table, consultants and slots."""
+"""The staff side of the diary: the admin table, the booking history, consultants and slots (the lifecycle is Booking's)."""
 
 from __future__ import annotations
 
@@ -8,36 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from appointment_svc.domain.errors import FieldViolation, InvalidStatusTransition, SlotBooked, SlotInPast, ValidationFailed
+from appointment_svc.domain.errors import FieldViolation, SlotBooked, SlotInPast, ValidationFailed
 from appointment_svc.domain.limits import BookingLimits
-from appointment_svc.domain.model import ACTIVE_STATUSES, LONDON, AppointmentType, Booking, BookingStatus, Category, Slot
+from appointment_svc.domain.model import AppointmentType, BookingStatus, Category, Slot
 from appointment_svc.domain.schedule import WeeklyPattern, pattern_times
-
-# target status -> the statuses staff may move a booking to it from. Anything else is refused.
-ALLOWED_TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
-    BookingStatus.CONFIRMED: frozenset({BookingStatus.PENDING}),
-    BookingStatus.COMPLETED: frozenset({BookingStatus.CONFIRMED}),
-    BookingStatus.NO_SHOW: frozenset({BookingStatus.CONFIRMED}),
-    BookingStatus.CANCELLED: frozenset(ACTIVE_STATUSES),
-}
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 MAX_GENERATION_DAYS = 366
 MAX_GENERATED_SLOTS = 10_000
-
-
-def can_change(current: BookingStatus, target: BookingStatus) -> bool:
-    return current in ALLOWED_TRANSITIONS.get(target, frozenset())
-
-
-# Outcomes of an appointment: nobody knows them before it has started.
-OUTCOMES = frozenset({BookingStatus.COMPLETED, BookingStatus.NO_SHOW})
-
-
-def check_transition(current: BookingStatus, target: BookingStatus) -> None:
-    if not can_change(current, target):
-        raise InvalidStatusTransition(f"A {current.value} booking cannot become {target.value}.")
 
 
 @dataclass(frozen=True)
@@ -49,28 +28,6 @@ class StatusChange:
     changed_by: str
     changed_at: datetime
     reason: str = ""
-
-
-def change_status(booking: Booking, target: BookingStatus, by: str, now: datetime, reason: str = "") -> StatusChange:
-    """Move `booking` to `target` if the lifecycle allows it; returns the history entry to append."""
-    check_transition(booking.status, target)
-    if target in OUTCOMES and booking.slot.starts_at > now:
-        raise InvalidStatusTransition(
-            f"A booking can become {target.value} only once its appointment has started; "
-            f"this one starts on {booking.slot.starts_at.astimezone(LONDON):%d %B %Y at %H:%M} (UK time)."
-        )
-    if target is BookingStatus.CANCELLED:
-        if not reason.strip():
-            raise ValidationFailed([FieldViolation("reason", "is required when staff cancel a booking")])
-        booking.cancelled_at, booking.cancel_reason = now, reason.strip()
-    change = StatusChange(booking.status, target, by, now, reason.strip())
-    booking.status = target
-    return change
-
-
-def releases_slot(change: StatusChange) -> bool:
-    """Only a cancellation gives the slot back; a completed or missed appointment's time is spent."""
-    return change.to_status is BookingStatus.CANCELLED
 
 
 class TableSort(str, enum.Enum):

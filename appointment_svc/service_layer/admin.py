@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Callable
 from uuid import UUID
 
-from appointment_svc.domain import events, staff
+from appointment_svc.domain import staff
 from appointment_svc.domain.errors import BookingNotFound, ConsultantNotFound, SlotNotFound
 from appointment_svc.domain.limits import BookingLimits
-from appointment_svc.domain.model import Booking, BookingStatus, Consultant, london_date
+from appointment_svc.domain.model import Booking, Consultant, london_date
 from appointment_svc.domain.staff import (
     AppointmentTableQuery,
     CalendarSlot,
@@ -20,7 +20,7 @@ from appointment_svc.domain.staff import (
     StatusChange,
 )
 from appointment_svc.service_layer.availability import utc_now
-from appointment_svc.service_layer.email_quota import publish_with_email
+from appointment_svc.service_layer.lifecycle import save_status_change
 from mesh_common.auth import Principal
 from mesh_common.logging import get_logger
 
@@ -52,45 +52,38 @@ class AdminService:
     # -- lifecycle
 
     async def confirm(self, booking_id: UUID, admin: Principal) -> Booking:
-        return await self._change(booking_id, BookingStatus.CONFIRMED, admin)
+        return await self._change(booking_id, admin, lambda booking, now: booking.confirm(admin.user_id, now))
 
     async def complete(self, booking_id: UUID, admin: Principal) -> Booking:
-        return await self._change(booking_id, BookingStatus.COMPLETED, admin)
+        return await self._change(booking_id, admin, lambda booking, now: booking.complete(admin.user_id, now))
 
     async def mark_no_show(self, booking_id: UUID, admin: Principal) -> Booking:
-        return await self._change(booking_id, BookingStatus.NO_SHOW, admin)
+        return await self._change(booking_id, admin, lambda booking, now: booking.mark_no_show(admin.user_id, now))
 
     async def cancel_on_behalf(self, booking_id: UUID, admin: Principal, reason: str) -> Booking:
-        return await self._change(booking_id, BookingStatus.CANCELLED, admin, reason)
+        return await self._change(
+            booking_id, admin, lambda booking, now: booking.cancel(admin.user_id, reason, now, on_behalf=True)
+        )
 
-    async def _change(self, booking_id: UUID, target: BookingStatus, admin: Principal, reason: str = "") -> Booking:
+    async def _change(self, booking_id: UUID, admin: Principal, step: Callable[[Booking, datetime], None]) -> Booking:
         async with self._uow() as uow:
             # The row lock serialises concurrent changes: the second sees the first's status.
             booking = await uow.get_booking(booking_id, lock=True)
             if booking is None:
                 raise BookingNotFound()
             now = self._clock()
-            change = staff.change_status(booking, target, admin.user_id, now, reason)
-            await uow.save_status(booking, now)
-            if staff.releases_slot(change):
-                await uow.free_slot(booking.slot.id)
-            await uow.record_status_change(
-                booking.id, change.from_status, change.to_status, change.changed_by, now, change.reason
-            )
-            # Counted against the customer's address but never refused (service_layer/email_quota.py).
-            if target is BookingStatus.CONFIRMED:
-                await publish_with_email(uow, events.BookingConfirmed(booking), now)
-            elif target is BookingStatus.CANCELLED:
-                await publish_with_email(uow, events.BookingCancelled(booking, admin.user_id), now)
+            step(booking, now)
+            # Emails count against the customer's address but are never refused (service_layer/email_quota.py).
+            change = await save_status_change(uow, booking, now)
             await uow.commit()
         log.info(
             "booking status changed by staff",
             booking_id=str(booking.id),
             from_status=change.from_status.value,
-            to_status=target.value,
+            to_status=change.to_status.value,
             by=admin.user_id,
         )
-        if staff.releases_slot(change):
+        if change.releases_slot:
             await self._cache.invalidate_day(london_date(booking.slot.starts_at))
         return booking
 

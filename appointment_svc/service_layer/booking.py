@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import datetime
 from typing import Callable
 from uuid import UUID
@@ -10,7 +9,6 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 
 from appointment_svc.adapters.slot_lock import LockServiceDown
-from appointment_svc.domain import events
 from appointment_svc.domain.errors import (
     BookingLimitReached,
     BookingNotFound,
@@ -23,17 +21,16 @@ from appointment_svc.domain.errors import (
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import (
     Booking,
-    BookingStatus,
     BookSlot,
     Slot,
     check_bookable,
-    check_cancellable,
     check_daily_capacity,
     london_date,
     reference_code,
 )
 from appointment_svc.service_layer.availability import utc_now
-from appointment_svc.service_layer.email_quota import check_room_for_a_booking, publish_with_email, serialise_booking_emails
+from appointment_svc.service_layer.email_quota import check_room_for_a_booking, serialise_booking_emails
+from appointment_svc.service_layer.lifecycle import save_status_change, write_events
 from mesh_common.auth import Principal
 from mesh_common.logging import get_logger
 
@@ -176,22 +173,9 @@ class BookingService:
             self._check_rules(slot, command, now)
             if not await uow.mark_slot_booked(slot.id):
                 raise SlotUnavailable()
-            booking = Booking(
-                id=uuid.uuid4(),
-                reference_code=reference,
-                user_id=command.user_id,
-                type=command.type,
-                for_kitchen=command.for_kitchen,
-                for_bedroom=command.for_bedroom,
-                contact=command.contact,
-                slot=slot,
-                status=BookingStatus.PENDING,
-                created_at=now,
-                request_id=command.request_id or None,
-            )
+            booking = Booking.create(command, slot, reference, now)
             await uow.add_booking(booking, command.fingerprint() if command.request_id else None)
-            await uow.record_status_change(booking.id, None, BookingStatus.PENDING, command.user_id, now)
-            await publish_with_email(uow, events.BookingCreated(booking), now)
+            await write_events(uow, booking)
             await uow.commit()
         log.info("booking created", booking_id=str(booking.id), slot_id=str(slot.id), reference=booking.reference_code)
         return booking
@@ -211,15 +195,10 @@ class BookingService:
             booking = await uow.get_booking(booking_id, lock=True)
             if booking is None:
                 raise BookingNotFound()
-            check_cancellable(booking, principal.user_id)
             await serialise_booking_emails(uow, booking.contact.email)
             now = self._clock()
-            previous_status = booking.status
-            booking.status, booking.cancelled_at, booking.cancel_reason = BookingStatus.CANCELLED, now, reason
-            await uow.save_status(booking, now)
-            await uow.free_slot(booking.slot.id)
-            await uow.record_status_change(booking.id, previous_status, BookingStatus.CANCELLED, principal.user_id, now, reason)
-            await publish_with_email(uow, events.BookingCancelled(booking, principal.user_id), now)
+            booking.cancel(principal.user_id, reason, now)
+            await save_status_change(uow, booking, now)
             await uow.commit()
         log.info("booking cancelled", booking_id=str(booking.id))
         await self._cache.invalidate_day(london_date(booking.slot.starts_at))

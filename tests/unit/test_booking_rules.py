@@ -1,4 +1,4 @@
-"""The booking use case over fakes: issue 9's limits refuse before anything is written."""
+"""The booking use cases over fakes: issue 9's limits refuse before anything is written; cancelling."""
 from __future__ import annotations
 
 import uuid
@@ -6,11 +6,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from appointment_svc.domain.errors import BookingLimitReached, RateLimitExceeded, SlotUnavailable, ValidationFailed
+from appointment_svc.domain.errors import (
+    BookingAlreadyCancelled,
+    BookingLimitReached,
+    Forbidden,
+    RateLimitExceeded,
+    SlotUnavailable,
+    ValidationFailed,
+)
 from appointment_svc.domain.limits import BookingLimits
-from appointment_svc.domain.model import AppointmentType, BookSlot, Category, Consultant, Slot
+from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot, Category, Consultant, Slot
 from appointment_svc.domain.validation import Contact
 from appointment_svc.service_layer.booking import BookingService
+from mesh_common.auth import Principal, Role
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 BOTH = Consultant(uuid.uuid4(), "Amelia Hart", "https://a.example/a.png", (Category.KITCHEN, Category.BEDROOM))
@@ -19,6 +27,7 @@ BOTH = Consultant(uuid.uuid4(), "Amelia Hart", "https://a.example/a.png", (Categ
 class World:
     def __init__(self):
         self.slots: dict[uuid.UUID, Slot] = {}
+        self.bookings: dict = {}
         self.active: dict[str, int] = {}
         self.active_to: dict[str, int] = {}
         self.sends: dict[str, list[datetime]] = {}
@@ -76,6 +85,16 @@ class FakeUow:
 
     async def add_booking(self, booking, fingerprint):
         self.w.writes.append(("booking", booking.user_id))
+        self.w.bookings[booking.id] = booking
+
+    async def get_booking(self, booking_id, *, lock=False):
+        return self.w.bookings.get(booking_id)
+
+    async def save_status(self, booking, now):
+        self.w.writes.append(("status", booking.status, booking.cancel_reason))
+
+    async def free_slot(self, slot_id):
+        self.w.writes.append(("freed", slot_id))
 
     async def record_status_change(self, *args, **kwargs):
         self.w.writes.append(("history",))
@@ -204,3 +223,31 @@ async def test_the_10000th_booking_of_a_day_is_refused_before_its_number_is_comm
         await service.book(command(a_slot(world)))
     assert refused.value.retry_after_seconds == 12 * 3600  # NOW is noon in London (GMT)
     assert world.writes == [("reference",)]
+
+
+async def test_cancelling_gives_the_slot_back_and_counts_the_promised_notice(service, world):
+    slot_id = a_slot(world)
+    booking = await service.book(command(slot_id))
+    del world.writes[:]
+    cancelled = await service.cancel(booking.id, Principal("u1", Role.CUSTOMER), "changed my mind")
+    assert cancelled.status is BookingStatus.CANCELLED and cancelled.cancelled_at == NOW
+    assert world.writes == [
+        ("status", BookingStatus.CANCELLED, "changed my mind"),
+        ("freed", slot_id),
+        ("history",),
+        ("publish", "BookingCancelled"),
+        ("email", "janedoe@gmail.com", "booking-cancellation"),
+        ("commit",),
+    ]
+    assert cancelled.events == []
+
+
+@pytest.mark.parametrize(("who", "times", "refusal"), [("u2", 1, Forbidden), ("u1", 2, BookingAlreadyCancelled)])
+async def test_a_refused_cancel_writes_nothing(service, world, who, times, refusal):
+    booking = await service.book(command(a_slot(world)))
+    for _ in range(times - 1):
+        await service.cancel(booking.id, Principal("u1", Role.CUSTOMER), "")
+    del world.writes[:]
+    with pytest.raises(refusal):
+        await service.cancel(booking.id, Principal(who, Role.CUSTOMER), "")
+    assert world.writes == []
