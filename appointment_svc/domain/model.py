@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from appointment_svc.domain.errors import (
     BookingAlreadyCancelled,
@@ -29,8 +28,7 @@ from appointment_svc.domain.events import (
     BookingMarkedNoShow,
 )
 from appointment_svc.domain.validation import Contact
-
-LONDON = ZoneInfo("Europe/London")
+from mesh_common.clock import LONDON
 
 
 class AppointmentType(str, enum.Enum):

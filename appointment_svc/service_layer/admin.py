@@ -19,9 +19,9 @@ from appointment_svc.domain.staff import (
     SlotCalendarQuery,
     StatusChange,
 )
-from appointment_svc.service_layer.availability import utc_now
 from appointment_svc.service_layer.lifecycle import save_status_change
 from mesh_common.auth import Principal
+from mesh_common.clock import utc_now
 from mesh_common.logging import get_logger
 
 log = get_logger(__name__)

@@ -28,10 +28,10 @@ from appointment_svc.domain.model import (
     london_date,
     reference_code,
 )
-from appointment_svc.service_layer.availability import utc_now
 from appointment_svc.service_layer.email_quota import check_room_for_a_booking, serialise_booking_emails
 from appointment_svc.service_layer.lifecycle import save_status_change, write_events
 from mesh_common.auth import Principal
+from mesh_common.clock import utc_now
 from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
