@@ -1,7 +1,7 @@
 // The app shell: header, sign-in state and the hash router that loads each screen's module on
 // first use (so the first load carries only the shell and the screen asked for).
 import { currentUser, devSignInUrl, signOut } from "./auth.js";
-import { h, showScreen } from "./ui.js";
+import { field, h, showFieldErrors, showScreen } from "./ui.js";
 
 const SITE = "Fitted Kitchens & Bedrooms";
 const AFTER_SIGN_IN = "booking:after-sign-in";
@@ -132,29 +132,27 @@ function home() {
   );
 }
 
+// gateway/web.py's rule for a dev user id; the sign-in endpoint refuses anything else.
+const USER_ID = /^[A-Za-z0-9._@-]{1,64}$/;
+
 function signInScreen() {
-  const input = h("input", { id: "sign-in-user", name: "sub", required: true, autocomplete: "username", pattern: "[A-Za-z0-9._@\\-]{1,64}", "aria-describedby": "sign-in-hint" });
+  const user = field({ name: "sub", label: "User id", required: true, autocomplete: "username", hint: "Letters, digits and . _ @ - (up to 64)." });
   const staff = h("input", { id: "sign-in-staff", name: "staff", type: "checkbox" });
   const form = h(
     "form",
     { class: "panel", novalidate: true },
-    h("div", { class: "field" }, h("label", { for: "sign-in-user" }, "User id"), h("p", { class: "hint", id: "sign-in-hint" }, "Letters, digits and . _ @ - (up to 64)."), input),
+    user.wrapper,
     h("div", { class: "field field-check" }, staff, h("label", { for: "sign-in-staff" }, "Sign in as staff")),
     h("button", { type: "submit", class: "button" }, "Sign in"),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (!input.checkValidity()) {
-      input.setAttribute("aria-invalid", "true");
-      input.setCustomValidity("");
-      const error = form.querySelector(".field-error") || h("p", { class: "field-error", id: "sign-in-error" });
-      error.textContent = "Enter a user id of letters, digits and . _ @ - (up to 64).";
-      input.before(error);
-      input.setAttribute("aria-describedby", "sign-in-hint sign-in-error");
-      input.focus();
+    const sub = user.input.value.trim();
+    if (!USER_ID.test(sub)) {
+      showFieldErrors(form, [{ field: "sub", description: "Enter a user id of letters, digits and . _ @ - (up to 64)." }]);
       return;
     }
-    window.location.assign(devSignInUrl(input.value.trim(), { admin: staff.checked }));
+    window.location.assign(devSignInUrl(sub, { admin: staff.checked }));
   });
   showScreen(
     h("h1", {}, "Sign in"),

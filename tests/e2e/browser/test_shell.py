@@ -40,3 +40,13 @@ def test_a_customer_opening_a_staff_page_sees_not_allowed_and_no_data(page):
     expect(page.get_by_text("You are not allowed to see staff pages.")).to_be_visible()
     assert not [url for url in requests if "/v1/admin" in url]
     assert_accessible(page, "the not-allowed page")
+
+
+def test_the_sign_in_form_refuses_an_id_the_sign_in_endpoint_would_refuse(page):
+    page.goto("/#/sign-in")
+    page.get_by_label("User id").fill("not a valid id!")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Enter a user id of letters, digits and . _ @ - (up to 64).")).to_be_visible()
+    expect(page.get_by_label("User id")).to_be_focused()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()  # still signed out
+    assert_accessible(page, "the sign-in form with an error")
