@@ -1,0 +1,99 @@
+"""Clients of today keep working whatever the protos become.
+
+protos/baseline/booking-v1.binpb is the image of the protos as clients first used them
+(`buf build protos --exclude-source-info -o protos/baseline/booking-v1.binpb`, before issue 12).
+`buf breaking` with buf.yaml's WIRE_JSON rules holds every field number, wire type and JSON
+name to it; buf does not read google.api.http options, so the REST routes are compared here.
+Rebuild the baseline only to add to it, never to make a break pass.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
+
+from gateway.config import DEFAULT_DESCRIPTOR
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "protos" / "baseline" / "booking-v1.binpb"
+PACKAGE = "booking.v1"
+
+
+@pytest.fixture(scope="module")
+def buf() -> str:
+    path = shutil.which("buf") or str(Path(sys.executable).parent / "buf")
+    assert Path(path).exists(), "buf CLI missing: pip install buf-bin"
+    return path
+
+
+def breaking(buf: str, against: Path) -> subprocess.CompletedProcess:
+    # The `protos` module only: the vendored googleapis module is not ours to keep stable.
+    args = [buf, "breaking", "protos", "--against", str(against)]
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def descriptor_set(path: Path) -> descriptor_pb2.FileDescriptorSet:
+    # A buf image is a FileDescriptorSet on the wire (plus fields this parser keeps as unknown).
+    return descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+
+
+def routes(path: Path) -> set[tuple[str, str, str, str, str]]:
+    """(RPC, HTTP verb, path template, body, response_body) of every google.api.http rule of booking.v1."""
+    found = set()
+    for file in descriptor_set(path).file:
+        if file.package != PACKAGE:
+            continue
+        for service in file.service:
+            for method in service.method:
+                rule = method.options.Extensions[annotations_pb2.http]
+                for binding in [rule, *rule.additional_bindings]:
+                    kind = binding.WhichOneof("pattern")
+                    if kind == "custom":
+                        verb, template = binding.custom.kind, binding.custom.path
+                    else:
+                        verb, template = kind.upper(), getattr(binding, kind)
+                    found.add((f"{PACKAGE}.{service.name}.{method.name}", verb, template, binding.body, binding.response_body))
+    return found
+
+
+def test_the_protos_keep_every_wire_field_and_json_name_of_the_baseline(buf):
+    result = breaking(buf, BASELINE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_buf_breaking_refuses_a_changed_json_name(buf, tmp_path):
+    # Today's protos against a baseline whose `referenceCode` query parameter was spelt `ref`:
+    # exactly the change a client would notice, so the rules must catch it.
+    baseline = descriptor_set(BASELINE)
+    (file,) = [f for f in baseline.file if f.name == "booking/v1/admin_service.proto"]
+    (message,) = [m for m in file.message_type if m.name == "ListAppointmentsRequest"]
+    (field,) = [f for f in message.field if f.name == "reference_code"]
+    field.json_name = "ref"
+    changed = tmp_path / "changed.binpb"
+    changed.write_bytes(baseline.SerializeToString())
+
+    result = breaking(buf, changed)
+
+    assert result.returncode != 0
+    assert "json" in result.stdout.lower() and "reference_code" in result.stdout, result.stdout + result.stderr
+
+
+def test_every_http_route_of_the_baseline_is_still_served_unchanged():
+    missing = routes(BASELINE) - routes(DEFAULT_DESCRIPTOR)
+    assert not missing, f"routes clients use were changed or removed: {sorted(missing)}"
+
+
+def test_the_baseline_holds_the_fixed_rest_contract():
+    # Guards the comparison above: an empty or foreign baseline would let any change through.
+    assert {
+        ("booking.v1.AppointmentService.ListAvailableSlots", "GET", "/v1/appointments/availability", "", ""),
+        ("booking.v1.AppointmentService.CreateAppointment", "POST", "/v1/appointments", "*", ""),
+        ("booking.v1.AppointmentService.CancelAppointment", "PATCH", "/v1/appointments/{booking_id}/cancel", "*", ""),
+        ("booking.v1.AdminService.ListAppointments", "GET", "/v1/admin/appointments", "", ""),
+        ("booking.v1.BrochureService.RequestBrochure", "POST", "/v1/brochures", "*", ""),
+    } <= routes(BASELINE)
