@@ -52,9 +52,8 @@ def table_query(request: pb.ListAppointmentsRequest) -> AppointmentTableQuery:
             status = BookingStatus(res.BookingStatus.Name(request.status))
         else:
             violations.append(FieldViolation("status", "must be one of " + ", ".join(s.value for s in BookingStatus)))
-    first_text = getattr(request, "from")  # a Python keyword, so not request.from
-    first = convert.calendar_date(first_text, "from", violations) if first_text else None
-    last = convert.calendar_date(request.to, "to", violations) if request.to else None
+    first = convert.calendar_date(request.from_date, "from", violations) if request.from_date else None
+    last = convert.calendar_date(request.to_date, "to", violations) if request.to_date else None
     if first and last and last < first:
         violations.append(FieldViolation("to", "must not be before from"))
     reference = request.reference_code.strip().upper() or None

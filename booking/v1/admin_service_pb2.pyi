@@ -24,23 +24,24 @@ BOOKED: SlotState
 BLOCKED: SlotState
 
 class ListAppointmentsRequest(_message.Message):
-    __slots__ = ("status", "page", "limit", "sort", "to", "reference_code", "email")
+    __slots__ = ("status", "page", "limit", "sort", "from_date", "to_date", "reference_code", "email")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
-    FROM_FIELD_NUMBER: _ClassVar[int]
-    TO_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_CODE_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     status: _resources_pb2.BookingStatus
     page: int
     limit: int
     sort: str
-    to: str
+    from_date: str
+    to_date: str
     reference_code: str
     email: str
-    def __init__(self, status: _Optional[_Union[_resources_pb2.BookingStatus, str]] = ..., page: _Optional[int] = ..., limit: _Optional[int] = ..., sort: _Optional[str] = ..., to: _Optional[str] = ..., reference_code: _Optional[str] = ..., email: _Optional[str] = ..., **kwargs) -> None: ...
+    def __init__(self, status: _Optional[_Union[_resources_pb2.BookingStatus, str]] = ..., page: _Optional[int] = ..., limit: _Optional[int] = ..., sort: _Optional[str] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., reference_code: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
 
 class ListAppointmentsResponse(_message.Message):
     __slots__ = ("data", "total", "page", "total_pages")

@@ -26,9 +26,20 @@ if _version_not_supported:
 
 
 class AdminServiceStub:
-    """AdminService is the staff side of the diary: the appointment table,
-    consultants, slots and the booking lifecycle. Every RPC needs a bearer JWT
-    with role ADMIN; the service verifies it itself.
+    """The paths below are fixed: the staff web app and scripts call them. So the
+    lifecycle changes are `POST …/confirm`-style sub-paths rather than AIP-136
+    custom methods (`POST …:confirm`), the lifecycle calls wrap the Appointment
+    in their response instead of returning it bare, the creates answer with the
+    new id rather than the resource (AIP-133), and ListAppointments pages with
+    `page`/`limit` (AIP-158 would use `page_token`/`page_size`). GenerateSlots is
+    already a custom method (`:generate`); new calls follow it:
+    `POST /v1/admin/<collection>/{id}:verb` with `body: "*"`.
+
+    AdminService is the staff side of the diary: the appointment table,
+    consultants, slots and the booking lifecycle. Every call needs a bearer JWT
+    with role ADMIN: UNAUTHENTICATED when it is missing, invalid or expired,
+    FORBIDDEN for any other role. The service checks the token itself, so gRPC
+    callers get the same answers as REST ones.
     """
 
     def __init__(self, channel):
@@ -105,13 +116,27 @@ class AdminServiceStub:
 
 
 class AdminServiceServicer:
-    """AdminService is the staff side of the diary: the appointment table,
-    consultants, slots and the booking lifecycle. Every RPC needs a bearer JWT
-    with role ADMIN; the service verifies it itself.
+    """The paths below are fixed: the staff web app and scripts call them. So the
+    lifecycle changes are `POST …/confirm`-style sub-paths rather than AIP-136
+    custom methods (`POST …:confirm`), the lifecycle calls wrap the Appointment
+    in their response instead of returning it bare, the creates answer with the
+    new id rather than the resource (AIP-133), and ListAppointments pages with
+    `page`/`limit` (AIP-158 would use `page_token`/`page_size`). GenerateSlots is
+    already a custom method (`:generate`); new calls follow it:
+    `POST /v1/admin/<collection>/{id}:verb` with `body: "*"`.
+
+    AdminService is the staff side of the diary: the appointment table,
+    consultants, slots and the booking lifecycle. Every call needs a bearer JWT
+    with role ADMIN: UNAUTHENTICATED when it is missing, invalid or expired,
+    FORBIDDEN for any other role. The service checks the token itself, so gRPC
+    callers get the same answers as REST ones.
     """
 
     def ListAppointments(self, request, context):
-        """ListAppointments is the admin appointment table, filtered, sorted and paged.
+        """ListAppointments is the admin appointment table. It pages through the
+        bookings, filtered by status, slot day, reference or customer email and
+        sorted, each with its slot and consultant. Errors: VALIDATION_ERROR (every bad parameter
+        named at once; out-of-range values are refused, not clamped).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -119,85 +144,113 @@ class AdminServiceServicer:
 
     def GetAppointmentDetails(self, request, context):
         """GetAppointmentDetails returns one booking with its status history.
+        Errors: VALIDATION_ERROR, BOOKING_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ConfirmAppointment(self, request, context):
-        """ConfirmAppointment moves a PENDING booking to CONFIRMED.
+        """ConfirmAppointment moves a PENDING booking to CONFIRMED. The customer is
+        emailed and `booking.confirmed` is published. Errors: VALIDATION_ERROR,
+        BOOKING_NOT_FOUND, INVALID_STATUS_TRANSITION (any other status, so
+        confirming twice is refused and changes nothing).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CompleteAppointment(self, request, context):
-        """CompleteAppointment moves a CONFIRMED booking to COMPLETED.
+        """CompleteAppointment records that a CONFIRMED booking's appointment took
+        place. It moves the booking to COMPLETED, once the appointment has
+        started; nothing is emailed. Errors:
+        VALIDATION_ERROR, BOOKING_NOT_FOUND, INVALID_STATUS_TRANSITION (not
+        CONFIRMED, or the appointment has not started yet).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MarkNoShow(self, request, context):
-        """MarkNoShow moves a CONFIRMED booking to NO_SHOW.
+        """MarkNoShow records that the customer of a CONFIRMED booking did not
+        attend. It moves the booking to NO_SHOW, once the appointment has started;
+        nothing is emailed. Errors: VALIDATION_ERROR, BOOKING_NOT_FOUND, INVALID_STATUS_TRANSITION (not
+        CONFIRMED, or the appointment has not started yet).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelAppointmentOnBehalf(self, request, context):
-        """CancelAppointmentOnBehalf cancels a booking for the customer, with a reason.
+        """CancelAppointmentOnBehalf cancels a booking for the customer, with a
+        reason. The booking must be PENDING or CONFIRMED; its slot is bookable
+        again, the customer is emailed and `booking.cancelled` is published.
+        Errors: VALIDATION_ERROR
+        (reason missing), BOOKING_NOT_FOUND, INVALID_STATUS_TRANSITION (already
+        cancelled, completed or no-show).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateConsultant(self, request, context):
-        """CreateConsultant adds a consultant.
+        """CreateConsultant adds a consultant. Not idempotent: each call adds one,
+        even with the same name. Errors: VALIDATION_ERROR.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListConsultants(self, request, context):
-        """ListConsultants returns every consultant ordered by name.
+        """ListConsultants returns every consultant ordered by name. Unpaged: the
+        list is as long as the retailer's staff.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateSlot(self, request, context):
-        """CreateSlot adds one bookable slot; it may not overlap the consultant's others.
+        """CreateSlot adds one bookable slot. It may not overlap another slot of the
+        same consultant. Errors: VALIDATION_ERROR, CONSULTANT_NOT_FOUND,
+        SLOT_IN_PAST (starts_at is not in the future), SLOT_OVERLAP.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GenerateSlots(self, request, context):
-        """GenerateSlots creates slots from a weekly pattern over a date range;
-        running it twice creates nothing new.
+        """GenerateSlots creates slots from a weekly pattern over a date range.
+        Idempotent: pattern slots that would overlap one of the consultant's
+        existing slots, or that have already started, are skipped, so running it
+        twice creates nothing new. Errors: VALIDATION_ERROR (including a range
+        longer than 366 days or a pattern giving more than 10,000 slots),
+        CONSULTANT_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def BlockSlot(self, request, context):
-        """BlockSlot takes a free slot out of availability.
+        """BlockSlot takes a free slot out of availability. Blocking a blocked slot
+        changes nothing. Errors: VALIDATION_ERROR, SLOT_NOT_FOUND, SLOT_BOOKED (an
+        active booking holds it: cancel the booking first).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UnblockSlot(self, request, context):
-        """UnblockSlot puts a blocked slot back into availability.
+        """UnblockSlot puts a blocked slot back into availability. Unblocking a slot
+        that is not blocked changes nothing. Errors: VALIDATION_ERROR, SLOT_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListSlots(self, request, context):
-        """ListSlots is the slot calendar: every slot of one London day with its
-        state, free, booked or blocked, so staff can find a slot to block or unblock.
+        """ListSlots is the slot calendar of one London day. Every slot of the day,
+        past ones too, with its state (free, booked or blocked), so staff can find
+        a slot to block or unblock. Errors: VALIDATION_ERROR.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -280,9 +333,20 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService:
-    """AdminService is the staff side of the diary: the appointment table,
-    consultants, slots and the booking lifecycle. Every RPC needs a bearer JWT
-    with role ADMIN; the service verifies it itself.
+    """The paths below are fixed: the staff web app and scripts call them. So the
+    lifecycle changes are `POST …/confirm`-style sub-paths rather than AIP-136
+    custom methods (`POST …:confirm`), the lifecycle calls wrap the Appointment
+    in their response instead of returning it bare, the creates answer with the
+    new id rather than the resource (AIP-133), and ListAppointments pages with
+    `page`/`limit` (AIP-158 would use `page_token`/`page_size`). GenerateSlots is
+    already a custom method (`:generate`); new calls follow it:
+    `POST /v1/admin/<collection>/{id}:verb` with `body: "*"`.
+
+    AdminService is the staff side of the diary: the appointment table,
+    consultants, slots and the booking lifecycle. Every call needs a bearer JWT
+    with role ADMIN: UNAUTHENTICATED when it is missing, invalid or expired,
+    FORBIDDEN for any other role. The service checks the token itself, so gRPC
+    callers get the same answers as REST ones.
     """
 
     @staticmethod

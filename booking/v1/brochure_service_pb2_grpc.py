@@ -26,8 +26,10 @@ if _version_not_supported:
 
 
 class BrochureServiceStub:
-    """BrochureService takes brochure requests from anyone; the brochure PDF is
-    emailed asynchronously. No auth; rate limited per email address.
+    """BrochureService takes brochure requests from anyone: no token needed (one
+    that is sent must be valid). The brochure PDF is emailed afterwards by the
+    notification service, usually within seconds; the call only stores the
+    request and publishes `brochure.requested`.
     """
 
     def __init__(self, channel):
@@ -44,13 +46,18 @@ class BrochureServiceStub:
 
 
 class BrochureServiceServicer:
-    """BrochureService takes brochure requests from anyone; the brochure PDF is
-    emailed asynchronously. No auth; rate limited per email address.
+    """BrochureService takes brochure requests from anyone: no token needed (one
+    that is sent must be valid). The brochure PDF is emailed afterwards by the
+    notification service, usually within seconds; the call only stores the
+    request and publishes `brochure.requested`.
     """
 
     def RequestBrochure(self, request, context):
-        """RequestBrochure records a request and queues the brochure email.
-        Errors: VALIDATION_ERROR, RATE_LIMIT_EXCEEDED.
+        """RequestBrochure records a request and queues the brochure email. REST
+        answers 201. Not idempotent: every accepted call sends an email, so one
+        mailbox gets at most 3 brochures an hour (addresses that differ only in
+        case, a +tag or, for Gmail, dots count as one mailbox). Errors:
+        VALIDATION_ERROR, RATE_LIMIT_EXCEEDED (with `retry-after` seconds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -73,8 +80,10 @@ def add_BrochureServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class BrochureService:
-    """BrochureService takes brochure requests from anyone; the brochure PDF is
-    emailed asynchronously. No auth; rate limited per email address.
+    """BrochureService takes brochure requests from anyone: no token needed (one
+    that is sent must be valid). The brochure PDF is emailed afterwards by the
+    notification service, usually within seconds; the call only stores the
+    request and publishes `brochure.requested`.
     """
 
     @staticmethod

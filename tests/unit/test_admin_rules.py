@@ -158,8 +158,8 @@ def test_the_table_defaults_are_page_1_of_25_newest_first():
         ({"sort": "name"}, {"sort"}),
         ({"sort": "createdat"}, {"sort"}),
         ({"status": 42}, {"status"}),
-        ({"from": "2026-02-30"}, {"from"}),
-        ({"from": "2026-03-05", "to": "2026-03-04"}, {"to"}),
+        ({"from_date": "2026-02-30"}, {"from"}),
+        ({"from_date": "2026-03-05", "to_date": "2026-03-04"}, {"to"}),
         ({"reference_code": "BK-1"}, {"referenceCode"}),
         ({"limit": 500, "sort": "x"}, {"limit", "sort"}),
     ],
@@ -172,7 +172,7 @@ def test_table_filters_are_normalised():
     query = table_query(
         pb.ListAppointmentsRequest(
             page=3, limit=100, sort="startsAt", status=res.CONFIRMED, reference_code=" bk-20260302-0007 ",
-            email=" Jane.Doe@Example.COM ", to="2026-03-31", **{"from": "2026-03-01"},
+            email=" Jane.Doe@Example.COM ", from_date="2026-03-01", to_date="2026-03-31",
         )
     )  # fmt: skip
     assert (query.offset, query.sort.by_start, query.sort.descending) == (200, True, False)

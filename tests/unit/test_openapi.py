@@ -167,7 +167,10 @@ def test_descriptions_come_from_the_proto_comments_in_json_names(document):
     assert create["description"].startswith("CreateAppointment books a slot for the calling customer.")
     assert create["summary"] == "CreateAppointment books a slot for the calling customer"
     body = document["components"]["schemas"]["CreateAppointmentRequest"]
-    assert body["properties"]["firstName"]["description"] == "firstName is the customer's first name; required."
+    assert body["properties"]["firstName"]["description"] == "firstName is the customer's first name; required, at most 100 characters."
+    # A field renamed in the proto (from_date: `from` is a Python keyword) is described by its JSON name.
+    table = {p["name"]: p for p in ops[("GET", "/v1/admin/appointments")]["parameters"]}
+    assert table["from"]["description"].startswith("from keeps bookings whose slot starts on or after this London day")
     assert "Booking mesh API" == document["info"]["title"] and "Package booking.v1" in document["info"]["description"]
     assert "HOME_MEASUREMENT` is a visit" in document["components"]["schemas"]["AppointmentType"]["description"]
 
