@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class AdminServiceStub:
-    """The paths below are fixed: the staff web app and scripts call them. So the
+    """The paths below are fixed: the staff web app calls them. So the
     lifecycle changes are `POST …/confirm`-style sub-paths rather than AIP-136
     custom methods (`POST …:confirm`), the lifecycle calls wrap the Appointment
     in their response instead of returning it bare, the creates answer with the
@@ -116,7 +116,7 @@ class AdminServiceStub:
 
 
 class AdminServiceServicer:
-    """The paths below are fixed: the staff web app and scripts call them. So the
+    """The paths below are fixed: the staff web app calls them. So the
     lifecycle changes are `POST …/confirm`-style sub-paths rather than AIP-136
     custom methods (`POST …:confirm`), the lifecycle calls wrap the Appointment
     in their response instead of returning it bare, the creates answer with the
@@ -135,16 +135,16 @@ class AdminServiceServicer:
     def ListAppointments(self, request, context):
         """ListAppointments is the admin appointment table. It pages through the
         bookings, filtered by status, slot day, reference or customer email and
-        sorted, each with its slot and consultant. Errors: VALIDATION_ERROR (every bad parameter
-        named at once; out-of-range values are refused, not clamped).
+        sorted, each with its slot and consultant. Errors: VALIDATION_ERROR (every
+        bad parameter named at once; out-of-range values are refused, not clamped).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetAppointmentDetails(self, request, context):
-        """GetAppointmentDetails returns one booking with its status history.
-        Errors: VALIDATION_ERROR, BOOKING_NOT_FOUND.
+        """GetAppointmentDetails returns one booking with its status history. Errors:
+        VALIDATION_ERROR, BOOKING_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -162,20 +162,21 @@ class AdminServiceServicer:
 
     def CompleteAppointment(self, request, context):
         """CompleteAppointment records that a CONFIRMED booking's appointment took
-        place. It moves the booking to COMPLETED, once the appointment has
-        started; nothing is emailed. Errors:
-        VALIDATION_ERROR, BOOKING_NOT_FOUND, INVALID_STATUS_TRANSITION (not
-        CONFIRMED, or the appointment has not started yet).
+        place. It moves the booking to COMPLETED, once the appointment has started;
+        nothing is emailed. Errors: VALIDATION_ERROR, BOOKING_NOT_FOUND,
+        INVALID_STATUS_TRANSITION (not CONFIRMED, or the appointment has not
+        started yet).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MarkNoShow(self, request, context):
-        """MarkNoShow records that the customer of a CONFIRMED booking did not
-        attend. It moves the booking to NO_SHOW, once the appointment has started;
-        nothing is emailed. Errors: VALIDATION_ERROR, BOOKING_NOT_FOUND, INVALID_STATUS_TRANSITION (not
-        CONFIRMED, or the appointment has not started yet).
+        """MarkNoShow records that the customer of a CONFIRMED booking did not attend.
+        It moves the booking to NO_SHOW, once the appointment has started; nothing
+        is emailed. Errors: VALIDATION_ERROR, BOOKING_NOT_FOUND,
+        INVALID_STATUS_TRANSITION (not CONFIRMED, or the appointment has not
+        started yet).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,9 +186,8 @@ class AdminServiceServicer:
         """CancelAppointmentOnBehalf cancels a booking for the customer, with a
         reason. The booking must be PENDING or CONFIRMED; its slot is bookable
         again, the customer is emailed and `booking.cancelled` is published.
-        Errors: VALIDATION_ERROR
-        (reason missing), BOOKING_NOT_FOUND, INVALID_STATUS_TRANSITION (already
-        cancelled, completed or no-show).
+        Errors: VALIDATION_ERROR (reason missing), BOOKING_NOT_FOUND,
+        INVALID_STATUS_TRANSITION (already cancelled, completed or no-show).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -202,8 +202,8 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListConsultants(self, request, context):
-        """ListConsultants returns every consultant ordered by name. Unpaged: the
-        list is as long as the retailer's staff.
+        """ListConsultants returns every consultant ordered by name. Unpaged: the list
+        is as long as the retailer's staff.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -241,7 +241,8 @@ class AdminServiceServicer:
 
     def UnblockSlot(self, request, context):
         """UnblockSlot puts a blocked slot back into availability. Unblocking a slot
-        that is not blocked changes nothing. Errors: VALIDATION_ERROR, SLOT_NOT_FOUND.
+        that is not blocked changes nothing. Errors: VALIDATION_ERROR,
+        SLOT_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -333,7 +334,7 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService:
-    """The paths below are fixed: the staff web app and scripts call them. So the
+    """The paths below are fixed: the staff web app calls them. So the
     lifecycle changes are `POST …/confirm`-style sub-paths rather than AIP-136
     custom methods (`POST …:confirm`), the lifecycle calls wrap the Appointment
     in their response instead of returning it bare, the creates answer with the

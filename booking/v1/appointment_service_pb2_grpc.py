@@ -27,12 +27,13 @@ if _version_not_supported:
 
 class AppointmentServiceStub:
     """The REST paths, verbs and answer shapes of this service are fixed by the
-    contract clients were built against, so some AIP rules give way: CancelAppointment
-    is `PATCH …/cancel` (AIP-136 would be `POST …:cancel`), CreateAppointment and
-    CancelAppointment answer with a few fields rather than the Appointment
-    (AIP-133/136), and lists page with `page`/`limit` and report `total`/`totalPages`
-    (AIP-158 would use `page_token`/`page_size`). New methods follow the AIPs:
-    custom methods as `POST /v1/appointments/{booking_id}:verb` with `body: "*"`.
+    contract clients were built against, so some AIP rules give way:
+    CancelAppointment is `PATCH …/cancel` (AIP-136 would be `POST …:cancel`),
+    CreateAppointment and CancelAppointment answer with a few fields rather than
+    the Appointment (AIP-133/136), and lists page with `page`/`limit` and report
+    `total`/`totalPages` (AIP-158 would use `page_token`/`page_size`). New
+    methods follow the AIPs, e.g. a custom method on a booking is
+    `POST /v1/appointments/{booking_id}:verb` with `body: "*"`.
 
     AppointmentService is what customers use to find a slot, book it, look at
     their bookings and cancel them. Every call except ListAvailableSlots needs a
@@ -75,12 +76,13 @@ class AppointmentServiceStub:
 
 class AppointmentServiceServicer:
     """The REST paths, verbs and answer shapes of this service are fixed by the
-    contract clients were built against, so some AIP rules give way: CancelAppointment
-    is `PATCH …/cancel` (AIP-136 would be `POST …:cancel`), CreateAppointment and
-    CancelAppointment answer with a few fields rather than the Appointment
-    (AIP-133/136), and lists page with `page`/`limit` and report `total`/`totalPages`
-    (AIP-158 would use `page_token`/`page_size`). New methods follow the AIPs:
-    custom methods as `POST /v1/appointments/{booking_id}:verb` with `body: "*"`.
+    contract clients were built against, so some AIP rules give way:
+    CancelAppointment is `PATCH …/cancel` (AIP-136 would be `POST …:cancel`),
+    CreateAppointment and CancelAppointment answer with a few fields rather than
+    the Appointment (AIP-133/136), and lists page with `page`/`limit` and report
+    `total`/`totalPages` (AIP-158 would use `page_token`/`page_size`). New
+    methods follow the AIPs, e.g. a custom method on a booking is
+    `POST /v1/appointments/{booking_id}:verb` with `body: "*"`.
 
     AppointmentService is what customers use to find a slot, book it, look at
     their bookings and cancel them. Every call except ListAvailableSlots needs a
@@ -92,12 +94,11 @@ class AppointmentServiceServicer:
         """ListAvailableSlots returns the bookable slots of one London day. They are
         the day's slots of one appointment type, ordered by start, then consultant
         name; slots already started, booked or blocked are left out, so a past day
-        has none. No token
-        needed (one that is sent must be valid). Answers may be cached for up to
-        30 seconds, so a slot shown may just have been taken: booking it then
-        gives SLOT_UNAVAILABLE, never a double booking. Errors: VALIDATION_ERROR
-        (type missing, date malformed or further ahead than bookings are taken,
-        730 days by default).
+        has none. No token needed (one that is sent must be valid). Answers may be
+        cached for up to 30 seconds, so a slot shown may just have been taken:
+        booking it then gives SLOT_UNAVAILABLE, never a double booking. Errors:
+        VALIDATION_ERROR (type missing, date malformed or further ahead than
+        bookings are taken, 730 days by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -106,17 +107,17 @@ class AppointmentServiceServicer:
     def CreateAppointment(self, request, context):
         """CreateAppointment books a slot for the calling customer. The booking is
         PENDING and owned by the token's `sub`; the customer is emailed a
-        confirmation and `booking.created` is published. REST answers 201. Errors: VALIDATION_ERROR (a field, a
-        slot of another type, or a service the slot's consultant does not cover),
-        SLOT_NOT_FOUND, SLOT_UNAVAILABLE (booked or blocked, or another customer
-        won the race for it), SLOT_IN_PAST, BOOKING_LIMIT_REACHED (the caller
-        already holds 3 upcoming PENDING or CONFIRMED bookings, by default),
-        REQUEST_ID_CONFLICT, and RATE_LIMIT_EXCEEDED (with `retry-after` seconds)
-        when the email address has had its booking emails for 24 hours (10 by
-        default, counting the cancellation notices its upcoming bookings may still
-        need) or the London day already has 9,999 bookings (its reference codes
-        are used up; retry after London midnight). Safe to retry with the same
-        request_id.
+        confirmation and `booking.created` is published. REST answers 201. Errors:
+        VALIDATION_ERROR (a field, a slot of another type, or a service the slot's
+        consultant does not cover), SLOT_NOT_FOUND, SLOT_UNAVAILABLE (booked or
+        blocked, or another customer won the race for it), SLOT_IN_PAST,
+        BOOKING_LIMIT_REACHED (the caller already holds 3 upcoming PENDING or
+        CONFIRMED bookings, by default), REQUEST_ID_CONFLICT, and
+        RATE_LIMIT_EXCEEDED (with `retry-after` seconds) when the email address has
+        had its booking emails for 24 hours (10 by default, counting the
+        cancellation notices its upcoming bookings may still need) or the London
+        day already has 9,999 bookings (its reference codes are used up; retry
+        after London midnight). Safe to retry with the same request_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,9 +126,9 @@ class AppointmentServiceServicer:
     def CancelAppointment(self, request, context):
         """CancelAppointment cancels one of the caller's own bookings. The booking
         must be PENDING or CONFIRMED; its slot is bookable again, the customer is
-        emailed and `booking.cancelled` is published. Only the owner may call it (staff use
-        AdminService.CancelAppointmentOnBehalf). Errors: VALIDATION_ERROR,
-        BOOKING_NOT_FOUND, FORBIDDEN (not the caller's booking),
+        emailed and `booking.cancelled` is published. Only the owner may call it
+        (staff use AdminService.CancelAppointmentOnBehalf). Errors:
+        VALIDATION_ERROR, BOOKING_NOT_FOUND, FORBIDDEN (not the caller's booking),
         BOOKING_ALREADY_CANCELLED (so a repeated call changes nothing) and
         INVALID_STATUS_TRANSITION (COMPLETED or NO_SHOW).
         """
@@ -145,7 +146,8 @@ class AppointmentServiceServicer:
 
     def ListMyAppointments(self, request, context):
         """ListMyAppointments returns a page of the caller's own bookings. Every
-        status, newest first. Errors: VALIDATION_ERROR (page or limit out of range).
+        status, newest first. Errors: VALIDATION_ERROR (page or limit out of
+        range).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -189,12 +191,13 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AppointmentService:
     """The REST paths, verbs and answer shapes of this service are fixed by the
-    contract clients were built against, so some AIP rules give way: CancelAppointment
-    is `PATCH …/cancel` (AIP-136 would be `POST …:cancel`), CreateAppointment and
-    CancelAppointment answer with a few fields rather than the Appointment
-    (AIP-133/136), and lists page with `page`/`limit` and report `total`/`totalPages`
-    (AIP-158 would use `page_token`/`page_size`). New methods follow the AIPs:
-    custom methods as `POST /v1/appointments/{booking_id}:verb` with `body: "*"`.
+    contract clients were built against, so some AIP rules give way:
+    CancelAppointment is `PATCH …/cancel` (AIP-136 would be `POST …:cancel`),
+    CreateAppointment and CancelAppointment answer with a few fields rather than
+    the Appointment (AIP-133/136), and lists page with `page`/`limit` and report
+    `total`/`totalPages` (AIP-158 would use `page_token`/`page_size`). New
+    methods follow the AIPs, e.g. a custom method on a booking is
+    `POST /v1/appointments/{booking_id}:verb` with `body: "*"`.
 
     AppointmentService is what customers use to find a slot, book it, look at
     their bookings and cancel them. Every call except ListAvailableSlots needs a
