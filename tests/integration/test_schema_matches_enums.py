@@ -1,11 +1,14 @@
-"""The CHECK lists and partial-index predicates the model derives from the domain enums are the
-ones the migrations put in the database: a new enum member without a migration fails here."""
+"""The database holds what the domain enums say: the CHECK lists and partial-index predicates the
+model derives from them are the migrated ones (a new member without a migration fails here), and
+the demo seed covers every type and category."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from appointment_svc.adapters.tables import metadata
+from appointment_svc.domain.model import AppointmentType, Category
+from appointment_svc.seed import seed_if_empty
 from mesh_common.config import sqlalchemy_url
 
 MODEL_SCHEMA = "model_copy"
@@ -52,3 +55,19 @@ def test_the_models_partial_indexes_select_the_migrated_databases_rows(schemas):
     migrated, model = schemas
     assert {"uq_bookings_active_slot", "ix_bookings_active_recipient"} <= set(model["predicates"])
     assert model["predicates"] == {name: migrated["predicates"].get(name) for name in model["predicates"]}
+
+
+def test_the_demo_seed_offers_every_type_to_every_category(database_url):
+    created = seed_if_empty(database_url, days=2)
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as connection:
+            offered = connection.execute(text("""
+                SELECT DISTINCT s.type, category
+                FROM time_slots s JOIN consultants c ON c.id = s.consultant_id, unnest(c.categories) AS category
+            """)).all()
+    finally:
+        engine.dispose()
+    assert created > 0
+    assert set(offered) == {(kind.value, category.value) for kind in AppointmentType for category in Category}
+    assert seed_if_empty(database_url) == 0
