@@ -6,6 +6,7 @@ in every address), so tests sharing the session's servers never see each other's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -264,3 +265,21 @@ class ScriptedSmtp:
     async def __aexit__(self, *exc) -> None:
         self._server.close()
         await self._server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def service_with_scripted_smtp(backing, brochure, before_accepting, **overrides):
+    """A running notification service on a bus of its own, sending to a ScriptedSmtp: (bus, smtp, service)."""
+    bus = await open_bus(backing, brochure, **overrides)
+    try:
+        async with ScriptedSmtp(before_accepting) as smtp:
+            bus.values["smtp_url"] = smtp.url
+            service = NotificationService(bus.settings)
+            await service.start()
+            try:
+                yield bus, smtp, service
+            finally:
+                await service.stop()
+    finally:
+        await close_bus(bus)
+

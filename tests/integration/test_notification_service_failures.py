@@ -9,7 +9,6 @@ import psutil
 from booking_mesh.brochure_pdf import provision_brochure
 from notification_svc.service import NotificationService
 from tests.integration.notification_fixtures import (  # noqa: F401 - fixtures
-    ScriptedSmtp,
     booking_created,
     brochure_fixture,
     brochure_requested,
@@ -17,6 +16,7 @@ from tests.integration.notification_fixtures import (  # noqa: F401 - fixtures
     close_bus,
     notifier_fixture,
     open_bus,
+    service_with_scripted_smtp,
 )
 from tests.polling import eventually
 
@@ -97,29 +97,18 @@ async def test_a_dead_letter_replays_once_its_cause_is_fixed(backing, brochure):
         await close_bus(bus)
 
 
-
-
 async def test_a_send_slower_than_the_ack_wait_is_not_redelivered_meanwhile(backing, brochure):
     async def slow(_count: int) -> None:
         await asyncio.sleep(5)  # 2.5 times the ack wait below: only the heartbeat keeps the message ours
 
     # An ack wait of 2 s leaves the heartbeat (every 2/3 s) more than a second of slack on a busy machine.
-    bus = await open_bus(backing, brochure, notification_ack_wait_seconds=2.0, smtp_timeout_seconds=15.0)
-    try:
-        async with ScriptedSmtp(slow) as smtp:
-            bus.values["smtp_url"] = smtp.url
-            service = NotificationService(bus.settings)
-            await service.start()
-            try:
-                await bus.publish("booking.created", booking_created(bus, kitchen=False, bedroom=True))
-                await eventually(lambda: len(smtp.received) == 2, timeout=30, message="both emails")
-                await eventually(bus.idle, timeout=30)
-                info = await bus.js.consumer_info(bus.topology.stream, bus.values["notification_durable"])
-            finally:
-                await service.stop()
-        assert info.num_redelivered == 0 and len(smtp.received) == 2
-    finally:
-        await close_bus(bus)
+    overrides = dict(notification_ack_wait_seconds=2.0, smtp_timeout_seconds=15.0)
+    async with service_with_scripted_smtp(backing, brochure, slow, **overrides) as (bus, smtp, _):
+        await bus.publish("booking.created", booking_created(bus, kitchen=False, bedroom=True))
+        await eventually(lambda: len(smtp.received) == 2, timeout=30, message="both emails")
+        await eventually(bus.idle, timeout=30)
+        info = await bus.js.consumer_info(bus.topology.stream, bus.values["notification_durable"])
+    assert info.num_redelivered == 0 and len(smtp.received) == 2
 
 
 async def test_nats_lost_between_smtp_accepting_and_the_ledger_write_repeats_that_one_email_only(backing, brochure):
@@ -132,25 +121,16 @@ async def test_nats_lost_between_smtp_accepting_and_the_ledger_write_repeats_tha
         if count == 1:
             psutil.Process(nats_server.pid).suspend()
 
-    bus = await open_bus(backing, brochure, notification_ack_wait_seconds=1.0)
-    try:
-        async with ScriptedSmtp(freeze_nats_after_the_first) as smtp:
-            bus.values["smtp_url"] = smtp.url
-            service = NotificationService(bus.settings)
-            await service.start()
-            try:
-                await bus.publish("booking.created", booking_created(bus, kitchen=False, bedroom=True))
-                try:
-                    await eventually(lambda: service.consumer.nats_troubles > 0, timeout=30, message="the failed ledger write")
-                finally:
-                    await asyncio.to_thread(nats_server.kill)
-                    await asyncio.to_thread(nats_server.start)
-                await eventually(lambda: len(smtp.received) == 3, timeout=30, message="the redelivered event's emails")
-                await eventually(bus.idle, timeout=30)
-            finally:
-                await service.stop()
-        first, *rest = smtp.received
-        assert [m["Message-ID"] for m in rest].count(first["Message-ID"]) == 1  # that one email, once more
-        assert len({m["Message-ID"] for m in smtp.received}) == 2  # and the other email only once
-    finally:
-        await close_bus(bus)
+    scripted = service_with_scripted_smtp(backing, brochure, freeze_nats_after_the_first, notification_ack_wait_seconds=1.0)
+    async with scripted as (bus, smtp, service):
+        await bus.publish("booking.created", booking_created(bus, kitchen=False, bedroom=True))
+        try:
+            await eventually(lambda: service.consumer.nats_troubles > 0, timeout=30, message="the failed ledger write")
+        finally:
+            await asyncio.to_thread(nats_server.kill)
+            await asyncio.to_thread(nats_server.start)
+        await eventually(lambda: len(smtp.received) == 3, timeout=30, message="the redelivered event's emails")
+        await eventually(bus.idle, timeout=30)
+    first, *rest = smtp.received
+    assert [m["Message-ID"] for m in rest].count(first["Message-ID"]) == 1  # that one email, once more
+    assert len({m["Message-ID"] for m in smtp.received}) == 2  # and the other email only once
