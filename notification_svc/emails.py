@@ -16,7 +16,15 @@ from booking.v1 import resources_pb2 as res
 from mesh_common.clock import utc_now
 from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BROCHURE_REQUESTED
 from notification_svc import ics
-from notification_svc.formatting import location_words, london_datetime, london_time, plain_text, services_words, type_words
+from notification_svc.formatting import (
+    location_words,
+    london_datetime,
+    london_time,
+    plain_text,
+    services,
+    services_words,
+    type_words,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -65,11 +73,16 @@ def _environment() -> Environment:
     )
 
 
+# Who gets an email of the event: (recipient, team) pairs; the event has passed its EventEmails.check.
+Recipients = Callable[[Message, Callable[[str], str]], list[tuple[str, str | None]]]
+
+
 @dataclass(frozen=True)
 class Email:
-    """One kind of email: its templates (`<name>.txt.j2`, `<name>.html.j2`), subject and attachments."""
+    """One kind of email: who gets it, its templates (`<name>.txt.j2`, `<name>.html.j2`), subject and attachments."""
 
     name: str
+    recipients: Recipients
     context: Callable[[Message, Delivery], dict]
     subject: Callable[[dict], str]
     # An iCalendar invitation with this METHOD is attached (REQUEST or CANCEL).
@@ -78,16 +91,12 @@ class Email:
     brochure: bool = False
 
 
-# Who gets an email of the event: (recipient, team) pairs; the event has passed its EventEmails.check.
-Recipients = Callable[[Message, Callable[[str], str]], list[tuple[str, str | None]]]
-
-
 @dataclass(frozen=True)
 class EventEmails:
-    """What an event causes: a check that it carries what the emails need, then (email, recipients) pairs."""
+    """What an event causes: a check that it carries what the emails need, then the emails."""
 
     check: Callable[[str, Message], None]
-    emails: tuple[tuple[Email, Recipients], ...]
+    emails: tuple[Email, ...]
 
 
 def _check_booking(subject: str, event: Message) -> None:
@@ -108,9 +117,7 @@ def _customer(event: Message, team_address: Callable[[str], str]) -> list[tuple[
 
 
 def _teams(event: Message, team_address: Callable[[str], str]) -> list[tuple[str, str | None]]:
-    appointment = event.appointment
-    wanted = ((appointment.for_kitchen, "kitchen"), (appointment.for_bedroom, "bedroom"))
-    return [(team_address(team), team) for wanted_team, team in wanted if wanted_team]
+    return [(team_address(team), team) for team in services(event.appointment)]
 
 
 def _requester(event: Message, team_address: Callable[[str], str]) -> list[tuple[str, str | None]]:
@@ -139,27 +146,27 @@ def _brochure_context(event: Message, delivery: Delivery) -> dict:
     return {"r": event}
 
 
-EMAILS = {
-    email.name: email
-    for email in (
-        Email(CONFIRMATION, _booking_context, lambda c: f"Booking confirmation {c['ref']}: your {c['kind']} on {c['when']}",
-              calendar="REQUEST"),
-        Email(TEAM_ALERT, _booking_context, lambda c: f"New {c['team']} booking {c['ref']}: {c['kind']} on {c['when']}"),
-        Email(CANCELLATION, _booking_context, lambda c: f"Cancelled {c['ref']}: your {c['kind']} on {c['when']}",
-              calendar="CANCEL"),
-        Email(CONFIRMED, _booking_context, lambda c: f"Confirmed {c['ref']}: your {c['kind']} on {c['when']}",
-              calendar="REQUEST"),
-        Email(BROCHURE, _brochure_context, lambda c: f"Your {c['brand']} brochure", brochure=True),
-    )
+# The registry: a new email is one Email here plus its two templates.
+EVENT_EMAILS = {
+    BOOKING_CREATED: EventEmails(_check_booking, (
+        Email(CONFIRMATION, _customer, _booking_context,
+              lambda c: f"Booking confirmation {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
+        Email(TEAM_ALERT, _teams, _booking_context, lambda c: f"New {c['team']} booking {c['ref']}: {c['kind']} on {c['when']}"),
+    )),
+    BOOKING_CANCELLED: EventEmails(_check_booking, (
+        Email(CANCELLATION, _customer, _booking_context,
+              lambda c: f"Cancelled {c['ref']}: your {c['kind']} on {c['when']}", calendar="CANCEL"),
+    )),
+    BOOKING_CONFIRMED: EventEmails(_check_booking, (
+        Email(CONFIRMED, _customer, _booking_context,
+              lambda c: f"Confirmed {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
+    )),
+    BROCHURE_REQUESTED: EventEmails(_check_brochure, (
+        Email(BROCHURE, _requester, _brochure_context, lambda c: f"Your {c['brand']} brochure", brochure=True),
+    )),
 }  # fmt: skip
 
-# Every email an event causes. A new email is one Email above, one entry here and its two templates.
-EVENT_EMAILS = {
-    BOOKING_CREATED: EventEmails(_check_booking, ((EMAILS[CONFIRMATION], _customer), (EMAILS[TEAM_ALERT], _teams))),
-    BOOKING_CANCELLED: EventEmails(_check_booking, ((EMAILS[CANCELLATION], _customer),)),
-    BOOKING_CONFIRMED: EventEmails(_check_booking, ((EMAILS[CONFIRMED], _customer),)),
-    BROCHURE_REQUESTED: EventEmails(_check_brochure, ((EMAILS[BROCHURE], _requester),)),
-}
+EMAILS = {email.name: email for planned in EVENT_EMAILS.values() for email in planned.emails}
 
 _CALENDAR_FILES = {"REQUEST": "invitation.ics", "CANCEL": "cancellation.ics"}
 
@@ -188,8 +195,8 @@ class EmailComposer:
         planned.check(subject, event)
         return [
             Delivery(email.name, recipient, team)
-            for email, recipients in planned.emails
-            for recipient, team in recipients(event, self._team_address)
+            for email in planned.emails
+            for recipient, team in email.recipients(event, self._team_address)
         ]
 
     def render(self, subject: str, event: Message, delivery: Delivery, *, brochure_pdf: bytes | None = None) -> EmailMessage:

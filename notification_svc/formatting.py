@@ -75,6 +75,10 @@ def location_words(appointment: res.Appointment) -> str:
     return TYPE_WORDS.get(appointment.type, _UNKNOWN_TYPE).location(appointment)
 
 
+def services(appointment: res.Appointment) -> list[str]:
+    """The services the customer wants, by name; each is also the name of the team that plans it."""
+    return [name for wanted, name in ((appointment.for_kitchen, "kitchen"), (appointment.for_bedroom, "bedroom")) if wanted]
+
+
 def services_words(appointment: res.Appointment) -> str:
-    services = [name for wanted, name in ((appointment.for_kitchen, "kitchen"), (appointment.for_bedroom, "bedroom")) if wanted]
-    return " and ".join(services) or "none"
+    return " and ".join(services(appointment)) or "none"
