@@ -117,7 +117,7 @@ def lua_code(descriptor_path: Path = DEFAULT_DESCRIPTOR) -> str:
     The tables come from mesh_common.errors and, for the request checks, from the HTTP
     rules and enums of the descriptor set the transcoder serves.
     """
-    # ERROR_STATUS doubles as "already in contract shape" in the script: API codes only.
+    # The script answers a fallback code with ERROR_STATUS[code], which lists the API codes only.
     unknown = {*GRPC_FALLBACK.values(), *STATUS_FALLBACK.values()} - set(ERRORS)
     if unknown:
         raise ValueError(f"gateway fallback codes that no RPC route can answer: {sorted(unknown)}")
