@@ -16,7 +16,6 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
            "October", "November", "December")  # fmt: skip
 
 
-
 @dataclass(frozen=True)
 class TypeWords:
     """How an appointment type reads in an email: its name in a sentence and where it takes place."""
