@@ -9,25 +9,27 @@ from sqlalchemy.dialects.postgresql import insert
 
 from appointment_svc.adapters.advisory import SEED_LOCK_KEY
 from appointment_svc.adapters.tables import consultants, time_slots
-from appointment_svc.domain.model import AppointmentType, london_date
+from appointment_svc.domain.model import AppointmentType, Category, london_date
 from appointment_svc.domain.schedule import WeeklyPattern, pattern_times
 from mesh_common.config import sqlalchemy_url
 
 DEMO_CONSULTANTS = [
-    ("Amelia Hart", ("KITCHEN",)),
-    ("Oliver Grant", ("BEDROOM",)),
-    ("Priya Shah", ("KITCHEN", "BEDROOM")),
-    ("Tom Fletcher", ("KITCHEN", "BEDROOM")),
+    ("Amelia Hart", (Category.KITCHEN,)),
+    ("Oliver Grant", (Category.BEDROOM,)),
+    ("Priya Shah", (Category.KITCHEN, Category.BEDROOM)),
+    ("Tom Fletcher", (Category.KITCHEN, Category.BEDROOM)),
 ]
 
-# Each type gets its own part of the working day so one consultant's slots never overlap.
-DAY_PLAN = [
-    (AppointmentType.HOME_MEASUREMENT, time(9, 0), time(12, 0), 90, 0),
-    (AppointmentType.SHOWROOM_VISIT, time(12, 30), time(15, 30), 60, 0),
-    (AppointmentType.VIDEO_CONSULTATION, time(15, 30), time(18, 0), 30, 0),
-]
 # Every day, so a newcomer's first availability query shows slots whatever the weekday.
 EVERY_DAY = frozenset(range(1, 8))
+
+# Each type gets its own part of the working day so one consultant's slots never overlap. A
+# unit test holds every AppointmentType to a row: the first query finds slots of every type.
+DAY_PLAN = {
+    AppointmentType.HOME_MEASUREMENT: WeeklyPattern(EVERY_DAY, time(9, 0), time(12, 0), 90),
+    AppointmentType.SHOWROOM_VISIT: WeeklyPattern(EVERY_DAY, time(12, 30), time(15, 30), 60),
+    AppointmentType.VIDEO_CONSULTATION: WeeklyPattern(EVERY_DAY, time(15, 30), time(18, 0), 30),
+}
 
 
 def avatar_url(name: str) -> str:
@@ -50,11 +52,10 @@ def seed_if_empty(database_url: str, days: int = 14, now: datetime | None = None
                 consultant_id = uuid.uuid4()
                 connection.execute(
                     consultants.insert().values(
-                        id=consultant_id, name=name, avatar_url=avatar_url(name), categories=list(categories)
+                        id=consultant_id, name=name, avatar_url=avatar_url(name), categories=[c.value for c in categories]
                     )
                 )
-                for kind, start, end, minutes, buffer in DAY_PLAN:
-                    pattern = WeeklyPattern(EVERY_DAY, start, end, minutes, buffer)
+                for kind, pattern in DAY_PLAN.items():
                     rows += [
                         {"id": uuid.uuid4(), "consultant_id": consultant_id, "type": kind.value, "starts_at": s, "ends_at": e}
                         for s, e in pattern_times(pattern, first, last)

@@ -32,11 +32,11 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from mesh_common import events
-from mesh_common.events import BROCHURE_REQUESTED, MSG_ID_HEADER, EventTopology
+from mesh_common.events import MSG_ID_HEADER, EventTopology
 from mesh_common.lifecycle import wait_until
 from mesh_common.logging import get_logger
 from notification_svc.brochure import BrochureSource
-from notification_svc.emails import EmailComposer
+from notification_svc.emails import EMAILS, EmailComposer
 from notification_svc.failures import Outage, PermanentFailure, RetryableFailure
 from notification_svc.ledger import SentLedger
 from notification_svc.mailer import SmtpMailer
@@ -203,7 +203,7 @@ class NotificationConsumer:
         subject, event, deliveries = self._decode(msg)
         pending = [d for d in deliveries if not await self._ledger.was_sent(event.event_id, d)]
         if pending:
-            pdf = await self._brochures.fetch() if subject == BROCHURE_REQUESTED else None
+            pdf = await self._brochures.fetch() if any(EMAILS[d.kind].brochure for d in pending) else None
             async with self._mailer.session() as smtp:
                 for delivery in pending:
                     try:

@@ -1,4 +1,4 @@
-"""Which emails an event causes, and how each one looks (Jinja2 templates, HTML + plain text)."""
+"""Which emails an event causes (the EVENT_EMAILS registry) and how each one looks (Jinja2, HTML + plain text)."""
 from __future__ import annotations
 
 import hashlib
@@ -12,12 +12,19 @@ from typing import Callable
 from google.protobuf.message import Message
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from booking.v1 import events_pb2
 from booking.v1 import resources_pb2 as res
 from mesh_common.clock import utc_now
 from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BROCHURE_REQUESTED
 from notification_svc import ics
-from notification_svc.formatting import london_datetime, london_time, plain_text, services_words, type_words
+from notification_svc.formatting import (
+    location_words,
+    london_datetime,
+    london_time,
+    plain_text,
+    services,
+    services_words,
+    type_words,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -66,12 +73,102 @@ def _environment() -> Environment:
     )
 
 
-def _location(appointment: res.Appointment) -> str:
-    if appointment.type == res.HOME_MEASUREMENT:
-        return f"{appointment.address}, {appointment.postcode}"
-    if appointment.type == res.SHOWROOM_VISIT:
-        return "Our showroom"
-    return "Video call (we will email you the link before the appointment)"
+# Who gets an email of the event: (recipient, team) pairs; the event has passed its EventEmails.check.
+Recipients = Callable[[Message, Callable[[str], str]], list[tuple[str, str | None]]]
+
+
+@dataclass(frozen=True)
+class Email:
+    """One kind of email: who gets it, its templates (`<name>.txt.j2`, `<name>.html.j2`), subject and attachments."""
+
+    name: str
+    recipients: Recipients
+    context: Callable[[Message, Delivery], dict]
+    subject: Callable[[dict], str]
+    # An iCalendar invitation with this METHOD is attached (REQUEST or CANCEL).
+    calendar: str | None = None
+    # The brochure PDF is attached (the consumer fetches it only for these).
+    brochure: bool = False
+
+
+@dataclass(frozen=True)
+class EventEmails:
+    """What an event causes: a check that it carries what the emails need, then the emails."""
+
+    check: Callable[[str, Message], None]
+    emails: tuple[Email, ...]
+
+
+def _check_booking(subject: str, event: Message) -> None:
+    appointment = event.appointment
+    if not event.HasField("appointment") or not appointment.booking_id or not appointment.email:
+        raise ValueError(f"{subject} event without an appointment, booking id or email")
+    if not appointment.slot.HasField("starts_at"):
+        raise ValueError(f"{subject} event without the slot's start time")
+
+
+def _check_brochure(subject: str, event: Message) -> None:
+    if not event.email:
+        raise ValueError("brochure request without an email address")
+
+
+def _customer(event: Message, team_address: Callable[[str], str]) -> list[tuple[str, str | None]]:
+    return [(event.appointment.email, None)]
+
+
+def _teams(event: Message, team_address: Callable[[str], str]) -> list[tuple[str, str | None]]:
+    return [(team_address(team), team) for team in services(event.appointment)]
+
+
+def _requester(event: Message, team_address: Callable[[str], str]) -> list[tuple[str, str | None]]:
+    return [(event.email, None)]
+
+
+def _booking_context(event: Message, delivery: Delivery) -> dict:
+    appointment: res.Appointment = event.appointment
+    return {
+        "a": appointment,
+        "ref": appointment.reference_code,
+        "kind": type_words(appointment.type),
+        "when": london_datetime(appointment.slot.starts_at),
+        "until": london_time(appointment.slot.ends_at) if appointment.slot.HasField("ends_at") else "",
+        "services": services_words(appointment),
+        "consultant": appointment.slot.consultant.name,
+        "location": location_words(appointment),
+        "team": delivery.team or "",
+        "other_team": "bedroom" if delivery.team == "kitchen" else "kitchen",
+        "both_teams": appointment.for_kitchen and appointment.for_bedroom,
+        "cancel_reason": appointment.cancel_reason,
+    }
+
+
+def _brochure_context(event: Message, delivery: Delivery) -> dict:
+    return {"r": event}
+
+
+# The registry: a new email is one Email here plus its two templates.
+EVENT_EMAILS = {
+    BOOKING_CREATED: EventEmails(_check_booking, (
+        Email(CONFIRMATION, _customer, _booking_context,
+              lambda c: f"Booking confirmation {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
+        Email(TEAM_ALERT, _teams, _booking_context, lambda c: f"New {c['team']} booking {c['ref']}: {c['kind']} on {c['when']}"),
+    )),
+    BOOKING_CANCELLED: EventEmails(_check_booking, (
+        Email(CANCELLATION, _customer, _booking_context,
+              lambda c: f"Cancelled {c['ref']}: your {c['kind']} on {c['when']}", calendar="CANCEL"),
+    )),
+    BOOKING_CONFIRMED: EventEmails(_check_booking, (
+        Email(CONFIRMED, _customer, _booking_context,
+              lambda c: f"Confirmed {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
+    )),
+    BROCHURE_REQUESTED: EventEmails(_check_brochure, (
+        Email(BROCHURE, _requester, _brochure_context, lambda c: f"Your {c['brand']} brochure", brochure=True),
+    )),
+}  # fmt: skip
+
+EMAILS = {email.name: email for planned in EVENT_EMAILS.values() for email in planned.emails}
+
+_CALENDAR_FILES = {"REQUEST": "invitation.ics", "CANCEL": "cancellation.ics"}
 
 
 class EmailComposer:
@@ -92,38 +189,31 @@ class EmailComposer:
 
     def plan(self, subject: str, event: Message) -> list[Delivery]:
         """Every email the event causes; raises ValueError for an event no email can be made from."""
-        if subject == BROCHURE_REQUESTED:
-            if not event.email:
-                raise ValueError("brochure request without an email address")
-            return [Delivery(BROCHURE, event.email)]
-        appointment = event.appointment
-        if not event.HasField("appointment") or not appointment.booking_id or not appointment.email:
-            raise ValueError(f"{subject} event without an appointment, booking id or email")
-        if not appointment.slot.HasField("starts_at"):
-            raise ValueError(f"{subject} event without the slot's start time")
-        if subject == BOOKING_CREATED:
-            deliveries = [Delivery(CONFIRMATION, appointment.email)]
-            for wanted, team in ((appointment.for_kitchen, "kitchen"), (appointment.for_bedroom, "bedroom")):
-                if wanted:
-                    deliveries.append(Delivery(TEAM_ALERT, self._team_address(team), team))
-            return deliveries
-        if subject == BOOKING_CANCELLED:
-            return [Delivery(CANCELLATION, appointment.email)]
-        if subject == BOOKING_CONFIRMED:
-            return [Delivery(CONFIRMED, appointment.email)]
-        raise ValueError(f"no emails are defined for {subject}")
+        planned = EVENT_EMAILS.get(subject)
+        if planned is None:
+            raise ValueError(f"no emails are defined for {subject}")
+        planned.check(subject, event)
+        return [
+            Delivery(email.name, recipient, team)
+            for email in planned.emails
+            for recipient, team in email.recipients(event, self._team_address)
+        ]
 
     def render(self, subject: str, event: Message, delivery: Delivery, *, brochure_pdf: bytes | None = None) -> EmailMessage:
-        if delivery.kind == BROCHURE:
-            if brochure_pdf is None:
-                raise ValueError("the brochure email needs the brochure PDF")
-            return self._brochure(event, delivery, brochure_pdf)
-        return self._booking(event, delivery)
-
-    # -- messages
+        email = EMAILS.get(delivery.kind)
+        if email is None:
+            raise ValueError(f"unknown email kind {delivery.kind}")
+        if email.brochure and brochure_pdf is None:
+            raise ValueError("the brochure email needs the brochure PDF")
+        context = {**email.context(event, delivery), "brand": self._brand}
+        message = self._message(event, delivery, email.subject(context), context)
+        if email.calendar:
+            self._attach_invitation(message, event, email.calendar, context)
+        if email.brochure:
+            message.add_attachment(brochure_pdf, maintype="application", subtype="pdf", filename="brochure.pdf")
+        return message
 
     def _message(self, event: Message, delivery: Delivery, subject_line: str, context: dict) -> EmailMessage:
-        context = {**context, "brand": self._brand}
         message = EmailMessage()
         message["Subject"] = subject_line
         message["From"] = self._mail_from
@@ -136,54 +226,21 @@ class EmailComposer:
         message.add_alternative(self._env.get_template(f"{delivery.kind}.html.j2").render(context), subtype="html")
         return message
 
-    def _booking(self, event: Message, delivery: Delivery) -> EmailMessage:
+    def _attach_invitation(self, message: EmailMessage, event: Message, method: str, context: dict) -> None:
         appointment: res.Appointment = event.appointment
-        context = {
-            "a": appointment,
-            "kind": type_words(appointment.type),
-            "when": london_datetime(appointment.slot.starts_at),
-            "until": london_time(appointment.slot.ends_at) if appointment.slot.HasField("ends_at") else "",
-            "services": services_words(appointment),
-            "consultant": appointment.slot.consultant.name,
-            "location": _location(appointment),
-            "team": delivery.team or "",
-            "other_team": "bedroom" if delivery.team == "kitchen" else "kitchen",
-            "both_teams": appointment.for_kitchen and appointment.for_bedroom,
-            "cancel_reason": appointment.cancel_reason,
-        }
-        ref = appointment.reference_code
-        if delivery.kind == CONFIRMATION:
-            subject_line = f"Booking confirmation {ref}: your {context['kind']} on {context['when']}"
-        elif delivery.kind == TEAM_ALERT:
-            subject_line = f"New {delivery.team} booking {ref}: {context['kind']} on {context['when']}"
-        elif delivery.kind == CANCELLATION:
-            subject_line = f"Cancelled {ref}: your {context['kind']} on {context['when']}"
-        elif delivery.kind == CONFIRMED:
-            subject_line = f"Confirmed {ref}: your {context['kind']} on {context['when']}"
-        else:
-            raise ValueError(f"unknown email kind {delivery.kind}")
-        message = self._message(event, delivery, subject_line, context)
-        if delivery.kind in (CONFIRMATION, CANCELLATION, CONFIRMED):
-            method = "CANCEL" if delivery.kind == CANCELLATION else "REQUEST"
-            calendar = ics.invitation(
-                appointment,
-                method=method,
-                stamp=event.occurred_at.ToDatetime(tzinfo=timezone.utc) if event.HasField("occurred_at") else self._clock(),
-                organizer_name=self._organizer_name or self._brand,
-                organizer_email=self._organizer_email,
-                location=context["location"],
-                summary=f"{self._brand}: {context['kind']} ({ref})",
-            )
-            message.add_attachment(
-                calendar.encode("utf-8"),
-                maintype="text",
-                subtype="calendar",
-                filename="cancellation.ics" if method == "CANCEL" else "invitation.ics",
-                params={"method": method, "charset": "utf-8"},
-            )
-        return message
-
-    def _brochure(self, event: events_pb2.BrochureRequested, delivery: Delivery, pdf: bytes) -> EmailMessage:
-        message = self._message(event, delivery, f"Your {self._brand} brochure", {"r": event})
-        message.add_attachment(pdf, maintype="application", subtype="pdf", filename="brochure.pdf")
-        return message
+        calendar = ics.invitation(
+            appointment,
+            method=method,
+            stamp=event.occurred_at.ToDatetime(tzinfo=timezone.utc) if event.HasField("occurred_at") else self._clock(),
+            organizer_name=self._organizer_name or self._brand,
+            organizer_email=self._organizer_email,
+            location=context["location"],
+            summary=f"{self._brand}: {context['kind']} ({context['ref']})",
+        )
+        message.add_attachment(
+            calendar.encode("utf-8"),
+            maintype="text",
+            subtype="calendar",
+            filename=_CALENDAR_FILES[method],
+            params={"method": method, "charset": "utf-8"},
+        )

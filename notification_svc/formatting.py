@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -13,11 +15,26 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")  # fmt: skip
 
+
+@dataclass(frozen=True)
+class TypeWords:
+    """How an appointment type reads in an email: its name in a sentence and where it takes place."""
+
+    words: str
+    location: Callable[[res.Appointment], str]
+
+
+_VIDEO_CALL = "Video call (we will email you the link before the appointment)"
+
+# One row per appointment type of the protos (a unit test holds every type to a row).
 TYPE_WORDS = {
-    res.HOME_MEASUREMENT: "home measurement visit",
-    res.SHOWROOM_VISIT: "showroom visit",
-    res.VIDEO_CONSULTATION: "video consultation",
+    res.HOME_MEASUREMENT: TypeWords("home measurement visit", lambda a: f"{a.address}, {a.postcode}"),
+    res.SHOWROOM_VISIT: TypeWords("showroom visit", lambda a: "Our showroom"),
+    res.VIDEO_CONSULTATION: TypeWords("video consultation", lambda a: _VIDEO_CALL),
 }
+# A type this service does not know (an event from a newer producer): generic words and no
+# address to send anyone to.
+_UNKNOWN_TYPE = TypeWords("appointment", lambda a: _VIDEO_CALL)
 
 
 # Whatever a reader might take as the end of a line: CRLF, a lone CR or LF, NEL, LS and PS.
@@ -50,9 +67,17 @@ def london_time(ts: Timestamp) -> str:
 
 
 def type_words(kind: int) -> str:
-    return TYPE_WORDS.get(kind, "appointment")
+    return TYPE_WORDS.get(kind, _UNKNOWN_TYPE).words
+
+
+def location_words(appointment: res.Appointment) -> str:
+    return TYPE_WORDS.get(appointment.type, _UNKNOWN_TYPE).location(appointment)
+
+
+def services(appointment: res.Appointment) -> list[str]:
+    """The services the customer wants, by name; each is also the name of the team that plans it."""
+    return [name for wanted, name in ((appointment.for_kitchen, "kitchen"), (appointment.for_bedroom, "bedroom")) if wanted]
 
 
 def services_words(appointment: res.Appointment) -> str:
-    services = [name for wanted, name in ((appointment.for_kitchen, "kitchen"), (appointment.for_bedroom, "bedroom")) if wanted]
-    return " and ".join(services) or "none"
+    return " and ".join(services(appointment)) or "none"

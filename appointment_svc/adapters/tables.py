@@ -1,6 +1,9 @@
 """Relational schema (SQLAlchemy Core). Alembic migrations create exactly this."""
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
+
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -21,11 +24,24 @@ from sqlalchemy import (
     text,
 )
 
+from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, BookingStatus
+
 metadata = MetaData()
 
-APPOINTMENT_TYPES = "('HOME_MEASUREMENT','SHOWROOM_VISIT','VIDEO_CONSULTATION')"
-BOOKING_STATUSES = "('PENDING','CONFIRMED','CANCELLED','COMPLETED','NO_SHOW')"
-ACTIVE_STATUS_SQL = "status IN ('PENDING','CONFIRMED')"
+
+
+def sql_in(column: str, values: Iterable[enum.Enum]) -> str:
+    """`column IN ('A','B')` for enum members, spelled as migration 0001 wrote these checks.
+
+    A member added to one of the enums changes the text here: the migrated-schema test then
+    fails until a migration replaces the database's constraint (migrations are history).
+    """
+    return f"{column} IN (" + ",".join(f"'{member.value}'" for member in values) + ")"
+
+
+KNOWN_TYPE_SQL = sql_in("type", AppointmentType)
+KNOWN_STATUS_SQL = sql_in("status", BookingStatus)
+ACTIVE_STATUS_SQL = sql_in("status", ACTIVE_STATUSES)
 
 consultants = Table(
     "consultants",
@@ -50,7 +66,7 @@ time_slots = Table(
     Column("is_blocked", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("ends_at > starts_at", name="time_slots_positive_length"),
-    CheckConstraint(f"type IN {APPOINTMENT_TYPES}", name="time_slots_known_type"),
+    CheckConstraint(KNOWN_TYPE_SQL, name="time_slots_known_type"),
     Index("ix_time_slots_open_by_type_start", "type", "starts_at", postgresql_where=text("NOT is_booked AND NOT is_blocked")),
     Index("ix_time_slots_consultant_start", "consultant_id", "starts_at"),
     # time_slots_no_overlap (EXCLUDE USING gist on consultant_id, tstzrange) lives in migration 0001.
@@ -83,8 +99,8 @@ bookings = Table(
     Column("cancel_reason", Text, nullable=False, server_default=""),
     # A copy of the slot's start for the admin table's index; triggers (migration 0002) write it.
     Column("slot_starts_at", DateTime(timezone=True), nullable=False),
-    CheckConstraint(f"status IN {BOOKING_STATUSES}", name="bookings_known_status"),
-    CheckConstraint(f"type IN {APPOINTMENT_TYPES}", name="bookings_known_type"),
+    CheckConstraint(KNOWN_STATUS_SQL, name="bookings_known_status"),
+    CheckConstraint(KNOWN_TYPE_SQL, name="bookings_known_type"),
     CheckConstraint("for_kitchen OR for_bedroom", name="bookings_some_service"),
     # The last line of defence against double booking: one active booking per slot.
     Index("uq_bookings_active_slot", "slot_id", unique=True, postgresql_where=text(ACTIVE_STATUS_SQL)),

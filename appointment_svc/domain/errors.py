@@ -1,7 +1,9 @@
-"""Domain errors: each carries the contract code the transport maps to a status."""
+"""Domain errors: each names its contract code; status and default message come from mesh_common.errors."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from mesh_common.errors import ERRORS
 
 
 @dataclass(frozen=True)
@@ -12,7 +14,17 @@ class FieldViolation:
 
 class DomainError(Exception):
     code = "INTERNAL"
-    default_message = "Something went wrong."
+    default_message = ERRORS[code].message
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A code missing from the table, or a second sentence for it, fails at import, not at the first error.
+        if "default_message" in cls.__dict__:
+            raise TypeError(f"{cls.__name__}: default messages live in mesh_common.errors, not on the class")
+        kind = ERRORS.get(cls.code)
+        if kind is None or kind.message is None:
+            raise TypeError(f"{cls.__name__}: {cls.code} is not an API code with a message in mesh_common.errors")
+        cls.default_message = kind.message
 
     def __init__(self, message: str | None = None):
         super().__init__(message or self.default_message)
@@ -21,7 +33,6 @@ class DomainError(Exception):
 
 class ValidationFailed(DomainError):
     code = "VALIDATION_ERROR"
-    default_message = "Some fields are missing or invalid."
 
     def __init__(self, violations: list[FieldViolation], message: str | None = None):
         super().__init__(message)
@@ -30,52 +41,42 @@ class ValidationFailed(DomainError):
 
 class Unauthenticated(DomainError):
     code = "UNAUTHENTICATED"
-    default_message = "A valid bearer token is required."
 
 
 class Forbidden(DomainError):
     code = "FORBIDDEN"
-    default_message = "You are not allowed to do this."
 
 
 class SlotNotFound(DomainError):
     code = "SLOT_NOT_FOUND"
-    default_message = "This slot does not exist."
 
 
 class SlotUnavailable(DomainError):
     code = "SLOT_UNAVAILABLE"
-    default_message = "This slot was just booked. Please choose another."
 
 
 class SlotInPast(DomainError):
     code = "SLOT_IN_PAST"
-    default_message = "This slot has already started. Please choose a later one."
 
 
 class BookingNotFound(DomainError):
     code = "BOOKING_NOT_FOUND"
-    default_message = "This booking does not exist."
 
 
 class BookingAlreadyCancelled(DomainError):
     code = "BOOKING_ALREADY_CANCELLED"
-    default_message = "This booking is already cancelled."
 
 
 class RequestIdConflict(DomainError):
     code = "REQUEST_ID_CONFLICT"
-    default_message = "This requestId was already used for a different booking request."
 
 
 class BookingLimitReached(DomainError):
     code = "BOOKING_LIMIT_REACHED"
-    default_message = "You already have the most upcoming appointments we can hold for one customer. Please cancel one first."
 
 
 class RateLimitExceeded(DomainError):
     code = "RATE_LIMIT_EXCEEDED"
-    default_message = "Too many requests. Please try again later."
 
     def __init__(self, retry_after_seconds: int, message: str | None = None):
         super().__init__(message)
@@ -84,24 +85,19 @@ class RateLimitExceeded(DomainError):
 
 class BackendUnavailable(DomainError):
     code = "UNAVAILABLE"
-    default_message = "The service is temporarily unavailable. Please try again shortly."
 
 
 class InvalidStatusTransition(DomainError):
     code = "INVALID_STATUS_TRANSITION"
-    default_message = "The booking cannot move to that status from its current one."
 
 
 class ConsultantNotFound(DomainError):
     code = "CONSULTANT_NOT_FOUND"
-    default_message = "This consultant does not exist."
 
 
 class SlotOverlap(DomainError):
     code = "SLOT_OVERLAP"
-    default_message = "This slot overlaps another slot of the same consultant."
 
 
 class SlotBooked(DomainError):
     code = "SLOT_BOOKED"
-    default_message = "This slot has an active booking: cancel the booking first."
