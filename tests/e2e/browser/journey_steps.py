@@ -131,3 +131,14 @@ def book_in_browser(page: Page, slot: OwnSlot, *, type_="SHOWROOM_VISIT", kitche
     fill_details(page, details or Details())
     pick_and_book(page, slot)
     return confirmed_reference(page)
+
+
+def alert(page: Page):
+    """The page's error message (not the shell's hidden announcer)."""
+    return page.get_by_role("main").get_by_role("alert")
+
+
+def my_bookings(mesh, sub: str) -> list[dict]:
+    response = httpx.get(f"{mesh.url}/v1/appointments", params={"limit": 100}, headers=mesh.auth(sub), timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json().get("data", [])
