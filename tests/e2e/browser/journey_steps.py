@@ -15,6 +15,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from mesh_common.auth import Role
+from tests.e2e.browser.conftest import sign_in
 from tests.e2e.helpers import LONDON
 
 TYPE_TITLES = {"HOME_MEASUREMENT": "Home measurement", "SHOWROOM_VISIT": "Showroom visit", "VIDEO_CONSULTATION": "Video consultation"}
@@ -115,6 +116,15 @@ def pick_and_book(page: Page, slot: OwnSlot) -> None:
     slot_button(page, slot).click()
     expect(slot_button(page, slot)).to_have_attribute("aria-pressed", "true")
     page.get_by_role("button", name="Book this appointment").click()
+
+
+def signed_in_at_the_slot(page: Page, sub: str, slot: OwnSlot, details: Details | None = None) -> None:
+    """Signs in as `sub` and walks a showroom visit up to `slot`, chosen but not yet booked."""
+    sign_in(page, sub, then="#/book")
+    choose_type_and_service(page, "SHOWROOM_VISIT")
+    fill_details(page, details or Details())
+    show_day(page, slot.day)
+    slot_button(page, slot).click()
 
 
 def confirmed_reference(page: Page) -> str:

@@ -25,7 +25,7 @@ from tests.e2e.browser.journey_steps import (
     own_consultant,
     own_slot,
     pick_and_book,
-    show_day,
+    signed_in_at_the_slot,
     slot_button,
 )
 from tests.e2e.helpers import a_customer, free_days, london
@@ -44,11 +44,7 @@ def test_two_customers_race_for_one_slot_and_the_loser_keeps_their_details(open_
     winner, loser = open_page(), open_page()
     loser_details = Details(first_name="Loser", last_name="Second")
     for page, details in ((winner, Details()), (loser, loser_details)):
-        sign_in(page, a_customer(), then="#/book")
-        choose_type_and_service(page, "SHOWROOM_VISIT")
-        fill_details(page, details)
-        show_day(page, slot.day)
-        slot_button(page, slot).click()
+        signed_in_at_the_slot(page, a_customer(), slot, details)
     winner.get_by_role("button", name="Book this appointment").click()
     confirmed_reference(winner)
 
@@ -67,12 +63,8 @@ def test_two_customers_race_for_one_slot_and_the_loser_keeps_their_details(open_
 def test_a_double_click_on_book_makes_one_booking(page, mesh):
     sub = a_customer()
     slot = own_slot(mesh, london(free_days(), 11))
-    sign_in(page, sub, then="#/book")
     posts = booking_posts(page)
-    choose_type_and_service(page, "SHOWROOM_VISIT")
-    fill_details(page, Details())
-    show_day(page, slot.day)
-    slot_button(page, slot).click()
+    signed_in_at_the_slot(page, sub, slot)
     page.get_by_role("button", name="Book this appointment").dblclick()
     reference = confirmed_reference(page)
     assert [b["referenceCode"] for b in my_bookings(mesh, sub)] == [reference]
@@ -82,11 +74,7 @@ def test_a_double_click_on_book_makes_one_booking(page, mesh):
 def test_a_retry_after_a_lost_answer_reuses_the_request_id_and_books_once(page, mesh, page_problems):
     sub = a_customer()
     slot = own_slot(mesh, london(free_days(), 12))
-    sign_in(page, sub, then="#/book")
-    choose_type_and_service(page, "SHOWROOM_VISIT")
-    fill_details(page, Details())
-    show_day(page, slot.day)
-    slot_button(page, slot).click()
+    signed_in_at_the_slot(page, sub, slot)
     sent: list[dict] = []
 
     def lose_the_answer(route):
@@ -110,11 +98,7 @@ def test_a_retry_after_a_lost_answer_reuses_the_request_id_and_books_once(page, 
 
 def test_a_slot_that_has_started_gives_its_own_sentence(page, mesh):
     slot = own_slot(mesh, london(free_days(), 13))
-    sign_in(page, a_customer(), then="#/book")
-    choose_type_and_service(page, "SHOWROOM_VISIT")
-    fill_details(page, Details())
-    show_day(page, slot.day)
-    slot_button(page, slot).click()
+    signed_in_at_the_slot(page, a_customer(), slot)
     # The slot starts while the customer is deciding (moved into the past in the database).
     now = datetime.now(timezone.utc)
     with psycopg.connect(mesh.database_url) as connection:
@@ -131,11 +115,7 @@ def test_a_slot_that_has_started_gives_its_own_sentence(page, mesh):
 def test_a_busy_service_gives_its_own_sentence_and_the_retry_books_once(page, mesh):
     sub = a_customer()
     slot = own_slot(mesh, london(free_days(), 10))
-    sign_in(page, sub, then="#/book")
-    choose_type_and_service(page, "SHOWROOM_VISIT")
-    fill_details(page, Details())
-    show_day(page, slot.day)
-    slot_button(page, slot).click()
+    signed_in_at_the_slot(page, sub, slot)
     # The contract's 503 body, for this one request (nothing shared is stopped).
     page.route(
         "**/v1/appointments",
@@ -209,12 +189,8 @@ def test_the_servers_field_errors_are_shown_next_to_their_fields(page, mesh):
     answer = httpx.post(f"{mesh.url}/v1/appointments", json=refused, headers=mesh.auth(sub), timeout=30)
     assert answer.status_code == 400 and {f["field"] for f in answer.json()["fields"]} == {"phone", "postcode"}, answer.text
 
-    sign_in(page, sub, then="#/book")
-    choose_type_and_service(page, "SHOWROOM_VISIT")
     details = Details()
-    fill_details(page, details)
-    show_day(page, slot.day)
-    slot_button(page, slot).click()
+    signed_in_at_the_slot(page, sub, slot, details)
     page.route("**/v1/appointments", lambda route: route.fulfill(status=400, content_type="application/json", body=answer.content), times=1)
     page.get_by_role("button", name="Book this appointment").click()
 
