@@ -5,14 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.e2e.admin.api import (
-    a_far_monday,
-    assert_error,
-    book,
-    new_consultant,
-    new_slot,
-    table,
-)
+from tests.e2e.admin.api import a_far_monday, assert_error, book, new_consultant, new_slot, table
 from tests.e2e.helpers import london
 
 # -- the admin table

@@ -1,8 +1,7 @@
 """When booking goes wrong in real Chromium: a lost race, a double click, a lost answer, a started slot, a
 busy service, a grid that cannot load, the booking limit, the server's field errors.
 
-Every test books slots of consultants it made itself (journey_steps.own_slot) on days no other
-test of the session uses, so what the grid offers is deterministic.
+As in test_journey.py, each test books its own consultants' slots on days of its own.
 """
 from __future__ import annotations
 
