@@ -35,8 +35,8 @@ from gateway.config import DEFAULT_OPENAPI, OPENAPI_ROUTE
 from gateway.process import EnvoyGateway
 from mesh_common.auth import Role
 from mesh_common.errors import ERRORS
+from tests.e2e.admin.api import a_far_monday, new_slot
 from tests.e2e.helpers import london
-from tests.e2e.test_admin import a_far_monday, new_slot
 from tests.integration.booking_fixtures import appointment_has_started, booking_form
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))

@@ -15,6 +15,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from mesh_common.auth import Role
+from tests.e2e.browser.conftest import sign_in
 from tests.e2e.helpers import LONDON
 
 TYPE_TITLES = {"HOME_MEASUREMENT": "Home measurement", "SHOWROOM_VISIT": "Showroom visit", "VIDEO_CONSULTATION": "Video consultation"}
@@ -117,6 +118,15 @@ def pick_and_book(page: Page, slot: OwnSlot) -> None:
     page.get_by_role("button", name="Book this appointment").click()
 
 
+def signed_in_at_the_slot(page: Page, sub: str, slot: OwnSlot, details: Details | None = None) -> None:
+    """Signs in as `sub` and walks a showroom visit up to `slot`, chosen but not yet booked."""
+    sign_in(page, sub, then="#/book")
+    choose_type_and_service(page, "SHOWROOM_VISIT")
+    fill_details(page, details or Details())
+    show_day(page, slot.day)
+    slot_button(page, slot).click()
+
+
 def confirmed_reference(page: Page) -> str:
     expect(page.get_by_role("heading", level=1)).to_have_text("Your appointment is booked")
     text = page.locator(".reference").inner_text()
@@ -131,3 +141,14 @@ def book_in_browser(page: Page, slot: OwnSlot, *, type_="SHOWROOM_VISIT", kitche
     fill_details(page, details or Details())
     pick_and_book(page, slot)
     return confirmed_reference(page)
+
+
+def alert(page: Page):
+    """The page's error message (not the shell's hidden announcer)."""
+    return page.get_by_role("main").get_by_role("alert")
+
+
+def my_bookings(mesh, sub: str) -> list[dict]:
+    response = httpx.get(f"{mesh.url}/v1/appointments", params={"limit": 100}, headers=mesh.auth(sub), timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json().get("data", [])

@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mesh_common.auth import Role
+from tests.e2e.admin.api import a_far_monday, new_consultant, new_slot
 from tests.e2e.browser.conftest import PHONE, assert_accessible, screenshot, sign_in
 from tests.e2e.helpers import LONDON, a_customer, an_email, free_days, london
-from tests.e2e.test_admin import a_far_monday, new_consultant, new_slot
 from tests.integration.booking_fixtures import appointment_has_started, booking_form
 
 STAFF = "staff-admin-table"

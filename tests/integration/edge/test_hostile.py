@@ -15,9 +15,7 @@ import pytest
 
 from gateway.process import EnvoyGateway
 from mesh_common.auth import CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, KeyPair, Role, issue_token
-from tests.integration import test_gateway_contract as contract
-from tests.integration.gateway_fakes import BOOKING_ID, CONSULTANT_ID, SLOT_ID
-from tests.integration.test_gateway_contract import (
+from tests.integration.edge.helpers import (
     AVAILABILITY,
     BOOKING_FORM,
     BROCHURE_FORM,
@@ -26,10 +24,7 @@ from tests.integration.test_gateway_contract import (
     bearer,
     raw_request,
 )
-
-# The contract module's fixtures: its fake upstream, keys and Envoy (one per module).
-keys, jwks_path, fake, gateway_home, gateway = contract.keys, contract.jwks_path, contract.fake, contract.gateway_home, contract.gateway
-client, upstream, customer, admin = contract.client, contract.upstream, contract.customer, contract.admin
+from tests.integration.gateway_fakes import BOOKING_ID, CONSULTANT_ID, SLOT_ID
 
 # ------------------------------------------------------------------------------- class 1: no 5xx
 
