@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools.runner import tool_path
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -21,3 +23,8 @@ def pytest_collection_modifyitems(items):
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.tools)
 
+
+
+@pytest.fixture(scope="session")
+def buf() -> str:
+    return tool_path("buf", "buf-bin")

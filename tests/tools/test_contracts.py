@@ -3,19 +3,12 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-
 from tests.tools.runner import run, tool_path
 
 
 def test_generated_code_matches_the_protos():
     result = run(sys.executable, "scripts/gen_protos.py", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.fixture(scope="module")
-def buf() -> str:
-    return tool_path("buf", "buf-bin")
 
 
 def test_protos_pass_buf_lint(buf):

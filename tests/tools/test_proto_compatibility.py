@@ -8,33 +8,22 @@ Rebuild the baseline only to add to it, never to make a break pass.
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
 from gateway.config import DEFAULT_DESCRIPTOR
+from tests.tools.runner import ROOT, run
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "protos" / "baseline" / "booking-v1.binpb"
 PACKAGE = "booking.v1"
 
 
-@pytest.fixture(scope="module")
-def buf() -> str:
-    path = shutil.which("buf") or str(Path(sys.executable).parent / "buf")
-    assert Path(path).exists(), "buf CLI missing: pip install buf-bin"
-    return path
-
-
 def breaking(buf: str, against: Path) -> subprocess.CompletedProcess:
     # The `protos` module only: the vendored googleapis module is not ours to keep stable.
-    args = [buf, "breaking", "protos", "--against", str(against)]
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return run(buf, "breaking", "protos", "--against", str(against))
 
 
 def descriptor_set(path: Path) -> descriptor_pb2.FileDescriptorSet:

@@ -1,4 +1,4 @@
-"""The one token rule of the services (the gateway renders the same constants; test_gateway_hostile runs it)."""
+"""The one token rule of the services (the gateway renders the same constants; tests/integration/edge/test_hostile.py runs it)."""
 from __future__ import annotations
 
 import time
