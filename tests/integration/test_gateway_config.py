@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from booking_mesh.embedded.binaries import envoy_binary
+from booking_mesh.embedded.envoy import GatewayError, validate_config
 from gateway.config import DEFAULT_DESCRIPTOR, lua_code, render_envoy_config
-from gateway.process import GatewayError, envoy_binary, validate_config
 from mesh_common.auth import KeyPair
 from mesh_common.errors import ERRORS
 

@@ -24,7 +24,7 @@ import pytest
 
 from booking.v1 import appointment_service_pb2 as appt_pb2
 from booking.v1 import appointment_service_pb2_grpc as appt_grpc
-from gateway.process import EnvoyGateway
+from booking_mesh.embedded.envoy import EnvoyGateway
 from mesh_common.auth import KeyPair, Role, issue_token
 from mesh_common.errors import ERRORS
 from tests.integration.gateway_fakes import (

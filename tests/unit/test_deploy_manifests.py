@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from appointment_svc.entrypoints.server import LIVENESS
+from booking_mesh.embedded.envoy import validate_config
 from gateway.config import DEFAULT_DESCRIPTOR, DEFAULT_OPENAPI
-from gateway.process import validate_config
 from gateway.render import build_parser
 from gateway.web import DEV_SIGN_IN_PATH, WEB_ROOT
 from mesh_common.auth import KeyPair
