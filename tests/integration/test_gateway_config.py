@@ -8,7 +8,7 @@ import pytest
 
 from booking_mesh.embedded.binaries import envoy_binary
 from booking_mesh.embedded.envoy import GatewayError, validate_config
-from gateway.config import DEFAULT_DESCRIPTOR, lua_code, render_envoy_config
+from gateway.config import DEFAULT_DESCRIPTOR, JSON_LUA_MODULE, LUA_SCRIPT, lua_code, render_envoy_config
 from mesh_common.auth import KeyPair
 from mesh_common.errors import ERRORS
 
@@ -195,3 +195,13 @@ def test_the_gateway_renders_the_token_rule_of_mesh_common_auth(jwks_path):
 def test_nonsense_limits_are_refused(jwks_path, limits):
     with pytest.raises(ValueError):
         render(jwks_path, **limits)
+
+
+def test_the_lua_filter_reads_json_with_the_one_shared_reader():
+    code = lua_code()
+    reader = JSON_LUA_MODULE.read_text()
+    assert code.count(reader) == 1
+    # Before the script that uses it, and the script has no reader of its own.
+    assert code.index(reader) < code.index(LUA_SCRIPT.read_text())
+    assert "json.decode(" in LUA_SCRIPT.read_text()
+    assert not [line for line in LUA_SCRIPT.read_text().splitlines() if "_string(s, i" in line or "skip_ws" in line]
