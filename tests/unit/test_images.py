@@ -127,6 +127,8 @@ def test_the_generated_code_runs_on_the_lower_bounds_of_grpcio_and_protobuf():
 
 
 def test_the_service_images_run_as_the_user_the_pods_declare():
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in CONTAINERFILE.read_text()
+    assert all(lines[0].startswith("FROM ${PYTHON_IMAGE} ") or lines[0].split()[1] in stages() for lines in stages().values())
     users = [line.split()[1] for line in stages()["service"] if line.startswith("USER ")]
     uid = int(users[-1].split(":")[0])
     assert uid > 0
