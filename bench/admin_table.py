@@ -35,7 +35,7 @@ from appointment_svc.adapters.admin_store import AdminUnitOfWork, table_count_st
 from appointment_svc.adapters.migrate import upgrade_to_head
 from appointment_svc.domain.model import BookingStatus
 from appointment_svc.domain.staff import AppointmentTableQuery, TableSort
-from booking_mesh.embedded import EmbeddedPostgres
+from booking_mesh.embedded.postgres import EmbeddedPostgres
 from mesh_common.config import sqlalchemy_url
 
 CONSULTANTS = 40

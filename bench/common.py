@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first, not the project root
     sys.path.insert(0, str(ROOT))
 
-from booking_mesh.embedded import LOCALHOST, start_all, stop_all  # noqa: E402
+from booking_mesh.embedded.mesh import start_all, stop_all  # noqa: E402
+from booking_mesh.embedded.ports import LOCALHOST  # noqa: E402
 from booking_mesh.services import AppointmentService  # noqa: E402
 from mesh_common.auth import KeyPair, issue_token  # noqa: E402
 
@@ -72,7 +73,7 @@ class Mesh:
 def running_mesh() -> Iterator[Mesh]:
     """Everything in a temporary directory, everything stopped (and deleted) at the end."""
     from appointment_svc.adapters.migrate import upgrade_to_head
-    from gateway.process import EnvoyGateway
+    from booking_mesh.embedded.envoy import EnvoyGateway
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="booking-bench-") as tmp, ExitStack() as stack:

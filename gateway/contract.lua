@@ -20,80 +20,11 @@
 --                    message, whether the body is the message ("*"), path-bound JSON names
 --   REQUEST_SCHEMAS  message full name -> JSON name -> {kind, repeated, type}
 --   ENUM_VALUES      enum full name -> value name -> true
+-- and, before them all, `json`: the JSON reader of json.lua.
 --
 -- On the way in it rejects query strings the transcoder would otherwise use to overwrite
 -- fields the path already set (PATCH /v1/appointments/A/cancel?bookingId=B would cancel B),
 -- and any query string on a method other than GET (those take body and path only).
-
--- Minimal JSON reader. Strings stay in their escaped JSON form: we only compare plain ASCII
--- values (codes, @type) and copy messages back out verbatim, which keeps the output valid JSON
--- without an unescape/escape round trip.
-local NULL = {}
-
-local function skip_ws(s, i)
-  return s:find("[^ \t\r\n]", i) or (#s + 1)
-end
-
-local function read_string(s, i)
-  local j = i + 1
-  while true do
-    local k = s:find('[\\"]', j)
-    if not k then error("unterminated string") end
-    if s:sub(k, k) == "\\" then
-      j = k + 2
-    else
-      return s:sub(i + 1, k - 1), k + 1
-    end
-  end
-end
-
-local read_value
-
-local function read_container(s, i, close, is_object)
-  local out = {}
-  i = skip_ws(s, i + 1)
-  if s:sub(i, i) == close then return out, i + 1 end
-  while true do
-    local key, value
-    if is_object then
-      if s:sub(i, i) ~= '"' then error("expected a key") end
-      key, i = read_string(s, i)
-      i = skip_ws(s, i)
-      if s:sub(i, i) ~= ":" then error("expected ':'") end
-      i = i + 1
-    end
-    value, i = read_value(s, i)
-    if is_object then out[key] = value else out[#out + 1] = value end
-    i = skip_ws(s, i)
-    local c = s:sub(i, i)
-    if c == close then return out, i + 1 end
-    if c ~= "," then error("expected ',' or '" .. close .. "'") end
-    i = skip_ws(s, i + 1)
-  end
-end
-
-read_value = function(s, i)
-  i = skip_ws(s, i)
-  local c = s:sub(i, i)
-  if c == "{" then return read_container(s, i, "}", true) end
-  if c == "[" then return read_container(s, i, "]", false) end
-  if c == '"' then return read_string(s, i) end
-  local literal = s:match("^[%w%.%+%-]+", i)
-  if not literal then error("unexpected character") end
-  local value
-  if literal == "true" then value = true
-  elseif literal == "false" then value = false
-  elseif literal == "null" then value = NULL
-  else value = tonumber(literal) end
-  if value == nil then error("bad literal") end
-  return value, i + #literal
-end
-
-local function decode(s)
-  local ok, value, i = pcall(read_value, s, 1)
-  if ok and skip_ws(s, i) > #s then return value end
-  return nil
-end
 
 -- Escape a plain Lua string (our own messages) for JSON.
 local function quote(text)
@@ -308,176 +239,6 @@ end
 -- the request message's JSON (lowerCamelCase) names with the right types; query strings
 -- name each known field once, with a value, enums by name. Everything is UTF-8 text.
 
--- RFC 3629 UTF-8: no overlong forms, surrogates or code points past U+10FFFF. With
--- allow_controls false, C0 controls and DEL are refused too (never meaningful in a URL);
--- NUL is always refused (PostgreSQL text cannot hold it).
-local function valid_text(s, allow_controls)
-  local i, n = 1, #s
-  while i <= n do
-    local c = s:byte(i)
-    local len, cp
-    if c < 0x80 then
-      len, cp = 1, c
-    elseif c >= 0xC2 and c <= 0xDF then
-      len, cp = 2, c - 0xC0
-    elseif c >= 0xE0 and c <= 0xEF then
-      len, cp = 3, c - 0xE0
-    elseif c >= 0xF0 and c <= 0xF4 then
-      len, cp = 4, c - 0xF0
-    else
-      return false
-    end
-    if i + len - 1 > n then return false end
-    for k = i + 1, i + len - 1 do
-      local b = s:byte(k)
-      if b < 0x80 or b > 0xBF then return false end
-      cp = cp * 64 + (b - 0x80)
-    end
-    if (len == 3 and cp < 0x800) or (len == 4 and (cp < 0x10000 or cp > 0x10FFFF)) then return false end
-    if cp >= 0xD800 and cp <= 0xDFFF then return false end
-    if cp == 0 or (not allow_controls and (cp < 0x20 or cp == 0x7F)) then return false end
-    i = i + len
-  end
-  return true
-end
-
-local function utf8_char(cp)
-  if cp < 0x80 then return string.char(cp) end
-  if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
-  if cp < 0x10000 then
-    return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-  end
-  return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
-    0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-end
-
--- A strict RFC 8259 parser. Values are {t = "object"|"array"|"string"|"number"|"bool"|"null"};
--- objects keep their keys in order (with duplicates), numbers their literal text.
-local MAX_DEPTH = 32
-local ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
-
-local function strict_string(s, i)
-  local out, j = {}, i + 1
-  while true do
-    -- RFC 8259: only U+0000-U+001F must be escaped (DEL may appear as it is).
-    local k = s:find('[\\"%z\1-\31]', j)
-    if not k then error("unterminated string") end
-    out[#out + 1] = s:sub(j, k - 1)
-    local c = s:sub(k, k)
-    if c == '"' then
-      local text = table.concat(out)
-      if not valid_text(text, true) then error("bad text") end
-      return text, k + 1
-    end
-    if c ~= "\\" then error("control character in a string") end
-    local e = s:sub(k + 1, k + 1)
-    if ESCAPES[e] then
-      out[#out + 1] = ESCAPES[e]
-      j = k + 2
-    elseif e == "u" then
-      local hex = s:match("^%x%x%x%x", k + 2)
-      if not hex then error("bad escape") end
-      local cp = tonumber(hex, 16)
-      j = k + 6
-      if cp >= 0xD800 and cp <= 0xDBFF then
-        local low = s:match("^\\u(%x%x%x%x)", j)
-        local lo = low and tonumber(low, 16)
-        if not lo or lo < 0xDC00 or lo > 0xDFFF then error("lone surrogate") end
-        cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
-        j = j + 6
-      elseif cp >= 0xDC00 and cp <= 0xDFFF then
-        error("lone surrogate")
-      end
-      out[#out + 1] = utf8_char(cp)
-    else
-      error("bad escape")
-    end
-  end
-end
-
--- RFC 8259 number: -?(0|[1-9]digits)(.digits)?([eE][+-]?digits)?; no NaN, Infinity, leading
--- zeros or "1." (a following digit after "0" fails at the caller: it expects a delimiter).
-local function json_number(s, i)
-  local j = i
-  if s:sub(j, j) == "-" then j = j + 1 end
-  local c = s:sub(j, j)
-  if c == "0" then
-    j = j + 1
-  elseif c:match("^[1-9]$") then
-    j = select(2, s:find("^%d+", j)) + 1
-  else
-    return nil
-  end
-  if s:sub(j, j) == "." then
-    local last = select(2, s:find("^%d+", j + 1))
-    if not last then return nil end
-    j = last + 1
-  end
-  if s:sub(j, j):match("^[eE]$") then
-    local k = j + 1
-    if s:sub(k, k):match("^[%+%-]$") then k = k + 1 end
-    local last = select(2, s:find("^%d+", k))
-    if not last then return nil end
-    j = last + 1
-  end
-  return s:sub(i, j - 1), j
-end
-
-local strict_value
-
-local function strict_container(s, i, depth, is_object)
-  if depth > MAX_DEPTH then error("too deep") end
-  local close = is_object and "}" or "]"
-  local node = is_object and { t = "object", keys = {}, values = {} } or { t = "array", items = {} }
-  i = skip_ws(s, i + 1)
-  if s:sub(i, i) == close then return node, i + 1 end
-  while true do
-    if is_object then
-      if s:sub(i, i) ~= '"' then error("expected a key") end
-      local key
-      key, i = strict_string(s, i)
-      i = skip_ws(s, i)
-      if s:sub(i, i) ~= ":" then error("expected ':'") end
-      local value
-      value, i = strict_value(s, i + 1, depth + 1)
-      node.keys[#node.keys + 1] = key
-      node.values[#node.values + 1] = value
-    else
-      local value
-      value, i = strict_value(s, i, depth + 1)
-      node.items[#node.items + 1] = value
-    end
-    i = skip_ws(s, i)
-    local c = s:sub(i, i)
-    if c == close then return node, i + 1 end
-    if c ~= "," then error("expected ',' or '" .. close .. "'") end
-    i = skip_ws(s, i + 1)
-  end
-end
-
-strict_value = function(s, i, depth)
-  i = skip_ws(s, i)
-  local c = s:sub(i, i)
-  if c == "{" then return strict_container(s, i, depth, true) end
-  if c == "[" then return strict_container(s, i, depth, false) end
-  if c == '"' then
-    local text, j = strict_string(s, i)
-    return { t = "string", v = text }, j
-  end
-  for literal, node in pairs({ ["true"] = { t = "bool" }, ["false"] = { t = "bool" }, ["null"] = { t = "null" } }) do
-    if s:sub(i, i + #literal - 1) == literal then return node, i + #literal end
-  end
-  local number, j = json_number(s, i)
-  if not number then error("bad literal") end
-  return { t = "number", v = number }, j
-end
-
-local function strict_decode(s)
-  local ok, value, i = pcall(strict_value, s, 1, 1)
-  if ok and skip_ws(s, i) > #s then return value end
-  return nil
-end
-
 local INT_RANGES = {
   int32 = { -2147483648, 2147483647 }, uint32 = { 0, 4294967295 },
   int64 = { -9223372036854775808, 9223372036854775807 }, uint64 = { 0, 18446744073709551615 },
@@ -596,7 +357,7 @@ local function problems_reply(problems, what, noun)
 end
 
 local function body_violation(route, raw)
-  local doc = strict_decode(raw)
+  local doc = json.decode(raw)
   if doc == nil then return quote("The request body is not valid JSON."), {} end
   if doc.t ~= "object" then return quote("The request body must be a JSON object."), {} end
   local problems = {}
@@ -611,7 +372,7 @@ end
 
 -- Percent-encoded UTF-8 text: every % starts an escape (the transcoder would pass "%zz" on as is).
 local function valid_encoded_text(raw, decode)
-  return not raw:gsub("%%%x%x", ""):find("%", 1, true) and valid_text(decode(raw), false)
+  return not raw:gsub("%%%x%x", ""):find("%", 1, true) and json.valid_text(decode(raw), false)
 end
 
 -- The query of a GET call, parameter by parameter (the path-variable rules ran before).
@@ -745,7 +506,8 @@ function envoy_on_response(handle)
   strip_grpc(headers)
   strip_grpc(handle:trailers())
 
-  local doc = decode(raw)
+  local node = json.decode(raw, { verbatim = true })
+  local doc = node and json.plain(node)
   local code, message, fields, http_status
   if type(doc) == "table" and type(doc.code) == "string" and ERROR_STATUS[doc.code] then
     -- Already in contract shape: Envoy's local_reply_config produced it.

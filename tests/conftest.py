@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from booking_mesh.embedded import EmbeddedServer, start_all, stop_all
+from booking_mesh.embedded.mesh import start_all, stop_all
+from booking_mesh.embedded.process import EmbeddedServer
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from booking_mesh.brochure_pdf import provision_brochure
+from booking_mesh.embedded.envoy import EnvoyGateway
 from booking_mesh.mailsink import read_messages
 from booking_mesh.services import AppointmentService, NotificationService
-from gateway.process import EnvoyGateway
 from gateway.web import DevSignIn
 from mesh_common.auth import KeyPair, Role, issue_token
 

@@ -397,8 +397,8 @@ def test_concurrent_retries_of_one_idempotent_create_make_one_booking(mesh, slot
 def patient_gateway(mesh):
     """One more appointment service whose RPC deadline (10 s) is longer than a test holds a slot's row,
     so its requests wait for the row instead of giving up (and whose Redis breaker is surely closed)."""
+    from booking_mesh.embedded.envoy import EnvoyGateway
     from booking_mesh.services import AppointmentService
-    from gateway.process import EnvoyGateway
 
     service = AppointmentService(mesh.home / "run", {**mesh.env, "RPC_DEADLINE_SECONDS": "10"}, log_dir=mesh.home / "logs", name="appointment_svc_patient")
     service.start()

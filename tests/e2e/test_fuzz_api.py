@@ -31,8 +31,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from booking_mesh.embedded.envoy import EnvoyGateway
 from gateway.config import DEFAULT_OPENAPI, OPENAPI_ROUTE
-from gateway.process import EnvoyGateway
 from mesh_common.auth import Role
 from mesh_common.errors import ERRORS
 from tests.e2e.admin.api import a_far_monday, new_slot

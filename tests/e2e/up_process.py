@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from booking_mesh.embedded import LOCALHOST, port_is_free
+from booking_mesh.embedded.ports import LOCALHOST, port_is_free
 
 URL_VARIABLES = ("DATABASE_URL", "REDIS_URL", "NATS_URL", "SMTP_URL", "S3_ENDPOINT_URL")
 

@@ -21,7 +21,7 @@ from appointment_svc.domain.model import AppointmentType, BookSlot
 from appointment_svc.domain.validation import Contact
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.booking import BookingService
-from booking_mesh.embedded import free_port
+from booking_mesh.embedded.ports import free_port
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
 from tests.integration.booking_fixtures import add_consultant, add_slot

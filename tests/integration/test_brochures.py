@@ -19,7 +19,7 @@ from appointment_svc.service_layer.brochures import BrochureService, RequestBroc
 from booking.v1 import brochure_service_pb2 as pb
 from booking.v1 import brochure_service_pb2_grpc as pb_grpc
 from booking.v1 import events_pb2
-from booking_mesh.embedded import free_port
+from booking_mesh.embedded.ports import free_port
 from mesh_common.config import sqlalchemy_url
 
 

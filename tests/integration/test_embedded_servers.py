@@ -12,7 +12,6 @@ import sys
 import textwrap
 import time
 from email.message import EmailMessage
-from pathlib import Path
 
 import boto3
 import nats
@@ -21,20 +20,15 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 
-from booking_mesh import embedded
-from booking_mesh.embedded import (
-    SERVICE_NAMES,
-    EmbeddedNats,
-    EmbeddedPostgres,
-    EmbeddedS3,
-    EmbeddedServer,
-    EmbeddedValkey,
-    ServiceError,
-    SmtpSink,
-    port_is_free,
-    start_all,
-    stop_all,
-)
+from booking_mesh.embedded.errors import ServiceError
+from booking_mesh.embedded.mesh import SERVICE_NAMES, start_all, stop_all
+from booking_mesh.embedded.nats import EmbeddedNats
+from booking_mesh.embedded.ports import port_is_free
+from booking_mesh.embedded.postgres import EmbeddedPostgres
+from booking_mesh.embedded.process import EmbeddedServer, group_alive
+from booking_mesh.embedded.s3 import EmbeddedS3
+from booking_mesh.embedded.smtp import PROJECT_ROOT, SmtpSink
+from booking_mesh.embedded.valkey import EmbeddedValkey
 from booking_mesh.mailsink import read_messages
 
 pytestmark = pytest.mark.timeout(120)
@@ -225,13 +219,13 @@ def test_children_die_with_their_parent(tmp_path):
         f"""
         import sys, time
         from pathlib import Path
-        from booking_mesh.embedded import start_all
+        from booking_mesh.embedded.mesh import start_all
         servers = start_all(Path({str(tmp_path)!r}), only={{"valkey", "postgres"}})
         print(" ".join(str(s.pid) for s in servers.values()), flush=True)
         time.sleep(60)
         """
     )
-    root = Path(embedded.__file__).resolve().parent.parent
+    root = PROJECT_ROOT
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=root)
     try:
         pids = [int(pid) for pid in parent.stdout.readline().split()]
@@ -240,6 +234,6 @@ def test_children_die_with_their_parent(tmp_path):
         parent.kill()
         parent.wait()
     deadline = time.monotonic() + 10
-    while any(embedded._group_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(group_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(embedded._group_alive(pid) for pid in pids)
+    assert not any(group_alive(pid) for pid in pids)

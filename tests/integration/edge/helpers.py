@@ -6,7 +6,7 @@ import json
 import re
 import socket
 
-from gateway.process import EnvoyGateway
+from booking_mesh.embedded.envoy import EnvoyGateway
 
 ALLOWED_ORIGIN = "https://shop.example.co.uk"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

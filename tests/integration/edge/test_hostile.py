@@ -13,7 +13,7 @@ import time
 import jwt
 import pytest
 
-from gateway.process import EnvoyGateway
+from booking_mesh.embedded.envoy import EnvoyGateway
 from mesh_common.auth import CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, KeyPair, Role, issue_token
 from tests.integration.edge.helpers import (
     AVAILABILITY,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from booking.v1 import appointment_service_pb2 as appt_pb2
-from gateway.process import EnvoyGateway
+from booking_mesh.embedded.envoy import EnvoyGateway
 from mesh_common.auth import Role, issue_token
 from mesh_common.errors import ERRORS
 from tests.integration.edge.helpers import (

