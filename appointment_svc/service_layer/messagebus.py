@@ -20,4 +20,4 @@ class MessageBus:
                 try:
                     await handler(event)
                 except Exception as exc:  # noqa: BLE001 - the change is committed; a failed reaction must not undo the answer
-                    log.warning("event handler failed", event=type(event).__name__, error=type(exc).__name__)
+                    log.warning("event handler failed", event_type=type(event).__name__, error=type(exc).__name__)
