@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from appointment_svc.adapters.advisory import lock_until_commit
-from appointment_svc.adapters.constraints import constraint_name
+from appointment_svc.adapters.constraints import raise_translated
 from appointment_svc.adapters.slots import slot_from_row
 from appointment_svc.adapters.tables import (
     booking_emails,
@@ -162,12 +162,7 @@ class SqlBookingRepository(BookingRepository):
                 )
             )
         except IntegrityError as exc:
-            constraint = constraint_name(exc)
-            if constraint == ACTIVE_SLOT_INDEX:
-                raise SlotTaken() from exc
-            if constraint == USER_REQUEST_INDEX:
-                raise DuplicateRequest() from exc
-            raise
+            raise_translated(exc, {ACTIVE_SLOT_INDEX: SlotTaken, USER_REQUEST_INDEX: DuplicateRequest})
 
     async def _one_booking(self, *where, lock: bool = False) -> Booking | None:
         statement = select(*BOOKING_WITH_SLOT_COLUMNS).select_from(BOOKINGS_WITH_SLOTS).where(*where)

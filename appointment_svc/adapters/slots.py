@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from appointment_svc.adapters.constraints import constraint_name
+from appointment_svc.adapters.constraints import raise_translated
 from appointment_svc.adapters.tables import bookings, consultants, time_slots
 from appointment_svc.domain.errors import ConsultantNotFound, SlotOverlap
 from appointment_svc.domain.model import (
@@ -163,12 +163,7 @@ class SqlSlotRepository(SlotRepository):
                 )
             )
         except IntegrityError as exc:
-            constraint = constraint_name(exc)
-            if constraint == NO_OVERLAP_CONSTRAINT:
-                raise SlotOverlap() from exc
-            if constraint == SLOT_CONSULTANT_FK:
-                raise ConsultantNotFound() from exc
-            raise
+            raise_translated(exc, {NO_OVERLAP_CONSTRAINT: SlotOverlap, SLOT_CONSULTANT_FK: ConsultantNotFound})
         return slot_id
 
     async def _add_generated(self, command: GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]:

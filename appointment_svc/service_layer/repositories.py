@@ -10,18 +10,10 @@ import abc
 from datetime import date, datetime
 from uuid import UUID
 
+from appointment_svc.domain import staff
 from appointment_svc.domain.brochures import BrochureRequest
 from appointment_svc.domain.events import BookingEvent, SlotBlocked, SlotsAdded, SlotUnblocked
 from appointment_svc.domain.model import AvailabilityQuery, Booking, Consultant, Slot
-from appointment_svc.domain.staff import (
-    AppointmentTableQuery,
-    CalendarSlot,
-    GenerateSlots,
-    NewConsultant,
-    NewSlot,
-    SlotCalendarQuery,
-    StatusChange,
-)
 
 
 class BookingRepository(abc.ABC):
@@ -58,13 +50,13 @@ class BookingRepository(abc.ABC):
     async def add_history(self, event: BookingEvent) -> None: ...
 
     @abc.abstractmethod
-    async def history(self, booking_id: UUID) -> list[StatusChange]: ...
+    async def history(self, booking_id: UUID) -> list[staff.StatusChange]: ...
 
     @abc.abstractmethod
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]: ...
 
     @abc.abstractmethod
-    async def table(self, query: AppointmentTableQuery) -> tuple[list[Booking], int]:
+    async def table(self, query: staff.AppointmentTableQuery) -> tuple[list[Booking], int]:
         """One page of the staff table and how many bookings match in all."""
 
     @abc.abstractmethod
@@ -89,13 +81,13 @@ class SlotRepository(abc.ABC):
     def __init__(self) -> None:
         self.events: list[SlotsAdded | SlotBlocked | SlotUnblocked] = []
 
-    async def add(self, slot: NewSlot) -> UUID:
+    async def add(self, slot: staff.NewSlot) -> UUID:
         """ConsultantNotFound or SlotOverlap when storage refuses it."""
         slot_id = await self._add(slot)
         self.events.append(SlotsAdded((slot.starts_at,)))
         return slot_id
 
-    async def add_generated(self, command: GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]:
+    async def add_generated(self, command: staff.GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]:
         """Add the slots that overlap nothing already there; returns the starts of those added."""
         created = await self._add_generated(command, times)
         if created:
@@ -107,10 +99,10 @@ class SlotRepository(abc.ABC):
         self.events.append(SlotBlocked(slot.id, slot.starts_at) if blocked else SlotUnblocked(slot.id, slot.starts_at))
 
     @abc.abstractmethod
-    async def _add(self, slot: NewSlot) -> UUID: ...
+    async def _add(self, slot: staff.NewSlot) -> UUID: ...
 
     @abc.abstractmethod
-    async def _add_generated(self, command: GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]: ...
+    async def _add_generated(self, command: staff.GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]: ...
 
     @abc.abstractmethod
     async def _set_blocked(self, slot_id: UUID, blocked: bool) -> None: ...
@@ -135,12 +127,12 @@ class SlotRepository(abc.ABC):
         """Candidates for the day's availability (the domain's rules pick from them)."""
 
     @abc.abstractmethod
-    async def calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]: ...
+    async def calendar(self, query: staff.SlotCalendarQuery) -> list[staff.CalendarSlot]: ...
 
 
 class ConsultantRepository(abc.ABC):
     @abc.abstractmethod
-    async def add(self, consultant: NewConsultant) -> UUID: ...
+    async def add(self, consultant: staff.NewConsultant) -> UUID: ...
 
     @abc.abstractmethod
     async def list(self) -> list[Consultant]: ...

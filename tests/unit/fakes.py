@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from uuid import UUID
 
+from appointment_svc.domain import staff
 from appointment_svc.domain.brochures import BrochureRequest
 from appointment_svc.domain.errors import ConsultantNotFound, SlotOverlap
 from appointment_svc.domain.events import BookingEvent
@@ -25,15 +26,6 @@ from appointment_svc.domain.model import (
     Consultant,
     Slot,
     london_day_bounds,
-)
-from appointment_svc.domain.staff import (
-    AppointmentTableQuery,
-    CalendarSlot,
-    GenerateSlots,
-    NewConsultant,
-    NewSlot,
-    SlotCalendarQuery,
-    StatusChange,
 )
 from appointment_svc.domain.validation import Contact, canonical_email
 from appointment_svc.service_layer.messagebus import MessageBus
@@ -53,7 +45,7 @@ class Tables:
     fingerprints: dict[UUID, str | None] = field(default_factory=dict)
     slots: dict[UUID, Slot] = field(default_factory=dict)
     consultants: dict[UUID, Consultant] = field(default_factory=dict)
-    history: list[tuple[UUID, StatusChange]] = field(default_factory=list)
+    history: list[tuple[UUID, staff.StatusChange]] = field(default_factory=list)
     outbox: list[object] = field(default_factory=list)
     emails: list[tuple[str, UUID, str, datetime]] = field(default_factory=list)
     brochures: dict[UUID, BrochureRequest] = field(default_factory=dict)
@@ -79,7 +71,7 @@ class FakeDatabase:
     def booking(self, booking_id: UUID) -> Booking:
         return self.tables.bookings[booking_id]
 
-    def history_of(self, booking_id: UUID) -> list[StatusChange]:
+    def history_of(self, booking_id: UUID) -> list[staff.StatusChange]:
         return [change for owner, change in self.tables.history if owner == booking_id]
 
     def outbox_kinds(self) -> list[str]:
@@ -132,17 +124,17 @@ class FakeBookingRepository(BookingRepository):
         )
 
     async def add_history(self, event: BookingEvent) -> None:
-        change = StatusChange(event.from_status, event.to_status, event.by, event.at, event.reason)
+        change = staff.StatusChange(event.from_status, event.to_status, event.by, event.at, event.reason)
         self._t.history.append((event.booking.id, change))
 
-    async def history(self, booking_id: UUID) -> list[StatusChange]:
+    async def history(self, booking_id: UUID) -> list[staff.StatusChange]:
         return [change for owner, change in self._t.history if owner == booking_id]
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         mine = sorted((b for b in self._t.bookings.values() if b.user_id == user_id), key=lambda b: b.created_at, reverse=True)
         return [self._loaded(b) for b in mine[offset : offset + limit]], len(mine)
 
-    async def table(self, query: AppointmentTableQuery) -> tuple[list[Booking], int]:
+    async def table(self, query: staff.AppointmentTableQuery) -> tuple[list[Booking], int]:
         found = [b for b in self._t.bookings.values() if query.status is None or b.status is query.status]
         key = (lambda b: b.slot.starts_at) if query.sort.by_start else (lambda b: b.created_at)
         found.sort(key=lambda b: (key(b), b.id), reverse=query.sort.descending)
@@ -196,11 +188,11 @@ class FakeSlotRepository(SlotRepository):
             if s.type is query.type and max(start, now) <= s.starts_at < end and not (s.is_booked or s.is_blocked)
         ]
 
-    async def calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]:
+    async def calendar(self, query: staff.SlotCalendarQuery) -> list[staff.CalendarSlot]:
         start, end = london_day_bounds(query.day)
         day = sorted((s for s in self._t.slots.values() if start <= s.starts_at < end), key=lambda s: s.starts_at)
         holders = {b.slot.id: b.reference_code for b in self._t.bookings.values() if b.status in ACTIVE_STATUSES}
-        return [CalendarSlot(s, holders.get(s.id) if s.is_booked else None) for s in day]
+        return [staff.CalendarSlot(s, holders.get(s.id) if s.is_booked else None) for s in day]
 
     def _overlaps(self, consultant_id: UUID, starts_at: datetime, ends_at: datetime) -> bool:
         return any(
@@ -212,14 +204,14 @@ class FakeSlotRepository(SlotRepository):
         self._t.slots[slot.id] = slot
         return slot.id
 
-    async def _add(self, slot: NewSlot) -> UUID:
+    async def _add(self, slot: staff.NewSlot) -> UUID:
         if slot.consultant_id not in self._t.consultants:
             raise ConsultantNotFound()
         if self._overlaps(slot.consultant_id, slot.starts_at, slot.ends_at):
             raise SlotOverlap()
         return self._insert(slot.consultant_id, slot.type, slot.starts_at, slot.ends_at)
 
-    async def _add_generated(self, command: GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]:
+    async def _add_generated(self, command: staff.GenerateSlots, times: list[tuple[datetime, datetime]]) -> list[datetime]:
         created = []
         for starts_at, ends_at in times:
             if not self._overlaps(command.consultant_id, starts_at, ends_at):
@@ -235,7 +227,7 @@ class FakeConsultantRepository(ConsultantRepository):
     def __init__(self, tables: Tables):
         self._t = tables
 
-    async def add(self, consultant: NewConsultant) -> UUID:
+    async def add(self, consultant: staff.NewConsultant) -> UUID:
         added = Consultant(uuid.uuid4(), consultant.name, consultant.avatar_url, consultant.categories)
         self._t.consultants[added.id] = added
         return added.id

@@ -321,16 +321,6 @@ def test_a_booked_calendar_slot_carries_the_reference_and_the_whole_consultant()
 # -- the use cases over fakes
 
 
-@pytest.fixture
-def db() -> FakeDatabase:
-    return FakeDatabase()
-
-
-@pytest.fixture
-def cache() -> FakeCache:
-    return FakeCache()
-
-
 def admin_service(db: FakeDatabase, cache: FakeCache, now: datetime = NOW) -> AdminService:
     bus = MessageBus(event_handlers(cache))
     return AdminService(lambda: FakeUnitOfWork(db, bus), clock=lambda: now)

@@ -26,11 +26,6 @@ MAILBOX = "janedoe@gmail.com"  # Jane.Doe+shop@GoogleMail.com, canonical
 
 
 @pytest.fixture
-def db() -> FakeDatabase:
-    return FakeDatabase()
-
-
-@pytest.fixture
 def service(db) -> BookingService:
     limits = BookingLimits(max_active_bookings=3, max_emails_per_day=10, horizon_days=730)
     return BookingService(lambda: FakeUnitOfWork(db), FakeSlotLock(), clock=lambda: NOW, limits=limits)

@@ -19,16 +19,11 @@ from appointment_svc.domain.errors import (
 from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus
 from appointment_svc.service_layer.booking import BookingService
 from mesh_common.principal import Principal, Role
-from tests.unit.fakes import NOW, FakeDatabase, FakeSlotLock, FakeUnitOfWork, a_booking_form, a_slot
+from tests.unit.fakes import NOW, FakeSlotLock, FakeUnitOfWork, a_booking_form, a_slot
 
 ALICE = Principal("u1", Role.CUSTOMER)
 BOB = Principal("u2", Role.CUSTOMER)
 STAFF = Principal("staff-1", Role.ADMIN)
-
-
-@pytest.fixture
-def db() -> FakeDatabase:
-    return FakeDatabase()
 
 
 @pytest.fixture

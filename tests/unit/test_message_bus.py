@@ -17,16 +17,6 @@ from tests.unit.fakes import NOW, FakeCache, FakeDatabase, FakeSlotLock, FakeUni
 SLOT_DAY = date(2026, 3, 4)
 
 
-@pytest.fixture
-def db() -> FakeDatabase:
-    return FakeDatabase()
-
-
-@pytest.fixture
-def cache() -> FakeCache:
-    return FakeCache()
-
-
 def new_booking(db: FakeDatabase) -> Booking:
     slot = a_slot(db)
     return Booking.create(a_booking_form(slot), slot, "BK-20260302-0001", NOW)
