@@ -2,26 +2,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from appointment_svc.adapters.admin_store import AdminUnitOfWork
-from appointment_svc.adapters.bookings import SqlUnitOfWork
-from appointment_svc.adapters.brochure_store import BrochureStore
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.outbox import OutboxRelay
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.redis_breaker import RedisBreaker
-from appointment_svc.adapters.repository import SlotReader
 from appointment_svc.adapters.slot_lock import RedisSlotLock
+from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
+from appointment_svc.domain import events
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.entrypoints.auth import Authenticator
+from appointment_svc.service_layer import handlers, ports
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.brochures import BrochureService
+from appointment_svc.service_layer.messagebus import Handler, MessageBus
 from mesh_common.auth import TokenVerifier
 from mesh_common.config import AppointmentSettings, sqlalchemy_url
 from mesh_common.events import EventTopology
@@ -49,6 +50,22 @@ class Container:
         await self.engine.dispose()
 
 
+def event_handlers(cache: ports.AvailabilityCache) -> dict[type, list[Handler]]:
+    """Every reaction to a committed event. A new side effect is one more entry here (the outbox and
+    history rows are not reactions: the unit of work writes them inside the transaction)."""
+    booked_day, slot_days = (
+        partial(handlers.forget_availability_of_booked_day, cache),
+        partial(handlers.forget_availability_of_slot_days, cache),
+    )
+    return {
+        events.BookingCreated: [booked_day],
+        events.BookingCancelled: [booked_day],
+        events.SlotsAdded: [slot_days],
+        events.SlotBlocked: [slot_days],
+        events.SlotUnblocked: [slot_days],
+    }
+
+
 def build(settings: AppointmentSettings) -> Container:
     engine = create_async_engine(
         sqlalchemy_url(settings.database_url),
@@ -70,21 +87,21 @@ def build(settings: AppointmentSettings) -> Container:
         max_emails_per_day=settings.max_booking_emails_per_day,
         horizon_days=settings.booking_horizon_days,
     )
+    bus = MessageBus(event_handlers(cache))
+
+    def uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, bus)
+
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(
         settings=settings,
         engine=engine,
         redis=redis,
-        availability=AvailabilityService(SlotReader(engine), cache, limits=limits),
-        bookings=BookingService(
-            lambda: SqlUnitOfWork(engine),
-            RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds),
-            cache,
-            limits=limits,
-        ),
-        admin=AdminService(lambda: AdminUnitOfWork(engine), cache, limits=limits),
+        availability=AvailabilityService(uow, cache, limits=limits),
+        bookings=BookingService(uow, RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds), limits=limits),
+        admin=AdminService(uow, limits=limits),
         brochures=BrochureService(
-            BrochureStore(engine), SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)
+            uow, SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)
         ),
         relay=OutboxRelay(
             engine, settings.nats_url, EventTopology.from_settings(settings), poll_seconds=settings.outbox_poll_seconds

@@ -2,7 +2,7 @@
 
 Starts a throw-away embedded PostgreSQL in a temporary directory, migrates it, seeds consultants,
 slots and bookings with plain SQL, then times the real adapter call
-(`AdminUnitOfWork.appointment_table`: one transaction, one page query, one count) for a set of
+(`SqlUnitOfWork.bookings.table`: one transaction, one page query, one count) for a set of
 filters, sorts and pages, next to a `SELECT 1` through the same path as the floor. Prints p50/p99
 latency and sequential calls per second, calls per second with several clients at once, then the
 EXPLAIN ANALYZE of every query so you can see which index each one walks.
@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appointment_svc.adapters.admin_store import AdminUnitOfWork, table_count_statement, table_page_statement
+from appointment_svc.adapters.bookings import table_count_statement, table_page_statement
 from appointment_svc.adapters.migrate import upgrade_to_head
+from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
 from appointment_svc.domain.model import BookingStatus
 from appointment_svc.domain.staff import AppointmentTableQuery, TableSort
 from booking_mesh.embedded.postgres import EmbeddedPostgres
@@ -155,8 +156,8 @@ async def concurrent_calls(url: str, query: AppointmentTableQuery, clients: int,
     async def client(deadline: float) -> None:
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
-            async with AdminUnitOfWork(engine) as uow:
-                await uow.appointment_table(query)
+            async with SqlUnitOfWork(engine) as uow:
+                await uow.bookings.table(query)
             samples.append((time.perf_counter() - t0) * 1000)
 
     try:
@@ -233,7 +234,7 @@ async def run(url: str, args) -> None:
         cases = scenarios(today, email.lower(), reference, args.bookings)
 
         async def select_one():
-            async with AdminUnitOfWork(engine) as uow:
+            async with SqlUnitOfWork(engine) as uow:
                 await uow.conn.execute(text("SELECT 1"))
 
         print()
@@ -245,8 +246,8 @@ async def run(url: str, args) -> None:
         for case in cases:
 
             async def page(query=case.query):
-                async with AdminUnitOfWork(engine) as uow:
-                    return await uow.appointment_table(query)
+                async with SqlUnitOfWork(engine) as uow:
+                    return await uow.bookings.table(query)
 
             rows, total = totals[case.name] = await page()
             figures = await time_calls(page, args.iterations)

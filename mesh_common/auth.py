@@ -10,12 +10,14 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+# Re-exported: callers that verify tokens and use cases that only read the caller share one type.
+from mesh_common.principal import Principal, Role
 
 ALGORITHM = "ES256"
 DEFAULT_ISSUER = "booking-mesh"
@@ -27,21 +29,6 @@ DEFAULT_AUDIENCE = "booking-api"
 CLOCK_SKEW_SECONDS = 30
 # ... and a token may live at most this long (exp - iat): a stolen token expires within a day.
 DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
-
-
-class Role(str, Enum):
-    CUSTOMER = "CUSTOMER"
-    ADMIN = "ADMIN"
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    role: Role
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
 
 
 class InvalidToken(Exception):

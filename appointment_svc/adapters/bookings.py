@@ -1,4 +1,4 @@
-"""The booking transaction's storage: one PostgreSQL transaction per unit of work."""
+"""Bookings, their history and the booking-email ledger in PostgreSQL (SQLAlchemy Core, async psycopg 3)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -7,12 +7,12 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from appointment_svc.adapters.advisory import lock_until_commit
-from appointment_svc.adapters.event_codec import encode_event
-from appointment_svc.adapters.outbox import add_event
-from appointment_svc.adapters.repository import SLOT_WITH_CONSULTANT, slot_from_row
+from appointment_svc.adapters.constraints import raise_translated
+from appointment_svc.adapters.slots import slot_from_row
 from appointment_svc.adapters.tables import (
     booking_emails,
     booking_status_history,
@@ -21,8 +21,15 @@ from appointment_svc.adapters.tables import (
     reference_counters,
     time_slots,
 )
-from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, Slot
+from appointment_svc.domain.events import BookingEvent
+from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, london_day_bounds
+from appointment_svc.domain.staff import AppointmentTableQuery, StatusChange
 from appointment_svc.domain.validation import Contact, canonical_email
+from appointment_svc.service_layer.ports import DuplicateRequest, SlotTaken
+from appointment_svc.service_layer.repositories import BookingRepository
+
+ACTIVE_SLOT_INDEX = "uq_bookings_active_slot"
+USER_REQUEST_INDEX = "uq_bookings_user_request"
 
 # A booking with its slot and consultant, in one row; the slot's columns start with `slot_`
 # (bookings.slot_id is the slot's id). The booking's copy of its slot's start, there for the
@@ -62,102 +69,100 @@ def booking_with_slot(row) -> Booking:
     )
 
 
-class SqlUnitOfWork:
-    """`async with uow:` opens a transaction; commit() makes it durable, leaving the block rolls back otherwise."""
+FILTER_FIRST_MAX = 5_000  # matches that the page query fetches and sorts rather than walking to
 
-    def __init__(self, engine: AsyncEngine):
-        self._engine = engine
-        self._connection: AsyncConnection | None = None
-        self._transaction = None
 
-    async def __aenter__(self) -> "SqlUnitOfWork":
-        self._connection = await self._engine.connect()
-        self._transaction = await self._connection.begin()
-        return self
+def _table_filters(query: AppointmentTableQuery) -> list:
+    where = []
+    if query.status is not None:
+        where.append(bookings.c.status == query.status.value)
+    if query.first_day is not None:
+        where.append(bookings.c.slot_starts_at >= london_day_bounds(query.first_day)[0])
+    if query.last_day is not None:
+        where.append(bookings.c.slot_starts_at < london_day_bounds(query.last_day)[1])
+    if query.reference_code is not None:
+        where.append(bookings.c.reference_code == query.reference_code)
+    if query.email is not None:
+        where.append(func.lower(bookings.c.email) == query.email)
+    return where
 
-    async def __aexit__(self, *exc) -> None:
+
+def _table_order(query: AppointmentTableQuery, source=bookings) -> list:
+    key = source.c.slot_starts_at if query.sort.by_start else source.c.created_at
+    if query.sort.descending:
+        return [key.desc(), source.c.id.desc()]
+    return [key.asc(), source.c.id.asc()]
+
+
+def _filter_first(query: AppointmentTableQuery, total: int | None) -> bool:
+    """Sort the matches instead of walking the creation index until a page of them turns up?
+
+    Filtering on the slot's days while ordering by creation is the one combination no index
+    serves: PostgreSQL assumes the matches are spread evenly along ix_bookings_created and walks
+    it, but the bookings of one past week were all made around then, so it may walk most of the
+    table first. When the count says the matches are few, fetching and sorting them is cheap.
+    """
+    has_days = query.first_day is not None or query.last_day is not None
+    return has_days and not query.sort.by_start and total is not None and total <= FILTER_FIRST_MAX
+
+
+def table_page_statement(query: AppointmentTableQuery, total: int | None = None):
+    """One query: the page's ids from bookings alone, then only those rows joined.
+
+    Joining before OFFSET/LIMIT would make PostgreSQL join (and sort) every matching booking for
+    a deep page; choosing the ids first keeps each page as cheap as the index walk to it.
+    """
+    source = bookings
+    if _filter_first(query, total):
+        source = (
+            select(bookings.c.id, bookings.c.created_at, bookings.c.slot_starts_at)
+            .where(*_table_filters(query))
+            .cte("matches")
+            .prefix_with("MATERIALIZED")
+        )
+        page = select(source.c.id)
+    else:
+        page = select(bookings.c.id).where(*_table_filters(query))
+    page = page.order_by(*_table_order(query, source)).offset(query.offset).limit(query.limit).subquery("page")
+    rows = (
+        page.join(bookings, bookings.c.id == page.c.id)
+        .join(time_slots, time_slots.c.id == bookings.c.slot_id)
+        .join(consultants, consultants.c.id == time_slots.c.consultant_id)
+    )
+    return select(*BOOKING_WITH_SLOT_COLUMNS).select_from(rows).order_by(*_table_order(query))
+
+
+def table_count_statement(query: AppointmentTableQuery):
+    return select(func.count()).select_from(bookings).where(*_table_filters(query))
+
+
+class SqlBookingRepository(BookingRepository):
+    def __init__(self, conn: AsyncConnection):
+        super().__init__()
+        self.conn = conn
+
+    async def _add(self, booking: Booking, fingerprint: str | None) -> None:
         try:
-            if self._transaction.is_active:
-                await self._transaction.rollback()
-        finally:
-            await self._connection.close()
-
-    async def commit(self) -> None:
-        await self._transaction.commit()
-
-    @property
-    def conn(self) -> AsyncConnection:
-        return self._connection
-
-    # -- slots
-
-    async def lock_slot(self, slot_id: UUID) -> Slot | None:
-        statement = SLOT_WITH_CONSULTANT.where(time_slots.c.id == slot_id).with_for_update(of=time_slots)
-        row = (await self.conn.execute(statement)).first()
-        return None if row is None else slot_from_row(row)
-
-    async def peek_slot(self, slot_id: UUID) -> Slot | None:
-        row = (await self.conn.execute(SLOT_WITH_CONSULTANT.where(time_slots.c.id == slot_id))).first()
-        return None if row is None else slot_from_row(row)
-
-    async def slot_free_and_unlocked(self, slot_id: UUID) -> bool:
-        """Whether the slot is neither booked nor blocked nor locked by any open transaction.
-
-        SKIP LOCKED rather than NOWAIT: a row another transaction holds simply is not returned, so
-        "locked" is an answer, not a lock_not_available error to translate (nor an ERROR line in
-        PostgreSQL's log per probe). The row lock, if taken, ends with this unit of work.
-        """
-        statement = (
-            select(time_slots.c.id)
-            .where(time_slots.c.id == slot_id, time_slots.c.is_booked.is_(False), time_slots.c.is_blocked.is_(False))
-            .with_for_update(skip_locked=True)
-        )
-        return (await self.conn.execute(statement)).first() is not None
-
-    async def mark_slot_booked(self, slot_id: UUID) -> bool:
-        # Conditional: even if the row lock were bypassed, a booked slot is never booked again.
-        result = await self.conn.execute(
-            update(time_slots)
-            .where(time_slots.c.id == slot_id, time_slots.c.is_booked.is_(False), time_slots.c.is_blocked.is_(False))
-            .values(is_booked=True)
-        )
-        return result.rowcount == 1
-
-    async def free_slot(self, slot_id: UUID) -> None:
-        await self.conn.execute(update(time_slots).where(time_slots.c.id == slot_id).values(is_booked=False))
-
-    # -- reference codes
-
-    async def next_reference_number(self, day: date) -> int:
-        statement = (
-            insert(reference_counters)
-            .values(day=day, last_value=1)
-            .on_conflict_do_update(index_elements=[reference_counters.c.day], set_={"last_value": reference_counters.c.last_value + 1})
-            .returning(reference_counters.c.last_value)
-        )
-        return (await self.conn.execute(statement)).scalar_one()
-
-    # -- bookings
-
-    async def add_booking(self, booking: Booking, fingerprint: str | None) -> None:
-        await self.conn.execute(
-            bookings.insert().values(
-                id=booking.id,
-                reference_code=booking.reference_code,
-                user_id=booking.user_id,
-                type=booking.type.value,
-                for_kitchen=booking.for_kitchen,
-                for_bedroom=booking.for_bedroom,
-                **asdict(booking.contact),
-                recipient=canonical_email(booking.contact.email),
-                slot_id=booking.slot.id,
-                status=booking.status.value,
-                request_id=booking.request_id,
-                request_fingerprint=fingerprint,
-                created_at=booking.created_at,
-                updated_at=booking.created_at,
+            await self.conn.execute(
+                bookings.insert().values(
+                    id=booking.id,
+                    reference_code=booking.reference_code,
+                    user_id=booking.user_id,
+                    type=booking.type.value,
+                    for_kitchen=booking.for_kitchen,
+                    for_bedroom=booking.for_bedroom,
+                    **asdict(booking.contact),
+                    recipient=canonical_email(booking.contact.email),
+                    slot_id=booking.slot.id,
+                    status=booking.status.value,
+                    request_id=booking.request_id,
+                    request_fingerprint=fingerprint,
+                    created_at=booking.created_at,
+                    updated_at=booking.created_at,
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise_translated(exc, {ACTIVE_SLOT_INDEX: SlotTaken, USER_REQUEST_INDEX: DuplicateRequest})
 
     async def _one_booking(self, *where, lock: bool = False) -> Booking | None:
         statement = select(*BOOKING_WITH_SLOT_COLUMNS).select_from(BOOKINGS_WITH_SLOTS).where(*where)
@@ -166,10 +171,10 @@ class SqlUnitOfWork:
         row = (await self.conn.execute(statement)).first()
         return None if row is None else booking_with_slot(row)
 
-    async def get_booking(self, booking_id: UUID, *, lock: bool = False) -> Booking | None:
+    async def _get(self, booking_id: UUID, *, lock: bool) -> Booking | None:
         return await self._one_booking(bookings.c.id == booking_id, lock=lock)
 
-    async def booking_for_request(self, user_id: str, request_id: str) -> tuple[Booking, str] | None:
+    async def for_request(self, user_id: str, request_id: str) -> tuple[Booking, str] | None:
         booking = await self._one_booking(bookings.c.user_id == user_id, bookings.c.request_id == request_id)
         if booking is None:
             return None
@@ -178,26 +183,43 @@ class SqlUnitOfWork:
         ).scalar_one()
         return booking, fingerprint
 
-    async def save_status(self, booking: Booking, now: datetime) -> None:
+    async def save(self, booking: Booking, now: datetime) -> None:
         await self.conn.execute(
             update(bookings)
             .where(bookings.c.id == booking.id)
             .values(status=booking.status.value, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason, updated_at=now)
         )
 
-    async def record_status_change(
-        self, booking_id: UUID, from_status: BookingStatus | None, to_status: BookingStatus, by: str, at: datetime, reason: str = ""
-    ) -> None:
+    async def add_history(self, event: BookingEvent) -> None:
         await self.conn.execute(
             booking_status_history.insert().values(
-                booking_id=booking_id,
-                from_status=from_status.value if from_status else None,
-                to_status=to_status.value,
-                changed_by=by,
-                changed_at=at,
-                reason=reason,
+                booking_id=event.booking.id,
+                from_status=event.from_status.value if event.from_status else None,
+                to_status=event.to_status.value,
+                changed_by=event.by,
+                changed_at=event.at,
+                reason=event.reason,
             )
         )
+
+    async def history(self, booking_id: UUID) -> list[StatusChange]:
+        rows = (
+            await self.conn.execute(
+                select(booking_status_history)
+                .where(booking_status_history.c.booking_id == booking_id)
+                .order_by(booking_status_history.c.changed_at, booking_status_history.c.id)
+            )
+        ).all()
+        return [
+            StatusChange(
+                from_status=BookingStatus(row.from_status) if row.from_status else None,
+                to_status=BookingStatus(row.to_status),
+                changed_by=row.changed_by,
+                changed_at=row.changed_at,
+                reason=row.reason,
+            )
+            for row in rows
+        ]
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         total = (await self.conn.execute(select(func.count()).select_from(bookings).where(bookings.c.user_id == user_id))).scalar_one()
@@ -211,15 +233,30 @@ class SqlUnitOfWork:
         )
         return [booking_with_slot(row) for row in rows], total
 
+    async def table(self, query: AppointmentTableQuery) -> tuple[list[Booking], int]:
+        # The count first: it is cheap, and tells the page query how to find its rows (or that a
+        # page past the end has none, without walking the index to get there).
+        total = (await self.conn.execute(table_count_statement(query))).scalar_one()
+        if query.offset >= total:
+            return [], total
+        rows = (await self.conn.execute(table_page_statement(query, total))).all()
+        return [booking_with_slot(row) for row in rows], total
+
+    async def next_reference_number(self, day: date) -> int:
+        statement = (
+            insert(reference_counters)
+            .values(day=day, last_value=1)
+            .on_conflict_do_update(index_elements=[reference_counters.c.day], set_={"last_value": reference_counters.c.last_value + 1})
+            .returning(reference_counters.c.last_value)
+        )
+        return (await self.conn.execute(statement)).scalar_one()
+
     # -- abuse limits: each count is read under the advisory lock of what it counts
 
     async def serialise_customer(self, user_id: str) -> None:
         await lock_until_commit(self.conn, f"booking-customer:{user_id}")
 
-    async def serialise_recipient(self, recipient: str) -> None:
-        await lock_until_commit(self.conn, f"booking-email:{recipient}")
-
-    async def upcoming_active_bookings(self, user_id: str, now: datetime) -> int:
+    async def upcoming_active(self, user_id: str, now: datetime) -> int:
         statement = select(func.count()).select_from(bookings).where(
             bookings.c.user_id == user_id,
             bookings.c.status.in_([s.value for s in ACTIVE_STATUSES]),
@@ -227,27 +264,29 @@ class SqlUnitOfWork:
         )
         return (await self.conn.execute(statement)).scalar_one()
 
-    async def active_bookings_to(self, recipient: str) -> int:
+    async def active_to(self, recipient: str) -> int:
         statement = select(func.count()).select_from(bookings).where(
             bookings.c.recipient == recipient, bookings.c.status.in_([s.value for s in ACTIVE_STATUSES])
         )
         return (await self.conn.execute(statement)).scalar_one()
 
-    async def booking_emails_since(self, recipient: str, since: datetime) -> list[datetime]:
+
+class SqlEmailLedger:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def serialise(self, recipient: str) -> None:
+        await lock_until_commit(self.conn, f"booking-email:{recipient}")
+
+    async def sent_since(self, recipient: str, since: datetime) -> list[datetime]:
         statement = select(booking_emails.c.sent_at).where(
             booking_emails.c.recipient == recipient, booking_emails.c.sent_at > since
         )
         return list((await self.conn.execute(statement)).scalars())
 
-    async def record_booking_email(self, recipient: str, booking_id: UUID, kind: str, at: datetime, *, forget_before: datetime) -> None:
+    async def record(self, recipient: str, booking_id: UUID, kind: str, at: datetime, *, forget_before: datetime) -> None:
         # Rows older than the window never count again; pruning per address keeps the table small.
         await self.conn.execute(
             delete(booking_emails).where(booking_emails.c.recipient == recipient, booking_emails.c.sent_at < forget_before)
         )
         await self.conn.execute(booking_emails.insert().values(recipient=recipient, booking_id=booking_id, kind=kind, sent_at=at))
-
-    # -- outbox
-
-    async def publish(self, event) -> None:
-        subject, message = encode_event(event)
-        await add_event(self.conn, subject, message)

@@ -14,6 +14,13 @@ from mesh_common.logging import get_logger
 log = get_logger(__name__)
 
 
+def cache_key(query: AvailabilityQuery) -> str:
+    # Every filter is part of the key: the spec's key omits category, which would serve
+    # kitchen-only consultants to a bedroom search.
+    category = query.category.value if query.category else "ANY"
+    return f"slot:availability:{query.type.value}:{query.day.isoformat()}:{category}"
+
+
 def _encode(slots: list[Slot]) -> str:
     return json.dumps(
         [
@@ -59,7 +66,7 @@ class AvailabilityCache:
 
     async def get(self, query: AvailabilityQuery) -> list[Slot] | None:
         try:
-            raw = await self._redis.get(query.cache_key())
+            raw = await self._redis.get(cache_key(query))
         except (RedisError, OSError) as exc:
             log.warning("availability cache read failed; using the database", error=type(exc).__name__)
             return None
@@ -67,13 +74,13 @@ class AvailabilityCache:
 
     async def put(self, query: AvailabilityQuery, slots: list[Slot]) -> None:
         try:
-            await self._redis.set(query.cache_key(), _encode(slots), ex=self._ttl)
+            await self._redis.set(cache_key(query), _encode(slots), ex=self._ttl)
         except (RedisError, OSError) as exc:
             log.warning("availability cache write failed", error=type(exc).__name__)
 
     async def invalidate_day(self, day: date) -> None:
         keys = [
-            AvailabilityQuery(type=t, day=day, category=c).cache_key()
+            cache_key(AvailabilityQuery(type=t, day=day, category=c))
             for t in AppointmentType
             for c in (None, *Category)
         ]

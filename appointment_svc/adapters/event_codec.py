@@ -7,9 +7,12 @@ from datetime import datetime, timezone
 from appointment_svc.adapters.proto_mapping import appointment_message, timestamp
 from appointment_svc.domain import events
 from booking.v1 import events_pb2
+from mesh_common.events import BROCHURE_REQUESTED
 
 
 def encode_event(event) -> tuple[str, object]:
+    if isinstance(event, events.BrochureRequested):
+        return BROCHURE_REQUESTED, brochure_requested(event)
     common = {"event_id": str(uuid.uuid4()), "occurred_at": timestamp(datetime.now(timezone.utc))}
     if isinstance(event, events.BookingCreated):
         return "booking.created", events_pb2.BookingCreated(appointment=appointment_message(event.booking), **common)
@@ -20,3 +23,18 @@ def encode_event(event) -> tuple[str, object]:
     if isinstance(event, events.BookingConfirmed):
         return "booking.confirmed", events_pb2.BookingConfirmed(appointment=appointment_message(event.booking), **common)
     raise TypeError(f"no encoding for {type(event).__name__}")
+
+
+def brochure_requested(event: events.BrochureRequested) -> events_pb2.BrochureRequested:
+    contact = event.request.contact
+    return events_pb2.BrochureRequested(
+        event_id=str(event.event_id),
+        request_id=str(event.request.id),
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=contact.email,
+        phone=contact.phone,
+        postcode=contact.postcode,
+        address=contact.address,
+        occurred_at=timestamp(event.at),
+    )

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from appointment_svc.service_layer.ports import RateLimiterUnavailable
+
 # Count the hits of the last window (server clock, so every app process agrees) and add this one
 # only if it is under the limit: concurrent callers cannot overshoot, rejected calls cost nothing.
 _HIT = """
@@ -24,10 +26,6 @@ redis.call('ZADD', key, now, member)
 redis.call('PEXPIRE', key, window_ms)
 return {1, 0}
 """
-
-
-class RateLimiterUnavailable(Exception):
-    """Redis could not be asked; the caller decides whether to fail open or use another guard."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from uuid import UUID
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from appointment_svc.service_layer.ports import LockUnavailable
 from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
@@ -20,10 +21,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-class LockServiceDown(Exception):
-    """Redis cannot be reached; the caller carries on with the database guard alone."""
 
 
 class RedisSlotLock:
@@ -41,7 +38,7 @@ class RedisSlotLock:
         try:
             taken = await self._redis.set(self.key(slot_id), token, nx=True, ex=self._ttl)
         except (RedisError, OSError) as exc:
-            raise LockServiceDown(type(exc).__name__) from exc
+            raise LockUnavailable(type(exc).__name__) from exc
         return token if taken else None
 
     async def holder(self, slot_id: UUID) -> bytes | None:
@@ -49,7 +46,7 @@ class RedisSlotLock:
         try:
             return await self._redis.get(self.key(slot_id))
         except (RedisError, OSError) as exc:
-            raise LockServiceDown(type(exc).__name__) from exc
+            raise LockUnavailable(type(exc).__name__) from exc
 
     async def release(self, slot_id: UUID, token: str | bytes) -> None:
         # Shielded: a caller cancelled mid-release (client gone, deadline hit) must not strand the

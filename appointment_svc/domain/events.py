@@ -1,12 +1,16 @@
-"""What happened to a booking: recorded by the Booking aggregate, stored and published by the service layer."""
+"""What happened in the diary: recorded on the aggregates, written by the unit of work at commit, and
+reacted to by the handlers wired in appointment_svc/bootstrap.py once the commit is durable."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
+from uuid import UUID
 
 if TYPE_CHECKING:
-    # Only for annotations: the aggregate in model.py creates these events, so model imports this module.
+    # Only for annotations: the aggregates create these events, so their modules import this one.
+    from appointment_svc.domain.brochures import BrochureRequest
     from appointment_svc.domain.model import Booking, BookingStatus
 
 
@@ -50,11 +54,40 @@ class BookingMarkedNoShow(BookingEvent):
     pass
 
 
+@dataclass(frozen=True)
+class SlotsAdded:
+    """Staff opened slots (one, or the ones a pattern generated that overlapped nothing)."""
+
+    starts: tuple[datetime, ...]
+
+
+@dataclass(frozen=True)
+class SlotBlocked:
+    slot_id: UUID
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class SlotUnblocked:
+    slot_id: UUID
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class BrochureRequested:
+    request: BrochureRequest
+    at: datetime
+    # Known before the write, so the use case can log the id the outbox row and consumers will carry.
+    event_id: UUID = field(default_factory=uuid.uuid4)
+
+
 # The email to the customer each event causes (notification_svc.emails plans the same ones; a
-# unit test keeps the two in step). Every one counts against the recipient's daily limit. Only
-# these events leave the service through the outbox: nothing outside it listens for the others.
+# unit test keeps the two in step). Every one counts against the recipient's daily limit.
 CUSTOMER_EMAIL = {
     BookingCreated: "booking-confirmation",
     BookingCancelled: "booking-cancellation",
     BookingConfirmed: "booking-confirmed",
 }
+
+# Only these leave the service, through the outbox: nothing outside it listens for the others.
+PUBLISHED = frozenset({*CUSTOMER_EMAIL, BrochureRequested})

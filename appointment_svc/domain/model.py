@@ -94,11 +94,6 @@ class AvailabilityQuery:
     day: date
     category: Category | None = None
 
-    def cache_key(self) -> str:
-        # Every filter is part of the key: the spec's key omits category, which would serve
-        # kitchen-only consultants to a bedroom search.
-        return f"slot:availability:{self.type.value}:{self.day.isoformat()}:{self.category.value if self.category else 'ANY'}"
-
 
 def london_day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants where a London calendar day starts and ends (23 or 25 hours on clock-change days)."""

@@ -9,7 +9,7 @@ from uuid import UUID
 from appointment_svc.domain import staff
 from appointment_svc.domain.errors import BookingNotFound, ConsultantNotFound, SlotNotFound
 from appointment_svc.domain.limits import BookingLimits
-from appointment_svc.domain.model import Booking, Consultant, london_date
+from appointment_svc.domain.model import Booking, Consultant
 from appointment_svc.domain.staff import (
     AppointmentTableQuery,
     CalendarSlot,
@@ -20,19 +20,22 @@ from appointment_svc.domain.staff import (
     StatusChange,
 )
 from appointment_svc.service_layer.lifecycle import save_status_change
-from mesh_common.auth import Principal
+from appointment_svc.service_layer.unit_of_work import UnitOfWork
 from mesh_common.clock import utc_now
 from mesh_common.logging import get_logger
+from mesh_common.principal import Principal
 
 log = get_logger(__name__)
 
 
 class AdminService:
     def __init__(
-        self, uow_factory: Callable, cache, clock: Callable[[], datetime] = utc_now, limits: BookingLimits = BookingLimits()
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime] = utc_now,
+        limits: BookingLimits = BookingLimits(),
     ):
         self._uow = uow_factory
-        self._cache = cache
         self._clock = clock
         self._limits = limits
 
@@ -40,14 +43,14 @@ class AdminService:
 
     async def appointment_table(self, query: AppointmentTableQuery) -> tuple[list[Booking], int]:
         async with self._uow() as uow:
-            return await uow.appointment_table(query)
+            return await uow.bookings.table(query)
 
     async def details(self, booking_id: UUID) -> tuple[Booking, list[StatusChange]]:
         async with self._uow() as uow:
-            booking = await uow.get_booking(booking_id)
+            booking = await uow.bookings.get(booking_id)
             if booking is None:
                 raise BookingNotFound()
-            return booking, await uow.history(booking_id)
+            return booking, await uow.bookings.history(booking_id)
 
     # -- lifecycle
 
@@ -68,7 +71,7 @@ class AdminService:
     async def _change(self, booking_id: UUID, admin: Principal, step: Callable[[Booking, datetime], None]) -> Booking:
         async with self._uow() as uow:
             # The row lock serialises concurrent changes: the second sees the first's status.
-            booking = await uow.get_booking(booking_id, lock=True)
+            booking = await uow.bookings.get(booking_id, lock=True)
             if booking is None:
                 raise BookingNotFound()
             now = self._clock()
@@ -83,52 +86,47 @@ class AdminService:
             to_status=change.to_status.value,
             by=admin.user_id,
         )
-        if change.releases_slot:
-            await self._cache.invalidate_day(london_date(booking.slot.starts_at))
         return booking
 
     # -- consultants
 
     async def create_consultant(self, command: NewConsultant) -> UUID:
         async with self._uow() as uow:
-            consultant_id = await uow.add_consultant(command)
+            consultant_id = await uow.consultants.add(command)
             await uow.commit()
         log.info("consultant created", consultant_id=str(consultant_id))
         return consultant_id
 
     async def consultants(self) -> list[Consultant]:
         async with self._uow() as uow:
-            return await uow.consultants()
+            return await uow.consultants.list()
 
     # -- slots
 
     async def slot_calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]:
         async with self._uow() as uow:
-            return await uow.slot_calendar(query)
+            return await uow.slots.calendar(query)
 
     async def create_slot(self, command: NewSlot) -> UUID:
         staff.check_new_slot(command, self._clock(), self._limits)
         async with self._uow() as uow:
-            if not await uow.lock_consultant(command.consultant_id):
+            if not await uow.consultants.lock(command.consultant_id):
                 raise ConsultantNotFound()
-            slot_id = await uow.add_slot(command)
+            slot_id = await uow.slots.add(command)
             await uow.commit()
         log.info("slot created", slot_id=str(slot_id), consultant_id=str(command.consultant_id))
-        await self._cache.invalidate_day(london_date(command.starts_at))
         return slot_id
 
     async def generate_slots(self, command: GenerateSlots) -> tuple[int, int]:
         """(created, skipped): skipped are pattern slots in the past or overlapping existing ones."""
         times, past = staff.slots_to_generate(command, self._clock(), self._limits)
         async with self._uow() as uow:
-            if not await uow.lock_consultant(command.consultant_id):
+            if not await uow.consultants.lock(command.consultant_id):
                 raise ConsultantNotFound()
-            created = await uow.add_slots(command, times)
+            created = await uow.slots.add_generated(command, times)
             await uow.commit()
         skipped = past + len(times) - len(created)
         log.info("slots generated", consultant_id=str(command.consultant_id), created=len(created), skipped=skipped)
-        for day in sorted({london_date(start) for start in created}):
-            await self._cache.invalidate_day(day)
         return len(created), skipped
 
     async def block_slot(self, slot_id: UUID) -> None:
@@ -140,12 +138,11 @@ class AdminService:
     async def _set_blocked(self, slot_id: UUID, blocked: bool) -> None:
         async with self._uow() as uow:
             # Same row lock as the booking transaction: a block and a booking never both win.
-            slot = await uow.lock_slot(slot_id)
+            slot = await uow.slots.get(slot_id, lock=True)
             if slot is None:
                 raise SlotNotFound()
             if blocked:
                 staff.check_blockable(slot)
-            await uow.set_slot_blocked(slot_id, blocked)
+            await uow.slots.set_blocked(slot, blocked)
             await uow.commit()
         log.info("slot blocked" if blocked else "slot unblocked", slot_id=str(slot_id))
-        await self._cache.invalidate_day(london_date(slot.starts_at))

@@ -2,31 +2,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Callable
 
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import AvailabilityQuery, Slot, available_slots
+from appointment_svc.service_layer.ports import AvailabilityCache
+from appointment_svc.service_layer.unit_of_work import UnitOfWork
 from mesh_common.clock import utc_now
-
-
-class OpenSlotSource(Protocol):
-    async def open_slots(self, query: AvailabilityQuery, now: datetime) -> list[Slot]: ...
-
-
-class SlotCache(Protocol):
-    async def get(self, query: AvailabilityQuery) -> list[Slot] | None: ...
-    async def put(self, query: AvailabilityQuery, slots: list[Slot]) -> None: ...
 
 
 class AvailabilityService:
     def __init__(
         self,
-        source: OpenSlotSource,
-        cache: SlotCache,
+        uow_factory: Callable[[], UnitOfWork],
+        cache: AvailabilityCache,
         clock: Callable[[], datetime] = utc_now,
         limits: BookingLimits = BookingLimits(),
     ):
-        self._source = source
+        self._uow = uow_factory
         self._cache = cache
         self._clock = clock
         self._limits = limits
@@ -39,6 +32,8 @@ class AvailabilityService:
         if cached is not None:
             # Cached lists can outlive a slot's start time; the rules are re-applied on every read.
             return available_slots(cached, query, now)
-        slots = available_slots(await self._source.open_slots(query, now), query, now)
+        async with self._uow() as uow:
+            candidates = await uow.slots.open_on(query, now)
+        slots = available_slots(candidates, query, now)
         await self._cache.put(query, slots)
         return slots

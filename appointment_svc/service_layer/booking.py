@@ -6,9 +6,6 @@ from datetime import datetime
 from typing import Callable
 from uuid import UUID
 
-from sqlalchemy.exc import IntegrityError
-
-from appointment_svc.adapters.slot_lock import LockServiceDown
 from appointment_svc.domain.errors import (
     BookingLimitReached,
     BookingNotFound,
@@ -29,10 +26,12 @@ from appointment_svc.domain.model import (
     reference_code,
 )
 from appointment_svc.service_layer.email_quota import check_room_for_a_booking, serialise_booking_emails
-from appointment_svc.service_layer.lifecycle import save_status_change, write_events
-from mesh_common.auth import Principal
+from appointment_svc.service_layer.lifecycle import save_status_change
+from appointment_svc.service_layer.ports import DuplicateRequest, LockUnavailable, SlotLock, SlotTaken
+from appointment_svc.service_layer.unit_of_work import UnitOfWork
 from mesh_common.clock import utc_now
 from mesh_common.logging import get_logger
+from mesh_common.principal import Principal
 
 log = get_logger(__name__)
 
@@ -43,15 +42,13 @@ LOCK_RETRY_DELAY = 0.2
 class BookingService:
     def __init__(
         self,
-        uow_factory: Callable,
-        lock,
-        cache,
+        uow_factory: Callable[[], UnitOfWork],
+        lock: SlotLock,
         clock: Callable[[], datetime] = utc_now,
         limits: BookingLimits = BookingLimits(),
     ):
         self._uow = uow_factory
         self._lock = lock
-        self._cache = cache
         self._clock = clock
         self._limits = limits
 
@@ -77,22 +74,21 @@ class BookingService:
             # Numbered in its own short transaction: holding the per-day counter row until the
             # booking commits would serialise every booking of the day. A failed booking leaves a gap.
             async with self._uow() as uow:
-                number = await uow.next_reference_number(london_date(now))
+                number = await uow.bookings.next_reference_number(london_date(now))
                 # Before the commit: a refused booking rolls the counter back and writes nothing.
                 check_daily_capacity(number, now)
                 await uow.commit()
             booking = await self._book_in_transaction(command, reference_code(london_date(now), number))
-        except IntegrityError as exc:
+        except (DuplicateRequest, SlotTaken) as exc:
             booking = await self._resolve_conflict(command, exc)
         finally:
             if token is not None:
                 await self._lock.release(command.slot_id, token)
-        await self._cache.invalidate_day(london_date(booking.slot.starts_at))
         return booking
 
     async def _previous_answer(self, command: BookSlot) -> Booking | None:
         async with self._uow() as uow:
-            found = await uow.booking_for_request(command.user_id, command.request_id)
+            found = await uow.bookings.for_request(command.user_id, command.request_id)
         if found is None:
             return None
         booking, fingerprint = found
@@ -104,7 +100,7 @@ class BookingService:
         """Cheap unlocked reads so losers of a race that is already decided get their answer at once,
         and a refused request takes no reference number or lock."""
         async with self._uow() as uow:
-            slot = await uow.peek_slot(command.slot_id)
+            slot = await uow.slots.get(command.slot_id)
             if slot is None:
                 raise SlotNotFound()
             now = self._clock()
@@ -115,8 +111,8 @@ class BookingService:
         check_bookable(slot, command, now)
         self._limits.check_start(slot.starts_at, now, "slotId")
 
-    async def _check_limits(self, uow, command: BookSlot, now: datetime) -> None:
-        self._limits.check_active_bookings(await uow.upcoming_active_bookings(command.user_id, now))
+    async def _check_limits(self, uow: UnitOfWork, command: BookSlot, now: datetime) -> None:
+        self._limits.check_active_bookings(await uow.bookings.upcoming_active(command.user_id, now))
         await check_room_for_a_booking(uow, self._limits, command.contact.email, now)
 
     async def _acquire_lock(self, command: BookSlot) -> str | None:
@@ -125,7 +121,7 @@ class BookingService:
             await self._check_slot(command)
             try:
                 token = await self._lock.acquire(slot_id)
-            except LockServiceDown as exc:
+            except LockUnavailable as exc:
                 log.warning("slot lock unavailable, booking guarded by PostgreSQL only", reason=str(exc), slot_id=str(slot_id))
                 return None
             if token is not None:
@@ -147,10 +143,10 @@ class BookingService:
         """
         try:
             seen = await self._lock.holder(slot_id)
-        except LockServiceDown:
+        except LockUnavailable:
             seen = None
         async with self._uow() as uow:
-            free = await uow.slot_free_and_unlocked(slot_id)
+            free = await uow.slots.free_and_unlocked(slot_id)
         if not free:
             raise SlotUnavailable()
         log.warning("slot lock outlived its holder, booking guarded by PostgreSQL only", slot_id=str(slot_id))
@@ -163,36 +159,35 @@ class BookingService:
     async def _book_in_transaction(self, command: BookSlot, reference: str) -> Booking:
         async with self._uow() as uow:
             # Customer, then recipient, then slot: every transaction takes these locks in this order.
-            await uow.serialise_customer(command.user_id)
+            await uow.bookings.serialise_customer(command.user_id)
             await serialise_booking_emails(uow, command.contact.email)
             now = self._clock()
             await self._check_limits(uow, command, now)
-            slot = await uow.lock_slot(command.slot_id)
+            slot = await uow.slots.get(command.slot_id, lock=True)
             if slot is None:
                 raise SlotNotFound()
             self._check_rules(slot, command, now)
-            if not await uow.mark_slot_booked(slot.id):
+            if not await uow.slots.mark_booked(slot.id):
                 raise SlotUnavailable()
             booking = Booking.create(command, slot, reference, now)
-            await uow.add_booking(booking, command.fingerprint() if command.request_id else None)
-            await write_events(uow, booking)
+            await uow.bookings.add(booking, command.fingerprint() if command.request_id else None)
             await uow.commit()
         log.info("booking created", booking_id=str(booking.id), slot_id=str(slot.id), reference=booking.reference_code)
         return booking
 
-    async def _resolve_conflict(self, command: BookSlot, exc: IntegrityError) -> Booking:
+    async def _resolve_conflict(self, command: BookSlot, exc: DuplicateRequest | SlotTaken) -> Booking:
         # Two retries of one idempotent request raced: the loser answers with the winner's booking.
-        if command.request_id and "uq_bookings_user_request" in str(exc.orig):
+        if command.request_id and isinstance(exc, DuplicateRequest):
             previous = await self._previous_answer(command)
             if previous is not None:
                 return previous
-        if "uq_bookings_active_slot" in str(exc.orig):
+        if isinstance(exc, SlotTaken):
             raise SlotUnavailable() from exc
         raise exc
 
     async def cancel(self, booking_id: UUID, principal: Principal, reason: str) -> Booking:
         async with self._uow() as uow:
-            booking = await uow.get_booking(booking_id, lock=True)
+            booking = await uow.bookings.get(booking_id, lock=True)
             if booking is None:
                 raise BookingNotFound()
             await serialise_booking_emails(uow, booking.contact.email)
@@ -201,12 +196,11 @@ class BookingService:
             await save_status_change(uow, booking, now)
             await uow.commit()
         log.info("booking cancelled", booking_id=str(booking.id))
-        await self._cache.invalidate_day(london_date(booking.slot.starts_at))
         return booking
 
     async def get(self, booking_id: UUID, principal: Principal) -> Booking:
         async with self._uow() as uow:
-            booking = await uow.get_booking(booking_id)
+            booking = await uow.bookings.get(booking_id)
         if booking is None:
             raise BookingNotFound()
         if booking.user_id != principal.user_id and not principal.is_admin:
@@ -215,6 +209,6 @@ class BookingService:
 
     async def list_mine(self, principal: Principal, page: int, limit: int) -> tuple[list[Booking], int]:
         async with self._uow() as uow:
-            return await uow.list_for_user(principal.user_id, (page - 1) * limit, limit)
+            return await uow.bookings.list_for_user(principal.user_id, (page - 1) * limit, limit)
 
 

@@ -1,19 +1,22 @@
 """Use case: a brochure request (spec section 6, FR8.1-FR8.2)."""
 from __future__ import annotations
 
-import uuid
+import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Callable
 from uuid import UUID
 
+from appointment_svc.domain.brochures import BrochureRequest
 from appointment_svc.domain.errors import RateLimitExceeded
-from appointment_svc.domain.validation import Contact, canonical_email, clean_contact, raise_if_invalid, validate_contact
-from booking.v1 import events_pb2
+from appointment_svc.domain.validation import canonical_email, clean_contact, raise_if_invalid, validate_contact
+from appointment_svc.service_layer.ports import RateDecision, RateLimiter, RateLimiterUnavailable
+from appointment_svc.service_layer.unit_of_work import UnitOfWork
 from mesh_common.clock import utc_now
 from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
+
 
 @dataclass(frozen=True)
 class RequestBrochure:
@@ -25,40 +28,15 @@ class RequestBrochure:
     address: str
 
 
-class RateDecision(Protocol):
-    allowed: bool
-    retry_after_seconds: int
-    token: str
-
-
-class RateLimiter(Protocol):
-    limit: int
-    window_seconds: int
-
-    async def hit(self, subject: str) -> RateDecision: ...
-    async def refund(self, subject: str, token: str) -> None: ...
-
-
-class BrochureRequestStore(Protocol):
-    async def save(
-        self,
-        request_id: UUID,
-        contact: Contact,
-        event: events_pb2.BrochureRequested,
-        *,
-        enforce_limit: tuple[int, int] | None = None,
-    ) -> None: ...
-
-
 class BrochureService:
     def __init__(
         self,
-        store: BrochureRequestStore,
+        uow_factory: Callable[[], UnitOfWork],
         limiter: RateLimiter,
         *,
         clock: Callable[[], datetime] = utc_now,
     ):
-        self._store = store
+        self._uow = uow_factory
         self._limiter = limiter
         self._clock = clock
 
@@ -75,44 +53,40 @@ class BrochureService:
         )
         # The mailbox, not the spelling: `victim+1@…`, Gmail dots and googlemail.com are one address.
         subject = canonical_email(contact.email)
-        decision = None
+        decision: RateDecision | None = None
         try:
             decision = await self._limiter.hit(subject)
-        except Exception as exc:  # noqa: BLE001 - whatever stops the limiter, the guard below holds
+        except RateLimiterUnavailable as exc:
             # Neither fail-open (unlimited mail to any address while Redis is down) nor
-            # fail-closed (no brochures at all): the store enforces the same limit from the
+            # fail-closed (no brochures at all): the database enforces the same limit from the
             # requests it holds, serialised per address. Slower, equally correct.
-            log.warning("rate limiter unavailable; enforcing the brochure limit in the database", error=type(exc).__name__)
+            log.warning("rate limiter unavailable; enforcing the brochure limit in the database", error=str(exc))
         if decision is not None and not decision.allowed:
             raise RateLimitExceeded(
                 decision.retry_after_seconds,
                 f"At most {self._limiter.limit} brochure requests per hour for one email address. "
                 f"Please try again in {_minutes(decision.retry_after_seconds)}.",
             )
-        request_id = uuid.uuid4()
-        event = events_pb2.BrochureRequested(
-            request_id=str(request_id),
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            email=contact.email,
-            phone=contact.phone,
-            postcode=contact.postcode,
-            address=contact.address,
-        )
-        event.occurred_at.FromDatetime(self._clock())
+        request = BrochureRequest.create(contact, self._clock())
+        (event,) = request.events
         try:
-            await self._store.save(
-                request_id,
-                contact,
-                event,
-                enforce_limit=None if decision is not None else (self._limiter.limit, self._limiter.window_seconds),
-            )
+            async with self._uow() as uow:
+                if decision is None:
+                    await self._enforce_limit_in_storage(uow, subject)
+                await uow.brochures.add(request)
+                await uow.commit()
         except BaseException:
             if decision is not None:
                 await self._limiter.refund(subject, decision.token)
             raise
-        log.info("brochure requested", request_id=str(request_id), event_id=event.event_id)
-        return request_id
+        log.info("brochure requested", request_id=str(request.id), event_id=str(event.event_id))
+        return request.id
+
+    async def _enforce_limit_in_storage(self, uow: UnitOfWork, subject: str) -> None:
+        await uow.brochures.serialise(subject)
+        frees_in = await uow.brochures.seconds_until_room(subject, self._limiter.limit, self._limiter.window_seconds)
+        if frees_in is not None:
+            raise RateLimitExceeded(max(1, math.ceil(frees_in)))
 
 
 def _minutes(seconds: int) -> str:

@@ -10,31 +10,35 @@ business; their emails still count, so they use up what customers may cause that
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from appointment_svc.domain import events
 from appointment_svc.domain.limits import EMAIL_WINDOW, BookingLimits
 from appointment_svc.domain.validation import canonical_email
 
+if TYPE_CHECKING:
+    from appointment_svc.service_layer.unit_of_work import UnitOfWork
 
-async def serialise_booking_emails(uow, email: str) -> None:
+
+async def serialise_booking_emails(uow: UnitOfWork, email: str) -> None:
     """Hold the recipient's lock until the transaction ends: requests for one mailbox count one
     after the other. Read the clock after this, so the times a mailbox records only ever rise."""
-    await uow.serialise_recipient(canonical_email(email))
+    await uow.emails.serialise(canonical_email(email))
 
 
-async def check_room_for_a_booking(uow, limits: BookingLimits, email: str, now: datetime) -> None:
+async def check_room_for_a_booking(uow: UnitOfWork, limits: BookingLimits, email: str, now: datetime) -> None:
     """Refuse a booking whose emails would not fit the recipient's limit (exact only under
     serialise_booking_emails; without it, a quick pre-check)."""
     recipient = canonical_email(email)
-    sent = await uow.booking_emails_since(recipient, now - EMAIL_WINDOW)
-    limits.check_email_quota(sent, now, promised=await uow.active_bookings_to(recipient), needs=2)
+    sent = await uow.emails.sent_since(recipient, now - EMAIL_WINDOW)
+    limits.check_email_quota(sent, now, promised=await uow.bookings.active_to(recipient), needs=2)
 
 
-async def publish_with_email(uow, event, now: datetime) -> None:
+async def publish_with_email(uow: UnitOfWork, event: events.BookingEvent, now: datetime) -> None:
     """Write the event and count the customer email it causes, in the same transaction."""
-    await uow.publish(event)
+    await uow.outbox.add(event)
     booking = event.booking
-    await uow.record_booking_email(
+    await uow.emails.record(
         canonical_email(booking.contact.email), booking.id, events.CUSTOMER_EMAIL[type(event)], now,
         forget_before=now - EMAIL_WINDOW,
     )  # fmt: skip

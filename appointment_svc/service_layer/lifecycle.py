@@ -1,28 +1,33 @@
-"""Storing what the Booking aggregate recorded, shared by the customer and the staff use cases."""
+"""Storing what the aggregates recorded, shared by the customer and the staff use cases."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from appointment_svc.domain import events
 from appointment_svc.domain.model import Booking
 from appointment_svc.service_layer.email_quota import publish_with_email
 
-
-async def write_events(uow, booking: Booking) -> None:
-    """In the caller's transaction: the history row of every recorded step, and for those the outside
-    hears about, the outbox message and the customer email it causes."""
-    recorded, booking.events = booking.events, []
-    for event in recorded:
-        await uow.record_status_change(booking.id, event.from_status, event.to_status, event.by, event.at, event.reason)
-        if type(event) in events.CUSTOMER_EMAIL:
-            await publish_with_email(uow, event, event.at)
+if TYPE_CHECKING:
+    from appointment_svc.service_layer.unit_of_work import UnitOfWork
 
 
-async def save_status_change(uow, booking: Booking, now: datetime) -> events.BookingEvent:
-    """Store the one step `booking` has just taken: its new status, the slot it gave back, its events."""
+async def write_event(uow: UnitOfWork, event: object) -> None:
+    """In the committing transaction: a booking step's history row, and for what the outside hears
+    about, the outbox message (and for a customer email, its count against the mailbox's limit)."""
+    if isinstance(event, events.BookingEvent):
+        await uow.bookings.add_history(event)
+    if type(event) in events.CUSTOMER_EMAIL:
+        await publish_with_email(uow, event, event.at)
+    elif type(event) in events.PUBLISHED:
+        await uow.outbox.add(event)
+
+
+async def save_status_change(uow: UnitOfWork, booking: Booking, now: datetime) -> events.BookingEvent:
+    """Store the one step `booking` has just taken: its new status and the slot it gave back (its
+    events are written at commit)."""
     (step,) = booking.events
-    await uow.save_status(booking, now)
+    await uow.bookings.save(booking, now)
     if step.releases_slot:
-        await uow.free_slot(booking.slot.id)
-    await write_events(uow, booking)
+        await uow.slots.free(booking.slot.id)
     return step

@@ -8,6 +8,16 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 
+from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
+from appointment_svc.bootstrap import event_handlers
+from appointment_svc.service_layer.messagebus import MessageBus
+
+
+def units_of_work(engine, cache):
+    """The service's unit-of-work factory, with bootstrap's handlers reacting through `cache`."""
+    bus = MessageBus(event_handlers(cache))
+    return lambda: SqlUnitOfWork(engine, bus)
+
 
 def add_consultant(database_url: str, name: str | None = None, categories=("KITCHEN", "BEDROOM")) -> uuid.UUID:
     consultant_id = uuid.uuid4()

@@ -12,11 +12,10 @@ from redis.asyncio import Redis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.admin_store import AdminUnitOfWork, slot_calendar_statement, table_page_statement
-from appointment_svc.adapters.bookings import SqlUnitOfWork
+from appointment_svc.adapters.bookings import table_page_statement
 from appointment_svc.adapters.cache import AvailabilityCache
-from appointment_svc.adapters.repository import SlotReader
 from appointment_svc.adapters.slot_lock import RedisSlotLock
+from appointment_svc.adapters.slots import slot_calendar_statement
 from appointment_svc.domain.errors import (
     ConsultantNotFound,
     InvalidStatusTransition,
@@ -44,7 +43,13 @@ from appointment_svc.service_layer.booking import BookingService
 from booking.v1 import events_pb2, resources_pb2
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, appointment_has_started
+from tests.integration.booking_fixtures import (
+    active_bookings,
+    add_consultant,
+    add_slot,
+    appointment_has_started,
+    units_of_work,
+)
 
 UTC = timezone.utc
 LONDON_SUMMER_DAY = date(2031, 7, 15)
@@ -68,13 +73,18 @@ async def redis(redis_url):
 
 
 @pytest.fixture
-def admin(engine, redis) -> AdminService:
-    return AdminService(lambda: AdminUnitOfWork(engine), AvailabilityCache(redis), limits=FAR_HORIZON)
+def uow(engine, redis):
+    return units_of_work(engine, AvailabilityCache(redis))
 
 
 @pytest.fixture
-def bookings(engine, redis) -> BookingService:
-    return BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), AvailabilityCache(redis))
+def admin(uow) -> AdminService:
+    return AdminService(uow, limits=FAR_HORIZON)
+
+
+@pytest.fixture
+def bookings(uow, redis) -> BookingService:
+    return BookingService(uow, RedisSlotLock(redis))
 
 
 def insert_booking(
@@ -347,9 +357,9 @@ async def test_generation_skips_times_that_overlap_existing_slots(admin, databas
     assert await admin.generate_slots(a_generation(consultant)) == (49, 1)
 
 
-async def test_generated_slots_appear_in_availability_at_once(admin, engine, database_url, redis):
+async def test_generated_slots_appear_in_availability_at_once(admin, uow, database_url, redis):
     consultant = add_consultant(database_url)
-    availability = AvailabilityService(SlotReader(engine), AvailabilityCache(redis), limits=FAR_HORIZON)
+    availability = AvailabilityService(uow, AvailabilityCache(redis), limits=FAR_HORIZON)
     query = AvailabilityQuery(AppointmentType.HOME_MEASUREMENT, date(2031, 7, 14))
     before = {s.id for s in await availability.list_available(query)}  # warms the cache
     await admin.generate_slots(a_generation(consultant))
@@ -357,9 +367,9 @@ async def test_generated_slots_appear_in_availability_at_once(admin, engine, dat
     assert len([s for s in after if s.consultant.id == consultant]) == 5 and before <= {s.id for s in after}
 
 
-async def test_blocking_takes_a_slot_out_of_availability_and_unblocking_puts_it_back(admin, engine, database_url, redis):
+async def test_blocking_takes_a_slot_out_of_availability_and_unblocking_puts_it_back(admin, uow, database_url, redis):
     slot = add_slot(database_url, add_consultant(database_url), london(LONDON_SUMMER_DAY, 11))
-    availability = AvailabilityService(SlotReader(engine), AvailabilityCache(redis), limits=FAR_HORIZON)
+    availability = AvailabilityService(uow, AvailabilityCache(redis), limits=FAR_HORIZON)
     query = AvailabilityQuery(AppointmentType.SHOWROOM_VISIT, LONDON_SUMMER_DAY)
     assert slot in {s.id for s in await availability.list_available(query)}
     await admin.block_slot(slot)

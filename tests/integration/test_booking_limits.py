@@ -11,8 +11,6 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.admin_store import AdminUnitOfWork
-from appointment_svc.adapters.bookings import SqlUnitOfWork
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.errors import BookingLimitReached, RateLimitExceeded
@@ -24,7 +22,7 @@ from appointment_svc.service_layer.booking import BookingService
 from booking_mesh.embedded.ports import free_port
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
-from tests.integration.booking_fixtures import add_consultant, add_slot
+from tests.integration.booking_fixtures import add_consultant, add_slot, units_of_work
 
 LIMITS = BookingLimits(max_active_bookings=3, max_emails_per_day=10)
 STAFF = Principal("staff-1", Role.ADMIN)
@@ -43,11 +41,8 @@ async def services(request, database_url, redis_url):
     url = redis_url if request.param == "redis up" else f"redis://127.0.0.1:{free_port()}/0"
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=40, max_overflow=10)
     redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    cache = AvailabilityCache(redis)
-    yield (
-        BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), cache, limits=LIMITS),
-        AdminService(lambda: AdminUnitOfWork(engine), cache, limits=LIMITS),
-    )
+    uow = units_of_work(engine, AvailabilityCache(redis))
+    yield BookingService(uow, RedisSlotLock(redis), limits=LIMITS), AdminService(uow, limits=LIMITS)
     await redis.aclose()
     await engine.dispose()
 

@@ -12,7 +12,6 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.bookings import SqlUnitOfWork
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.errors import (
@@ -36,6 +35,7 @@ from tests.integration.booking_fixtures import (
     outbox_subjects,
     reference_counter,
     set_reference_counter,
+    units_of_work,
 )
 from tests.polling import eventually
 
@@ -57,8 +57,7 @@ def command(slot_id, user="alice", request_id=None, **contact_overrides) -> Book
 async def service(database_url, redis_url):
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60, max_overflow=10)
     redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    cache = AvailabilityCache(redis)
-    yield BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), cache)
+    yield BookingService(units_of_work(engine, AvailabilityCache(redis)), RedisSlotLock(redis))
     await redis.aclose()
     await engine.dispose()
 
@@ -94,7 +93,7 @@ async def test_fifty_racers_for_one_slot_get_exactly_one_booking(service, databa
 async def test_without_redis_racers_still_get_exactly_one_booking(database_url, slot):
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60)
     dead_redis = Redis.from_url("redis://127.0.0.1:9/0", socket_timeout=0.2, socket_connect_timeout=0.2)
-    service = BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(dead_redis), AvailabilityCache(dead_redis))
+    service = BookingService(units_of_work(engine, AvailabilityCache(dead_redis)), RedisSlotLock(dead_redis))
     try:
         results = await asyncio.gather(*(service.book(command(slot, user=f"u{i}")) for i in range(50)), return_exceptions=True)
     finally:
@@ -109,7 +108,7 @@ async def test_a_lock_that_expires_mid_transaction_still_cannot_double_book(data
     the next racer takes a fresh one. Then let them all go: PostgreSQL alone decides."""
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=30)
     redis = Redis.from_url(redis_url)
-    service = BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), AvailabilityCache(redis))
+    service = BookingService(units_of_work(engine, AvailabilityCache(redis)), RedisSlotLock(redis))
     blocker = await psycopg.AsyncConnection.connect(database_url)
     watcher = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
     racers = []
@@ -274,7 +273,7 @@ async def test_after_9999_bookings_in_a_london_day_the_next_is_refused_until_mid
     engine = create_async_engine(sqlalchemy_url(database_url))
     try:
         def service_at(instant):
-            return BookingService(lambda: SqlUnitOfWork(engine), RedisSlotLock(redis), AvailabilityCache(redis), clock=lambda: instant)
+            return BookingService(units_of_work(engine, AvailabilityCache(redis)), RedisSlotLock(redis), clock=lambda: instant)
 
         with pytest.raises(RateLimitExceeded) as refused:
             await service_at(now).book(command(slot))

@@ -11,8 +11,8 @@ from google.rpc import error_details_pb2, status_pb2
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.brochure_store import BrochureStore
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
+from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
 from appointment_svc.domain.errors import RateLimitExceeded, ValidationFailed
 from appointment_svc.entrypoints.brochure_servicer import BrochureServicer
 from appointment_svc.service_layer.brochures import BrochureService, RequestBrochure
@@ -44,7 +44,7 @@ async def engine(database_url):
 async def make_service(engine, redis_url: str):
     redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
     limiter = SlidingWindowRateLimiter(redis, namespace=f"brochure-{uuid.uuid4().hex[:8]}", limit=3, window_seconds=3600)
-    return BrochureService(BrochureStore(engine), limiter), redis
+    return BrochureService(lambda: SqlUnitOfWork(engine), limiter), redis
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.brochure_store import BrochureStore
 from appointment_svc.adapters.outbox import OutboxRelay
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
+from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
 from appointment_svc.service_layer.brochures import BrochureService, RequestBrochure
 from mesh_common.config import sqlalchemy_url
 from notification_svc.service import NotificationService
@@ -65,7 +65,7 @@ async def test_an_event_written_while_nats_is_down_is_emailed_after_it_returns(b
     engine = create_async_engine(sqlalchemy_url(database_url))
     redis = Redis.from_url(redis_url)
     limiter = SlidingWindowRateLimiter(redis, namespace=f"brochure-{bus.tag}", limit=3, window_seconds=3600)
-    brochures = BrochureService(BrochureStore(engine), limiter)
+    brochures = BrochureService(lambda: SqlUnitOfWork(engine), limiter)
     relay = OutboxRelay(engine, backing["nats"].url, bus.topology, publish_timeout=0.5, max_backoff_seconds=0.5)
     await relay.start()
     try:

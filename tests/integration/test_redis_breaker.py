@@ -7,7 +7,8 @@ import pytest
 from redis.asyncio import Redis
 
 from appointment_svc.adapters.redis_breaker import CircuitOpen, RedisBreaker
-from appointment_svc.adapters.slot_lock import LockServiceDown, RedisSlotLock
+from appointment_svc.adapters.slot_lock import RedisSlotLock
+from appointment_svc.service_layer.ports import LockUnavailable
 from tests.clock import ManualClock
 from tests.faults import frozen
 
@@ -25,12 +26,12 @@ async def test_a_hung_redis_is_asked_three_times_then_skipped_until_the_cooldown
     lock = RedisSlotLock(breaker)
     with frozen(backing["valkey"]):
         for _ in range(3):
-            with pytest.raises(LockServiceDown, match="TimeoutError"):
+            with pytest.raises(LockUnavailable, match="TimeoutError"):
                 await lock.acquire(uuid.uuid4())
         assert breaker.is_open
         with pytest.raises(CircuitOpen):
             await breaker.get("anything")
-        with pytest.raises(LockServiceDown, match="CircuitOpen"):
+        with pytest.raises(LockUnavailable, match="CircuitOpen"):
             await lock.acquire(uuid.uuid4())
     clock.now += 5.0  # the cooldown is over: the next call is tried, and Redis answers again
     slot = uuid.uuid4()

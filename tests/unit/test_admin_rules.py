@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from appointment_svc.bootstrap import event_handlers
 from appointment_svc.domain import events
 from appointment_svc.domain.errors import (
     BookingNotFound,
@@ -42,9 +44,11 @@ from appointment_svc.entrypoints.admin import (
     table_query,
 )
 from appointment_svc.service_layer.admin import AdminService
+from appointment_svc.service_layer.messagebus import MessageBus
 from booking.v1 import admin_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
-from mesh_common.auth import Principal, Role
+from mesh_common.principal import Principal, Role
+from tests.unit.fakes import FakeCache, FakeDatabase, FakeUnitOfWork
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -317,168 +321,126 @@ def test_a_booked_calendar_slot_carries_the_reference_and_the_whole_consultant()
 # -- the use cases over fakes
 
 
-class Recorder:
-    def __init__(self):
-        self.log: list[tuple] = []
-
-
-class FakeCache:
-    def __init__(self, recorder: Recorder):
-        self._recorder = recorder
-
-    async def invalidate_day(self, day: date) -> None:
-        self._recorder.log.append(("invalidate", day))
-
-
-class FakeUow:
-    def __init__(self, recorder: Recorder, bookings: dict, slots: dict, consultants: set):
-        self._recorder, self._bookings, self._slots, self._consultants = recorder, bookings, slots, consultants
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        return None
-
-    async def commit(self):
-        self._recorder.log.append(("commit",))
-
-    async def get_booking(self, booking_id, *, lock=False):
-        self._recorder.log.append(("get_booking", lock))
-        return self._bookings.get(booking_id)
-
-    async def save_status(self, booking, now):
-        self._recorder.log.append(("save_status", booking.status))
-
-    async def free_slot(self, slot_id):
-        self._recorder.log.append(("free_slot", slot_id))
-
-    async def record_status_change(self, booking_id, from_status, to_status, by, at, reason=""):
-        self._recorder.log.append(("history", from_status, to_status, by, reason))
-
-    async def publish(self, event):
-        self._recorder.log.append(("publish", event))
-
-    async def record_booking_email(self, recipient, booking_id, kind, at, *, forget_before):
-        self._recorder.log.append(("email", recipient, kind))
-
-    async def serialise_recipient(self, recipient):
-        raise AssertionError("staff actions never wait for or check the customer's email limit")
-
-    async def lock_consultant(self, consultant_id):
-        return consultant_id in self._consultants
-
-    async def add_slots(self, command, times):
-        return [start for start, _ in times]
-
-    async def lock_slot(self, slot_id):
-        return self._slots.get(slot_id)
-
-    async def set_slot_blocked(self, slot_id, blocked):
-        self._recorder.log.append(("blocked", slot_id, blocked))
+def admin_service(db: FakeDatabase, cache: FakeCache, now: datetime = NOW) -> AdminService:
+    bus = MessageBus(event_handlers(cache))
+    return AdminService(lambda: FakeUnitOfWork(db, bus), clock=lambda: now)
 
 
 @pytest.fixture
-def world():
-    recorder = Recorder()
-    bookings, slots, consultants = {}, {}, set()
-    service = AdminService(lambda: FakeUow(recorder, bookings, slots, consultants), FakeCache(recorder), clock=lambda: NOW)
-    return service, recorder, bookings, slots, consultants
+def service(db, cache) -> AdminService:
+    return admin_service(db, cache)
 
 
-async def test_confirming_locks_the_row_writes_history_and_emits_booking_confirmed(world):
-    service, recorder, bookings, *_ = world
-    booking = a_booking(S.PENDING)
-    bookings[booking.id] = booking
+def stored(db: FakeDatabase, booking: Booking) -> Booking:
+    db.add_slot(booking.slot)
+    db.tables.bookings[booking.id] = booking
+    return booking
+
+
+async def test_confirming_locks_the_row_writes_history_and_emits_booking_confirmed(service, db, cache):
+    booking = stored(db, a_booking(S.PENDING))
     await service.confirm(booking.id, STAFF)
-    assert recorder.log[0] == ("get_booking", True)
-    assert ("history", S.PENDING, S.CONFIRMED, "staff-7", "") in recorder.log
-    published = [entry[1] for entry in recorder.log if entry[0] == "publish"]
-    assert len(published) == 1 and isinstance(published[0], events.BookingConfirmed)
-    assert not any(entry[0] == "invalidate" for entry in recorder.log)
+    assert f"booking:{booking.id}" in db.locks_taken
+    assert db.booking(booking.id).status is S.CONFIRMED
+    assert [(c.from_status, c.to_status, c.changed_by, c.reason) for c in db.history_of(booking.id)] == [
+        (S.PENDING, S.CONFIRMED, "staff-7", "")
+    ]
+    assert db.outbox_kinds() == ["BookingConfirmed"]
+    assert cache.invalidated == []
 
 
-async def test_staff_emails_count_against_the_customers_address_without_being_checked(world):
-    service, recorder, bookings, *_ = world
-    booking = a_booking(S.PENDING)
-    bookings[booking.id] = booking
+async def test_staff_emails_count_against_the_customers_address_without_being_checked(service, db):
+    booking = stored(db, a_booking(S.PENDING))
     await service.confirm(booking.id, STAFF)
     await service.cancel_on_behalf(booking.id, STAFF, "consultant ill")
-    assert [e for e in recorder.log if e[0] == "email"] == [
-        ("email", "jane@example.com", "booking-confirmed"),
-        ("email", "jane@example.com", "booking-cancellation"),
+    assert [(who, kind) for who, _, kind, _ in db.tables.emails] == [
+        ("jane@example.com", "booking-confirmed"),
+        ("jane@example.com", "booking-cancellation"),
     ]
+    # Staff actions never wait for or check the customer's email limit.
+    assert not any(lock.startswith("recipient:") for lock in db.locks_taken)
 
 
-async def test_staff_cannot_complete_an_appointment_before_it_starts(world):
-    service, recorder, bookings, *_ = world
-    booking = a_booking(S.CONFIRMED)
-    bookings[booking.id] = booking
+async def test_staff_cannot_complete_an_appointment_before_it_starts(service, db):
+    booking = stored(db, a_booking(S.CONFIRMED))
+    before = copy.deepcopy(db.tables)
     with pytest.raises(InvalidStatusTransition, match="only once its appointment has started"):
         await service.complete(booking.id, STAFF)
-    assert [entry[0] for entry in recorder.log] == ["get_booking"]
+    assert db.tables == before
 
 
-async def test_cancelling_on_behalf_frees_the_slot_and_invalidates_the_day_after_commit(world):
-    service, recorder, bookings, *_ = world
-    booking = a_booking(S.CONFIRMED)
-    bookings[booking.id] = booking
+async def test_cancelling_on_behalf_frees_the_slot_and_invalidates_the_day_after_commit(service, db, cache):
+    booking = stored(db, a_booking(S.CONFIRMED))
     await service.cancel_on_behalf(booking.id, STAFF, "consultant ill")
-    kinds = [entry[0] for entry in recorder.log]
-    assert ("free_slot", booking.slot.id) in recorder.log
-    assert kinds.index("commit") < kinds.index("invalidate")
-    cancelled = next(entry[1] for entry in recorder.log if entry[0] == "publish")
+    assert not db.tables.slots[booking.slot.id].is_booked
+    assert db.booking(booking.id).cancel_reason == "consultant ill"
+    assert cache.invalidated == [date(2026, 3, 5)]
+    (cancelled,) = db.tables.outbox
     assert isinstance(cancelled, events.BookingCancelled) and cancelled.cancelled_by == "staff-7"
 
 
 @pytest.mark.parametrize("action", ["complete", "mark_no_show"])
-async def test_an_outcome_writes_history_but_publishes_nothing_and_keeps_the_slot(action):
-    recorder = Recorder()
-    booking = a_booking(S.CONFIRMED)
+async def test_an_outcome_writes_history_but_publishes_nothing_and_keeps_the_slot(db, cache, action):
+    booking = stored(db, a_booking(S.CONFIRMED))
     later = booking.slot.starts_at + timedelta(hours=2)
-    service = AdminService(lambda: FakeUow(recorder, {booking.id: booking}, {}, set()), FakeCache(recorder), clock=lambda: later)
-    await getattr(service, action)(booking.id, STAFF)
-    assert ("history", S.CONFIRMED, booking.status, "staff-7", "") in recorder.log
-    assert [entry[0] for entry in recorder.log] == ["get_booking", "save_status", "history", "commit"]
-    assert booking.events == []
+    changed = await getattr(admin_service(db, cache, later), action)(booking.id, STAFF)
+    assert [(c.from_status, c.to_status, c.changed_by) for c in db.history_of(booking.id)] == [
+        (S.CONFIRMED, changed.status, "staff-7")
+    ]
+    assert db.booking(booking.id).status is changed.status and changed.status in (S.COMPLETED, S.NO_SHOW)
+    assert db.tables.outbox == [] and db.tables.emails == [] and cache.invalidated == []
+    assert db.tables.slots[booking.slot.id].is_booked
+    assert changed.events == []
 
 
-async def test_an_illegal_change_writes_nothing(world):
-    service, recorder, bookings, *_ = world
-    booking = a_booking(S.PENDING)
-    bookings[booking.id] = booking
+async def test_an_illegal_change_writes_nothing(service, db):
+    booking = stored(db, a_booking(S.PENDING))
+    before = copy.deepcopy(db.tables)
     with pytest.raises(InvalidStatusTransition):
         await service.mark_no_show(booking.id, STAFF)
-    assert [entry[0] for entry in recorder.log] == ["get_booking"]
+    assert db.tables == before
 
 
-async def test_changing_an_unknown_booking_is_not_found(world):
-    service, *_ = world
+async def test_changing_an_unknown_booking_is_not_found(service):
     with pytest.raises(BookingNotFound):
         await service.complete(uuid.uuid4(), STAFF)
 
 
-async def test_generating_invalidates_every_day_that_got_slots(world):
-    service, recorder, _, _, consultants = world
+async def test_details_are_the_booking_and_its_history(service, db):
+    booking = stored(db, a_booking(S.PENDING))
+    await service.confirm(booking.id, STAFF)
+    found, history = await service.details(booking.id)
+    assert found.id == booking.id and found.status is S.CONFIRMED
+    assert [(c.from_status, c.to_status) for c in history] == [(S.PENDING, S.CONFIRMED)]
+
+
+async def test_generating_invalidates_every_day_that_got_slots(service, db, cache):
     command = generation(date(2026, 3, 4), date(2026, 3, 6))
-    consultants.add(command.consultant_id)
+    db.tables.consultants[command.consultant_id] = Consultant(command.consultant_id, "Sam", "https://a.example/s.png", (Category.KITCHEN,))
     assert await service.generate_slots(command) == (9, 0)
-    assert [entry[1] for entry in recorder.log if entry[0] == "invalidate"] == [
-        date(2026, 3, 4),
-        date(2026, 3, 5),
-        date(2026, 3, 6),
-    ]
+    assert len(db.tables.slots) == 9
+    assert cache.invalidated == [date(2026, 3, 4), date(2026, 3, 5), date(2026, 3, 6)]
+    # Generating again overlaps everything: nothing created, nothing to forget.
+    assert await service.generate_slots(command) == (0, 9)
+    assert len(db.tables.slots) == 9 and len(cache.invalidated) == 3
 
 
-async def test_generating_for_an_unknown_consultant_is_not_found(world):
-    service, *_ = world
+async def test_generating_for_an_unknown_consultant_is_not_found(service, db, cache):
     with pytest.raises(ConsultantNotFound):
         await service.generate_slots(generation(date(2026, 3, 4), date(2026, 3, 6)))
+    assert db.tables.slots == {} and cache.invalidated == []
 
 
-async def test_blocking_a_free_slot_invalidates_its_day_after_commit(world):
-    service, recorder, _, slots, _ = world
-    slot = a_slot(is_booked=False)
-    slots[slot.id] = slot
+async def test_blocking_a_free_slot_invalidates_its_day_after_commit(service, db, cache):
+    slot = db.add_slot(a_slot(is_booked=False))
     await service.block_slot(slot.id)
-    assert recorder.log == [("blocked", slot.id, True), ("commit",), ("invalidate", date(2026, 3, 5))]
+    assert db.tables.slots[slot.id].is_blocked and cache.invalidated == [date(2026, 3, 5)]
+    await service.unblock_slot(slot.id)
+    assert not db.tables.slots[slot.id].is_blocked and cache.invalidated == [date(2026, 3, 5)] * 2
+
+
+async def test_blocking_a_booked_slot_writes_and_forgets_nothing(service, db, cache):
+    slot = db.add_slot(a_slot(is_booked=True))
+    with pytest.raises(SlotBooked):
+        await service.block_slot(slot.id)
+    assert not db.tables.slots[slot.id].is_blocked and cache.invalidated == []

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from appointment_svc.adapters.cache import cache_key
 from appointment_svc.domain.model import (
     AppointmentType,
     AvailabilityQuery,
@@ -15,6 +16,7 @@ from appointment_svc.domain.model import (
     london_day_bounds,
 )
 from appointment_svc.service_layer.availability import AvailabilityService
+from tests.unit.fakes import FakeCache, FakeDatabase, FakeUnitOfWork
 
 UTC = timezone.utc
 KITCHEN_ONLY = Consultant(uuid.uuid4(), "Amelia", "https://a/1.png", (Category.KITCHEN,))
@@ -104,7 +106,7 @@ def test_slots_are_ordered_by_start():
 def test_cache_key_differs_for_every_filter():
     day = date(2026, 5, 4)
     keys = {
-        AvailabilityQuery(t, d, c).cache_key()
+        cache_key(AvailabilityQuery(t, d, c))
         for t in AppointmentType
         for d in (day, day + timedelta(days=1))
         for c in (None, *Category)
@@ -112,41 +114,25 @@ def test_cache_key_differs_for_every_filter():
     assert len(keys) == len(AppointmentType) * 2 * 3
 
 
-class FakeSource:
-    def __init__(self, slots):
-        self.slots = slots
-        self.calls = 0
-
-    async def open_slots(self, query, now):
-        self.calls += 1
-        return list(self.slots)
-
-
-class FakeCache:
-    def __init__(self):
-        self.entries = {}
-
-    async def get(self, query):
-        return self.entries.get(query.cache_key())
-
-    async def put(self, query, slots):
-        self.entries[query.cache_key()] = slots
+def availability(slots: list[Slot], clock) -> tuple[AvailabilityService, FakeDatabase]:
+    db = FakeDatabase()
+    for s in slots:
+        db.add_slot(s)
+    return AvailabilityService(lambda: FakeUnitOfWork(db), FakeCache(), clock=clock), db
 
 
 async def test_a_second_read_is_served_from_the_cache():
     now = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
-    source = FakeSource([slot(datetime(2026, 5, 4, 13, 0, tzinfo=UTC))])
-    service = AvailabilityService(source, FakeCache(), clock=lambda: now)
+    service, db = availability([slot(datetime(2026, 5, 4, 13, 0, tzinfo=UTC))], lambda: now)
     query = AvailabilityQuery(AppointmentType.SHOWROOM_VISIT, date(2026, 5, 4))
     first = await service.list_available(query)
     second = await service.list_available(query)
-    assert first == second and len(first) == 1 and source.calls == 1
+    assert first == second and len(first) == 1 and db.transactions == 1
 
 
 async def test_a_cached_slot_that_has_since_started_is_not_offered():
     clock = [datetime(2026, 5, 4, 8, 0, tzinfo=UTC)]
-    source = FakeSource([slot(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))])
-    service = AvailabilityService(source, FakeCache(), clock=lambda: clock[0])
+    service, _ = availability([slot(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))], lambda: clock[0])
     query = AvailabilityQuery(AppointmentType.SHOWROOM_VISIT, date(2026, 5, 4))
     assert len(await service.list_available(query)) == 1
     clock[0] = datetime(2026, 5, 4, 9, 0, 1, tzinfo=UTC)

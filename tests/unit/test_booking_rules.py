@@ -1,8 +1,10 @@
 """The booking use cases over fakes: issue 9's limits refuse before anything is written; cancelling."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -15,239 +17,136 @@ from appointment_svc.domain.errors import (
     ValidationFailed,
 )
 from appointment_svc.domain.limits import BookingLimits
-from appointment_svc.domain.model import AppointmentType, BookingStatus, BookSlot, Category, Consultant, Slot
-from appointment_svc.domain.validation import Contact
+from appointment_svc.domain.model import Booking, BookingStatus
 from appointment_svc.service_layer.booking import BookingService
-from mesh_common.auth import Principal, Role
+from mesh_common.principal import Principal, Role
+from tests.unit.fakes import NOW, FakeDatabase, FakeSlotLock, FakeUnitOfWork, a_booking_form, a_slot
 
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
-BOTH = Consultant(uuid.uuid4(), "Amelia Hart", "https://a.example/a.png", (Category.KITCHEN, Category.BEDROOM))
-
-
-class World:
-    def __init__(self):
-        self.slots: dict[uuid.UUID, Slot] = {}
-        self.bookings: dict = {}
-        self.active: dict[str, int] = {}
-        self.active_to: dict[str, int] = {}
-        self.sends: dict[str, list[datetime]] = {}
-        self.writes: list[tuple] = []
-        self.locks: list[str] = []
-        self.rows_locked: set[uuid.UUID] = set()
-        self.last_reference = 0
-
-
-class FakeUow:
-    def __init__(self, world: World):
-        self.w = world
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        return None
-
-    async def commit(self):
-        self.w.writes.append(("commit",))
-
-    async def peek_slot(self, slot_id):
-        return self.w.slots.get(slot_id)
-
-    lock_slot = peek_slot
-
-    async def slot_free_and_unlocked(self, slot_id):
-        slot = self.w.slots[slot_id]
-        return not (slot.is_booked or slot.is_blocked or slot_id in self.w.rows_locked)
-
-    async def serialise_customer(self, user_id):
-        self.w.locks.append(f"customer:{user_id}")
-
-    async def serialise_recipient(self, recipient):
-        self.w.locks.append(f"recipient:{recipient}")
-
-    async def upcoming_active_bookings(self, user_id, now):
-        return self.w.active.get(user_id, 0)
-
-    async def active_bookings_to(self, recipient):
-        return self.w.active_to.get(recipient, 0)
-
-    async def booking_emails_since(self, recipient, since):
-        return [t for t in self.w.sends.get(recipient, []) if t > since]
-
-    async def next_reference_number(self, day):
-        self.w.writes.append(("reference",))
-        self.w.last_reference += 1
-        return self.w.last_reference
-
-    async def mark_slot_booked(self, slot_id):
-        self.w.writes.append(("booked", slot_id))
-        return True
-
-    async def add_booking(self, booking, fingerprint):
-        self.w.writes.append(("booking", booking.user_id))
-        self.w.bookings[booking.id] = booking
-
-    async def get_booking(self, booking_id, *, lock=False):
-        return self.w.bookings.get(booking_id)
-
-    async def save_status(self, booking, now):
-        self.w.writes.append(("status", booking.status, booking.cancel_reason))
-
-    async def free_slot(self, slot_id):
-        self.w.writes.append(("freed", slot_id))
-
-    async def record_status_change(self, *args, **kwargs):
-        self.w.writes.append(("history",))
-
-    async def publish(self, event):
-        self.w.writes.append(("publish", type(event).__name__))
-
-    async def record_booking_email(self, recipient, booking_id, kind, at, *, forget_before):
-        self.w.writes.append(("email", recipient, kind))
-
-
-class NoLock:
-    async def acquire(self, slot_id):
-        return "token"
-
-    async def release(self, slot_id, token):
-        return None
-
-
-class HeldLock:
-    """A slot lock someone else holds, as Redis keeps it after its holder was SIGKILLed."""
-
-    def __init__(self, token=b"foreign-token"):
-        self.token = token
-        self.attempts = 0
-        self.released: list[tuple] = []
-
-    async def acquire(self, slot_id):
-        self.attempts += 1
-        return None
-
-    async def holder(self, slot_id):
-        return self.token
-
-    async def release(self, slot_id, token):
-        self.released.append((slot_id, token))
-
-
-class NoCache:
-    async def invalidate_day(self, day):
-        return None
+MAILBOX = "janedoe@gmail.com"  # Jane.Doe+shop@GoogleMail.com, canonical
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
-def service(world) -> BookingService:
+def service(db) -> BookingService:
     limits = BookingLimits(max_active_bookings=3, max_emails_per_day=10, horizon_days=730)
-    return BookingService(lambda: FakeUow(world), NoLock(), NoCache(), clock=lambda: NOW, limits=limits)
+    return BookingService(lambda: FakeUnitOfWork(db), FakeSlotLock(), clock=lambda: NOW, limits=limits)
 
 
-def service_behind(world: World, lock) -> BookingService:
-    return BookingService(lambda: FakeUow(world), lock, NoCache(), clock=lambda: NOW)
+def service_behind(db: FakeDatabase, lock: FakeSlotLock) -> BookingService:
+    return BookingService(lambda: FakeUnitOfWork(db), lock, clock=lambda: NOW)
 
 
-def a_slot(world: World, starts_at=NOW + timedelta(days=2)) -> uuid.UUID:
-    slot = Slot(uuid.uuid4(), BOTH, AppointmentType.SHOWROOM_VISIT, starts_at, starts_at + timedelta(hours=1))
-    world.slots[slot.id] = slot
-    return slot.id
+def upcoming_bookings(db: FakeDatabase, count: int, user: str | None = None, email: str = "Jane.Doe+shop@GoogleMail.com") -> None:
+    """Active bookings already stored, each of its own slot (of another customer unless `user`)."""
+    for i in range(count):
+        form = a_booking_form(a_slot(db, NOW + timedelta(days=3, hours=i)), user=user or f"other-{i}", email=email)
+        booking = Booking.create(form, db.tables.slots[form.slot_id], f"BK-20260302-{i + 100:04d}", NOW)
+        db.tables.bookings[booking.id] = dataclasses.replace(booking, events=[])
 
 
-def command(slot_id, user="u1", email="Jane.Doe+shop@GoogleMail.com") -> BookSlot:
-    contact = Contact("Jane", "Doe", email, "07700900123", "SW1A 1AA", "1 High St")
-    return BookSlot(user, AppointmentType.SHOWROOM_VISIT, True, False, contact, slot_id)
+def nothing_written(db: FakeDatabase, before) -> bool:
+    return db.tables == before
 
 
-async def test_a_booking_counts_one_confirmation_to_the_canonical_mailbox_under_both_locks(service, world):
-    await service.book(command(a_slot(world)))
-    assert ("email", "janedoe@gmail.com", "booking-confirmation") in world.writes
-    assert world.locks == ["customer:u1", "recipient:janedoe@gmail.com"]
+async def test_a_booking_counts_one_confirmation_to_the_canonical_mailbox_under_both_locks(service, db):
+    booking = await service.book(a_booking_form(a_slot(db)))
+    assert [(who, kind) for who, _, kind, _ in db.tables.emails] == [(MAILBOX, "booking-confirmation")]
+    assert db.tables.emails[0][1] == booking.id
+    assert db.locks_taken == ["customer:u1", f"recipient:{MAILBOX}"]
 
 
-async def test_a_customer_at_the_limit_is_refused_before_anything_is_written(service, world):
-    world.active["u1"] = 3
+async def test_a_customer_at_the_limit_is_refused_before_anything_is_written(service, db):
+    upcoming_bookings(db, 3, user="u1", email="u1@example.com")
+    slot, before = a_slot(db), copy.deepcopy(db.tables)
     with pytest.raises(BookingLimitReached):
-        await service.book(command(a_slot(world)))
-    assert world.writes == []
+        await service.book(a_booking_form(slot))
+    assert nothing_written(db, before)
 
 
-async def test_a_mailbox_at_the_limit_is_refused_before_anything_is_written(service, world):
+async def test_a_mailbox_at_the_limit_is_refused_before_anything_is_written(service, db):
     # Nine sent: no room for a confirmation and its own cancellation notice.
-    world.sends["janedoe@gmail.com"] = [NOW - timedelta(hours=23, minutes=30)] + [NOW - timedelta(minutes=5)] * 8
+    sent = [NOW - timedelta(hours=23, minutes=30)] + [NOW - timedelta(minutes=5)] * 8
+    db.tables.emails = [(MAILBOX, uuid.uuid4(), "booking-confirmation", at) for at in sent]
+    slot, before = a_slot(db), copy.deepcopy(db.tables)
     with pytest.raises(RateLimitExceeded) as refused:
-        await service.book(command(a_slot(world), user="someone-else", email="jane.doe@gmail.com"))
+        await service.book(a_booking_form(slot, user="someone-else", email="jane.doe@gmail.com"))
     assert refused.value.retry_after_seconds == 30 * 60
-    assert world.writes == []
+    assert nothing_written(db, before)
 
 
-async def test_a_slot_beyond_the_horizon_is_refused_on_slot_id(service, world):
+async def test_a_slot_beyond_the_horizon_is_refused_on_slot_id(service, db):
+    slot = a_slot(db, NOW + timedelta(days=800))
+    before = copy.deepcopy(db.tables)
     with pytest.raises(ValidationFailed) as refused:
-        await service.book(command(a_slot(world, NOW + timedelta(days=800))))
-    assert [v.field for v in refused.value.violations] == ["slotId"] and world.writes == []
+        await service.book(a_booking_form(slot))
+    assert [v.field for v in refused.value.violations] == ["slotId"] and nothing_written(db, before)
 
 
-async def test_a_mailbox_keeps_room_for_the_cancellation_notices_of_its_upcoming_bookings(service, world):
-    world.sends["janedoe@gmail.com"] = [NOW - timedelta(minutes=5)] * 4
-    world.active_to["janedoe@gmail.com"] = 5  # each may still be cancelled: five notices promised
+async def test_a_mailbox_keeps_room_for_the_cancellation_notices_of_its_upcoming_bookings(service, db):
+    db.tables.emails = [(MAILBOX, uuid.uuid4(), "booking-confirmation", NOW - timedelta(minutes=5))] * 4
+    upcoming_bookings(db, 5)  # each may still be cancelled: five notices promised
+    slot, before = a_slot(db), copy.deepcopy(db.tables)
     with pytest.raises(RateLimitExceeded) as refused:
-        await service.book(command(a_slot(world)))
-    assert refused.value.retry_after_seconds == 24 * 3600 - 5 * 60 and world.writes == []
-    world.active_to["janedoe@gmail.com"] = 4  # 4 sent + 4 promised + 2 for this one: exactly the limit
-    await service.book(command(a_slot(world)))
+        await service.book(a_booking_form(slot))
+    assert refused.value.retry_after_seconds == 24 * 3600 - 5 * 60 and nothing_written(db, before)
+    cancelled = next(iter(db.tables.bookings.values()))
+    db.tables.bookings[cancelled.id] = dataclasses.replace(cancelled, status=BookingStatus.CANCELLED)
+    # 4 sent + 4 promised + 2 for this one: exactly the limit.
+    assert (await service.book(a_booking_form(slot))).status is BookingStatus.PENDING
 
 
-async def test_a_lock_that_outlived_its_holder_yields_to_a_free_unlocked_row_and_is_removed(world):
-    lock, slot_id = HeldLock(), a_slot(world)
-    booking = await service_behind(world, lock).book(command(slot_id))
-    assert booking.slot.id == slot_id and ("booked", slot_id) in world.writes
-    assert lock.attempts == 3 and lock.released == [(slot_id, b"foreign-token")]
+async def test_a_lock_that_outlived_its_holder_yields_to_a_free_unlocked_row_and_is_removed(db):
+    lock, slot = FakeSlotLock(), a_slot(db)
+    lock.leases[slot.id] = b"foreign-token"
+    booking = await service_behind(db, lock).book(a_booking_form(slot))
+    assert booking.slot.id == slot.id and db.tables.slots[slot.id].is_booked
+    assert lock.attempts == 3 and slot.id not in lock.leases
 
 
-async def test_a_held_lock_on_a_row_locked_by_a_transaction_is_409_after_three_attempts(world):
-    lock, slot_id = HeldLock(), a_slot(world)
-    world.rows_locked.add(slot_id)
+async def test_a_held_lock_on_a_row_locked_by_a_transaction_is_409_after_three_attempts(db):
+    lock, slot = FakeSlotLock(), a_slot(db)
+    lock.leases[slot.id] = b"foreign-token"
+    db.locked_rows.add(slot.id)
+    before = copy.deepcopy(db.tables)
     with pytest.raises(SlotUnavailable):
-        await service_behind(world, lock).book(command(slot_id))
-    assert lock.attempts == 3 and lock.released == [] and world.writes == []
+        await service_behind(db, lock).book(a_booking_form(slot))
+    assert lock.attempts == 3 and lock.leases[slot.id] == b"foreign-token" and nothing_written(db, before)
 
 
-async def test_the_10000th_booking_of_a_day_is_refused_before_its_number_is_committed(service, world):
-    world.last_reference = 9999
+async def test_the_10000th_booking_of_a_day_is_refused_before_its_number_is_committed(service, db):
+    db.tables.reference_numbers[NOW.date()] = 9999
+    slot, before = a_slot(db), copy.deepcopy(db.tables)
     with pytest.raises(RateLimitExceeded) as refused:
-        await service.book(command(a_slot(world)))
+        await service.book(a_booking_form(slot))
     assert refused.value.retry_after_seconds == 12 * 3600  # NOW is noon in London (GMT)
-    assert world.writes == [("reference",)]
+    assert nothing_written(db, before) and db.tables.reference_numbers[NOW.date()] == 9999
 
 
-async def test_cancelling_gives_the_slot_back_and_counts_the_promised_notice(service, world):
-    slot_id = a_slot(world)
-    booking = await service.book(command(slot_id))
-    del world.writes[:]
+async def test_cancelling_gives_the_slot_back_and_counts_the_promised_notice(service, db):
+    slot = a_slot(db)
+    booking = await service.book(a_booking_form(slot))
     cancelled = await service.cancel(booking.id, Principal("u1", Role.CUSTOMER), "changed my mind")
     assert cancelled.status is BookingStatus.CANCELLED and cancelled.cancelled_at == NOW
-    assert world.writes == [
-        ("status", BookingStatus.CANCELLED, "changed my mind"),
-        ("freed", slot_id),
-        ("history",),
-        ("publish", "BookingCancelled"),
-        ("email", "janedoe@gmail.com", "booking-cancellation"),
-        ("commit",),
+    stored = db.booking(booking.id)
+    assert (stored.status, stored.cancelled_at, stored.cancel_reason) == (BookingStatus.CANCELLED, NOW, "changed my mind")
+    assert not db.tables.slots[slot.id].is_booked
+    assert [(c.from_status, c.to_status, c.changed_by, c.reason) for c in db.history_of(booking.id)] == [
+        (None, BookingStatus.PENDING, "u1", ""),
+        (BookingStatus.PENDING, BookingStatus.CANCELLED, "u1", "changed my mind"),
+    ]
+    assert db.outbox_kinds() == ["BookingCreated", "BookingCancelled"]
+    assert [(who, kind) for who, _, kind, _ in db.tables.emails] == [
+        (MAILBOX, "booking-confirmation"),
+        (MAILBOX, "booking-cancellation"),
     ]
     assert cancelled.events == []
 
 
 @pytest.mark.parametrize(("who", "times", "refusal"), [("u2", 1, Forbidden), ("u1", 2, BookingAlreadyCancelled)])
-async def test_a_refused_cancel_writes_nothing(service, world, who, times, refusal):
-    booking = await service.book(command(a_slot(world)))
+async def test_a_refused_cancel_writes_nothing(service, db, who, times, refusal):
+    booking = await service.book(a_booking_form(a_slot(db)))
     for _ in range(times - 1):
         await service.cancel(booking.id, Principal("u1", Role.CUSTOMER), "")
-    del world.writes[:]
+    before = copy.deepcopy(db.tables)
     with pytest.raises(refusal):
         await service.cancel(booking.id, Principal(who, Role.CUSTOMER), "")
-    assert world.writes == []
+    assert nothing_written(db, before)

@@ -1,0 +1,40 @@
+"""Consultants in PostgreSQL."""
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from appointment_svc.adapters.slots import consultant_from_row
+from appointment_svc.adapters.tables import consultants
+from appointment_svc.domain.model import Consultant
+from appointment_svc.domain.staff import NewConsultant
+from appointment_svc.service_layer.repositories import ConsultantRepository
+
+
+class SqlConsultantRepository(ConsultantRepository):
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def add(self, consultant: NewConsultant) -> UUID:
+        consultant_id = uuid.uuid4()
+        await self.conn.execute(
+            consultants.insert().values(
+                id=consultant_id,
+                name=consultant.name,
+                avatar_url=consultant.avatar_url,
+                categories=[c.value for c in consultant.categories],
+            )
+        )
+        return consultant_id
+
+    async def list(self) -> list[Consultant]:
+        rows = (await self.conn.execute(select(consultants).order_by(consultants.c.name, consultants.c.id))).all()
+        return [consultant_from_row(row, "id", "name") for row in rows]
+
+    async def lock(self, consultant_id: UUID) -> bool:
+        # FOR KEY SHARE: the consultant cannot be deleted (nor its id change) until commit.
+        statement = select(consultants.c.id).where(consultants.c.id == consultant_id).with_for_update(key_share=True, read=True)
+        return (await self.conn.execute(statement)).first() is not None
