@@ -263,6 +263,26 @@ def table(results: list[Result]) -> str:
     return "\n".join([line(COLUMNS), rule, *map(line, rows)])
 
 
+def json_rows(named: dict[str, Result], extra: dict[str, dict] | None = None) -> str:
+    """The `--json` form, printed as a bench's last line: {"rows": [{"scenario", "requests", ...}]}.
+
+    `named` maps the stable scenario names other tools compare on (`baseline`, `cache_hit`, ...) to
+    results; `extra` adds per-scenario fields (a race's `answered_s`, `created`, `conflicts`)."""
+    rows = [
+        {
+            "scenario": name,
+            "requests": r.requests,
+            "concurrency": r.concurrency,
+            "p50_ms": round(r.percentile(50) * 1000, 2),
+            "p99_ms": round(r.percentile(99) * 1000, 2),
+            "req_per_s": round(r.requests / r.wall, 1),
+            **(extra or {}).get(name, {}),
+        }
+        for name, r in named.items()
+    ]
+    return json.dumps({"rows": rows})
+
+
 def report(heading: str, results: list[Result], checks: list[str]) -> None:
     """The result table and the checks on stdout; a failed check fails the command."""
     print(f"\n{heading}\n")
