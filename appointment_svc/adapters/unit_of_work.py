@@ -3,23 +3,24 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from appointment_svc.adapters.bookings import SqlBookingRepository, SqlEmailLedger
+from appointment_svc.adapters.bookings import SqlBookingRepository, SqlEmailLedger, lock_customer_then_mailbox, read_booking_facts
 from appointment_svc.adapters.brochures import SqlBrochureRepository
 from appointment_svc.adapters.consultants import SqlConsultantRepository
 from appointment_svc.adapters.event_codec import encode_event
-from appointment_svc.adapters.outbox import add_event
+from appointment_svc.adapters.outbox import defer_event
 from appointment_svc.adapters.slots import SqlSlotRepository
+from appointment_svc.adapters.statement_batch import BatchingConnection
 from appointment_svc.service_layer.messagebus import MessageBus
-from appointment_svc.service_layer.unit_of_work import UnitOfWork
+from appointment_svc.service_layer.unit_of_work import BookingFacts, UnitOfWork
 
 
 class SqlOutbox:
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: BatchingConnection):
         self.conn = conn
 
     async def add(self, event) -> None:
         subject, message = encode_event(event)
-        await add_event(self.conn, subject, message)
+        await defer_event(self.conn, subject, message)
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -40,14 +41,28 @@ class SqlUnitOfWork(UnitOfWork):
         except BaseException:
             await self._connection.close()
             raise
-        self.bookings = SqlBookingRepository(self._connection)
-        self.slots = SqlSlotRepository(self._connection)
-        self.consultants = SqlConsultantRepository(self._connection)
-        self.brochures = SqlBrochureRepository(self._connection)
-        self.emails = SqlEmailLedger(self._connection)
-        self.outbox = SqlOutbox(self._connection)
+        # Every repository works through one batch: writes no one reads before the commit go together.
+        self._batch = BatchingConnection(self._connection)
+        self.bookings = SqlBookingRepository(self._batch)
+        self.slots = SqlSlotRepository(self._batch)
+        self.consultants = SqlConsultantRepository(self._batch)
+        self.brochures = SqlBrochureRepository(self._batch)
+        self.emails = SqlEmailLedger(self._batch)
+        self.outbox = SqlOutbox(self._batch)
+
+    async def booking_facts(
+        self, *, slot_id, user_id, request_id, recipient, now, since, lock_slot=False
+    ) -> BookingFacts:  # fmt: skip
+        return await read_booking_facts(
+            self.bookings, slot_id=slot_id, user_id=user_id, request_id=request_id, recipient=recipient,
+            now=now, since=since, lock_slot=lock_slot,
+        )  # fmt: skip
+
+    async def serialise_booking(self, user_id: str, recipient: str) -> None:
+        await lock_customer_then_mailbox(self._batch, user_id, recipient)
 
     async def _commit(self) -> None:
+        await self._batch.flush()
         await self._transaction.commit()
 
     async def _end(self) -> None:
