@@ -36,8 +36,10 @@ from mesh_common.principal import Principal
 
 log = get_logger(__name__)
 
-LOCK_ATTEMPTS = 3
-LOCK_RETRY_DELAY = 0.2
+# Pauses between attempts at a slot lock someone else holds. Short first: the holder's booking
+# usually commits within tens of milliseconds, and then the next look at the slot answers 409.
+# The patience in all (0.4 s) is what may pass before a lock is suspected to have outlived its holder.
+LOCK_RETRY_DELAYS = (0.05, 0.1, 0.25)
 
 
 class _AnsweredBefore(Exception):
@@ -141,7 +143,7 @@ class BookingService:
 
     async def _acquire_lock(self, command: BookSlot) -> str | None:
         slot_id = command.slot_id
-        for attempt in range(LOCK_ATTEMPTS):
+        for attempt in range(len(LOCK_RETRY_DELAYS) + 1):
             await self._check_slot(command)
             try:
                 token = await self._lock.acquire(slot_id)
@@ -150,8 +152,8 @@ class BookingService:
                 return None
             if token is not None:
                 return token
-            if attempt + 1 < LOCK_ATTEMPTS:
-                await asyncio.sleep(LOCK_RETRY_DELAY)
+            if attempt < len(LOCK_RETRY_DELAYS):
+                await asyncio.sleep(LOCK_RETRY_DELAYS[attempt])
         await self._overrule_stale_lock(slot_id)
         return None
 
