@@ -36,10 +36,10 @@ from mesh_common.principal import Principal
 
 log = get_logger(__name__)
 
-# Pauses between attempts at a slot lock someone else holds. Short first: the holder's booking
+# Pauses between the three attempts at a slot lock someone else holds. Short first: the holder's booking
 # usually commits within tens of milliseconds, and then the next look at the slot answers 409.
 # The patience in all (0.4 s) is what may pass before a lock is suspected to have outlived its holder.
-LOCK_RETRY_DELAYS = (0.05, 0.1, 0.25)
+LOCK_RETRY_DELAYS = (0.1, 0.3)
 
 
 class _AnsweredBefore(Exception):
