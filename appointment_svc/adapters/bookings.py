@@ -6,7 +6,6 @@ from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 
 from appointment_svc.adapters.advisory import lock_until_commit
 from appointment_svc.adapters.slots import slot_from_row
@@ -17,11 +16,17 @@ from appointment_svc.adapters.tables import (
     booking_status_history,
     bookings,
     consultants,
-    reference_counters,
     time_slots,
 )
 from appointment_svc.domain.events import BookingEvent
-from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, london_day_bounds
+from appointment_svc.domain.model import (
+    ACTIVE_STATUSES,
+    DAILY_BOOKING_CAPACITY,
+    AppointmentType,
+    Booking,
+    BookingStatus,
+    london_day_bounds,
+)
 from appointment_svc.domain.staff import AppointmentTableQuery, StatusChange
 from appointment_svc.domain.validation import Contact, canonical_email
 from appointment_svc.service_layer.ports import DuplicateRequest, SlotTaken
@@ -38,6 +43,13 @@ INSERT_BOOKING = insert_sql("bookings", BOOKING_COLUMNS)
 INSERT_HISTORY = insert_sql("booking_status_history", ["booking_id", "from_status", "to_status", "changed_by", "changed_at", "reason"])
 INSERT_EMAIL = insert_sql("booking_emails", ["recipient", "booking_id", "kind", "sent_at"])
 FORGET_EMAILS = "DELETE FROM booking_emails WHERE recipient = %(recipient)s AND sent_at < %(before)s"
+
+
+NEXT_REFERENCE_NUMBER = """
+INSERT INTO reference_counters (day, last_value) VALUES (%(day)s, 1)
+ON CONFLICT (day) DO UPDATE SET last_value = reference_counters.last_value + 1 WHERE reference_counters.last_value < %(last)s
+RETURNING last_value
+"""
 
 
 def customer_lock_key(user_id: str) -> str:
@@ -291,13 +303,11 @@ class SqlBookingRepository(BookingRepository):
         return [booking_with_slot(row) for row in rows], total
 
     async def next_reference_number(self, day: date) -> int:
-        statement = (
-            insert(reference_counters)
-            .values(day=day, last_value=1)
-            .on_conflict_do_update(index_elements=[reference_counters.c.day], set_={"last_value": reference_counters.c.last_value + 1})
-            .returning(reference_counters.c.last_value)
-        )
-        return (await self.conn.execute(statement)).scalar_one()
+        # Its own transaction when it comes first (as the booking use case asks for it), so the
+        # counter row is held only while PostgreSQL commits the one statement; and never past the
+        # last number a reference can hold, so a refused booking leaves the day's counter as it was.
+        row = (await self.conn.exec_alone(NEXT_REFERENCE_NUMBER, {"day": day, "last": DAILY_BOOKING_CAPACITY})).first()
+        return DAILY_BOOKING_CAPACITY + 1 if row is None else row.last_value
 
     # -- abuse limits: each count is read under the advisory lock of what it counts
 
@@ -350,8 +360,10 @@ async def read_booking_facts(
 ) -> BookingFacts:  # fmt: skip
     """UnitOfWork.booking_facts in one statement (two when a retried request id finds its booking)."""
     params = {"slot_id": slot_id, "user_id": user_id, "request_id": request_id, "recipient": recipient, "now": now, "since": since}
-    statement = LOCK_BOOKING_FACTS if lock_slot else READ_BOOKING_FACTS
-    row = (await repository.conn.exec_driver_sql(statement, params)).one()
+    if lock_slot:
+        row = (await repository.conn.exec_driver_sql(LOCK_BOOKING_FACTS, params)).one()
+    else:
+        row = (await repository.conn.exec_alone(READ_BOOKING_FACTS, params)).one()
     earlier = None
     if row.earlier_id is not None:
         booking = await repository._one_booking(bookings.c.id == row.earlier_id)

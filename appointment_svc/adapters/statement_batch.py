@@ -61,6 +61,20 @@ class BatchingConnection:
         await self.flush()
         return await self.conn.exec_driver_sql(sql, parameters)
 
+    async def exec_alone(self, sql: str, parameters=None):
+        """One statement that needs no transaction around it (a single read is one snapshot anyway):
+        when none is open, PostgreSQL runs it as its own, which spares the BEGIN and the
+        COMMIT/ROLLBACK round trips. Inside an open transaction it simply joins it."""
+        await self.flush()
+        if self.conn.in_transaction():
+            return await self.conn.exec_driver_sql(sql, parameters)
+        await self.conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            return await self.conn.exec_driver_sql(sql, parameters)
+        finally:
+            await self.conn.rollback()  # ends SQLAlchemy's bookkeeping only: PostgreSQL has no transaction
+            await self.conn.execution_options(isolation_level=self.conn.default_isolation_level)
+
     async def flush(self) -> None:
         if not self._parts and not self._channels:
             return

@@ -1,7 +1,7 @@
 """The unit of work on PostgreSQL: one connection, one transaction, every repository on it."""
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from appointment_svc.adapters.bookings import SqlBookingRepository, SqlEmailLedger, lock_customer_then_mailbox, read_booking_facts
 from appointment_svc.adapters.brochures import SqlBrochureRepository
@@ -28,19 +28,15 @@ class SqlUnitOfWork(UnitOfWork):
         super().__init__(bus)
         self._engine = engine
         self._connection: AsyncConnection | None = None
-        self._transaction: AsyncTransaction | None = None
 
     @property
     def conn(self) -> AsyncConnection:
         return self._connection
 
     async def _begin(self) -> None:
+        # The transaction begins with the first statement (SQLAlchemy's autobegin), so a unit of work
+        # whose first statement needs none can run it on its own (BatchingConnection.exec_alone).
         self._connection = await self._engine.connect()
-        try:
-            self._transaction = await self._connection.begin()
-        except BaseException:
-            await self._connection.close()
-            raise
         # Every repository works through one batch: writes no one reads before the commit go together.
         self._batch = BatchingConnection(self._connection)
         self.bookings = SqlBookingRepository(self._batch)
@@ -63,11 +59,11 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def _commit(self) -> None:
         await self._batch.flush()
-        await self._transaction.commit()
+        await self._connection.commit()
 
     async def _end(self) -> None:
         try:
-            if self._transaction.is_active:
-                await self._transaction.rollback()
+            if self._connection.in_transaction():
+                await self._connection.rollback()
         finally:
             await self._connection.close()
