@@ -5,31 +5,90 @@ from dataclasses import asdict
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func, select, update
 
 from appointment_svc.adapters.advisory import lock_until_commit
-from appointment_svc.adapters.constraints import raise_translated
 from appointment_svc.adapters.slots import slot_from_row
+from appointment_svc.adapters.statement_batch import BatchingConnection, insert_sql
 from appointment_svc.adapters.tables import (
+    ACTIVE_STATUS_SQL,
     booking_emails,
     booking_status_history,
     bookings,
     consultants,
-    reference_counters,
     time_slots,
 )
 from appointment_svc.domain.events import BookingEvent
-from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, Booking, BookingStatus, london_day_bounds
+from appointment_svc.domain.model import (
+    ACTIVE_STATUSES,
+    DAILY_BOOKING_CAPACITY,
+    AppointmentType,
+    Booking,
+    BookingStatus,
+    london_day_bounds,
+)
 from appointment_svc.domain.staff import AppointmentTableQuery, StatusChange
 from appointment_svc.domain.validation import Contact, canonical_email
 from appointment_svc.service_layer.ports import DuplicateRequest, SlotTaken
 from appointment_svc.service_layer.repositories import BookingRepository
+from appointment_svc.service_layer.unit_of_work import BookingFacts
 
 ACTIVE_SLOT_INDEX = "uq_bookings_active_slot"
 USER_REQUEST_INDEX = "uq_bookings_user_request"
+
+# The hot statements of a booking, written once in psycopg's parameter style and sent without
+# SQLAlchemy compiling anything (psycopg prepares them server-side after a few uses).
+BOOKING_COLUMNS = [c.name for c in bookings.c if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason")]
+INSERT_BOOKING = insert_sql("bookings", BOOKING_COLUMNS)
+INSERT_HISTORY = insert_sql("booking_status_history", ["booking_id", "from_status", "to_status", "changed_by", "changed_at", "reason"])
+INSERT_EMAIL = insert_sql("booking_emails", ["recipient", "booking_id", "kind", "sent_at"])
+FORGET_EMAILS = "DELETE FROM booking_emails WHERE recipient = %(recipient)s AND sent_at < %(before)s"
+
+
+NEXT_REFERENCE_NUMBER = """
+INSERT INTO reference_counters (day, last_value) VALUES (%(day)s, 1)
+ON CONFLICT (day) DO UPDATE SET last_value = reference_counters.last_value + 1 WHERE reference_counters.last_value < %(last)s
+RETURNING last_value
+"""
+
+
+def customer_lock_key(user_id: str) -> str:
+    return f"booking-customer:{user_id}"
+
+
+def mailbox_lock_key(recipient: str) -> str:
+    return f"booking-email:{recipient}"
+
+
+# Two advisory locks in one round trip; PostgreSQL evaluates a select list left to right, so the
+# customer's lock is always taken before the mailbox's, as every other transaction takes them.
+LOCK_CUSTOMER_THEN_MAILBOX = (
+    "SELECT pg_advisory_xact_lock(hashtextextended(%(customer)s, 0)), pg_advisory_xact_lock(hashtextextended(%(mailbox)s, 0))"
+)
+
+# Everything a booking is checked against, in one statement (one snapshot): the slot with its
+# consultant (row-locked when {lock} says FOR UPDATE), the booking this request id already made,
+# the customer's upcoming active bookings, and the mailbox's recent and promised emails. The
+# counts match SqlBookingRepository.upcoming_active / active_to and SqlEmailLedger.sent_since.
+BOOKING_FACTS = f"""
+SELECT slot.*, earlier.id AS earlier_id, earlier.request_fingerprint AS earlier_fingerprint,
+    (SELECT count(*) FROM bookings
+      WHERE user_id = %(user_id)s AND {ACTIVE_STATUS_SQL} AND slot_starts_at > %(now)s) AS upcoming_active,
+    ARRAY(SELECT sent_at FROM booking_emails WHERE recipient = %(recipient)s AND sent_at > %(since)s) AS emails_sent,
+    (SELECT count(*) FROM bookings WHERE recipient = %(recipient)s AND {ACTIVE_STATUS_SQL}) AS emails_promised
+FROM (SELECT) AS one
+LEFT JOIN LATERAL (
+    SELECT s.id, s.type, s.starts_at, s.ends_at, s.is_booked, s.is_blocked,
+        c.id AS consultant_id, c.name AS consultant_name, c.avatar_url, c.categories
+    FROM time_slots s JOIN consultants c ON c.id = s.consultant_id
+    WHERE s.id = %(slot_id)s {{lock}}
+) AS slot ON true
+LEFT JOIN LATERAL (
+    SELECT id, request_fingerprint FROM bookings WHERE user_id = %(user_id)s AND request_id = %(request_id)s
+) AS earlier ON true
+"""
+READ_BOOKING_FACTS = BOOKING_FACTS.format(lock="")
+LOCK_BOOKING_FACTS = BOOKING_FACTS.format(lock="FOR UPDATE OF s")
 
 # A booking with its slot and consultant, in one row; the slot's columns start with `slot_`
 # (bookings.slot_id is the slot's id). The booking's copy of its slot's start, there for the
@@ -137,32 +196,32 @@ def table_count_statement(query: AppointmentTableQuery):
 
 
 class SqlBookingRepository(BookingRepository):
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: BatchingConnection):
         super().__init__()
         self.conn = conn
 
     async def _add(self, booking: Booking, fingerprint: str | None) -> None:
-        try:
-            await self.conn.execute(
-                bookings.insert().values(
-                    id=booking.id,
-                    reference_code=booking.reference_code,
-                    user_id=booking.user_id,
-                    type=booking.type.value,
-                    for_kitchen=booking.for_kitchen,
-                    for_bedroom=booking.for_bedroom,
-                    **asdict(booking.contact),
-                    recipient=canonical_email(booking.contact.email),
-                    slot_id=booking.slot.id,
-                    status=booking.status.value,
-                    request_id=booking.request_id,
-                    request_fingerprint=fingerprint,
-                    created_at=booking.created_at,
-                    updated_at=booking.created_at,
-                )
-            )
-        except IntegrityError as exc:
-            raise_translated(exc, {ACTIVE_SLOT_INDEX: SlotTaken, USER_REQUEST_INDEX: DuplicateRequest})
+        # Deferred: a rival booking of the slot or request surfaces at the latest from the commit.
+        self.conn.defer(
+            INSERT_BOOKING,
+            dict(
+                id=booking.id,
+                reference_code=booking.reference_code,
+                user_id=booking.user_id,
+                type=booking.type.value,
+                for_kitchen=booking.for_kitchen,
+                for_bedroom=booking.for_bedroom,
+                **asdict(booking.contact),
+                recipient=canonical_email(booking.contact.email),
+                slot_id=booking.slot.id,
+                status=booking.status.value,
+                request_id=booking.request_id,
+                request_fingerprint=fingerprint,
+                created_at=booking.created_at,
+                updated_at=booking.created_at,
+            ),
+            errors={ACTIVE_SLOT_INDEX: SlotTaken, USER_REQUEST_INDEX: DuplicateRequest},
+        )
 
     async def _one_booking(self, *where, lock: bool = False) -> Booking | None:
         statement = select(*BOOKING_WITH_SLOT_COLUMNS).select_from(BOOKINGS_WITH_SLOTS).where(*where)
@@ -191,15 +250,16 @@ class SqlBookingRepository(BookingRepository):
         )
 
     async def add_history(self, event: BookingEvent) -> None:
-        await self.conn.execute(
-            booking_status_history.insert().values(
+        self.conn.defer(
+            INSERT_HISTORY,
+            dict(
                 booking_id=event.booking.id,
                 from_status=event.from_status.value if event.from_status else None,
                 to_status=event.to_status.value,
                 changed_by=event.by,
                 changed_at=event.at,
                 reason=event.reason,
-            )
+            ),
         )
 
     async def history(self, booking_id: UUID) -> list[StatusChange]:
@@ -243,18 +303,16 @@ class SqlBookingRepository(BookingRepository):
         return [booking_with_slot(row) for row in rows], total
 
     async def next_reference_number(self, day: date) -> int:
-        statement = (
-            insert(reference_counters)
-            .values(day=day, last_value=1)
-            .on_conflict_do_update(index_elements=[reference_counters.c.day], set_={"last_value": reference_counters.c.last_value + 1})
-            .returning(reference_counters.c.last_value)
-        )
-        return (await self.conn.execute(statement)).scalar_one()
+        # Its own transaction when it comes first (as the booking use case asks for it), so the
+        # counter row is held only while PostgreSQL commits the one statement; and never past the
+        # last number a reference can hold, so a refused booking leaves the day's counter as it was.
+        row = (await self.conn.exec_alone(NEXT_REFERENCE_NUMBER, {"day": day, "last": DAILY_BOOKING_CAPACITY})).first()
+        return DAILY_BOOKING_CAPACITY + 1 if row is None else row.last_value
 
     # -- abuse limits: each count is read under the advisory lock of what it counts
 
     async def serialise_customer(self, user_id: str) -> None:
-        await lock_until_commit(self.conn, f"booking-customer:{user_id}")
+        await lock_until_commit(self.conn, customer_lock_key(user_id))
 
     async def upcoming_active(self, user_id: str, now: datetime) -> int:
         statement = select(func.count()).select_from(bookings).where(
@@ -272,11 +330,11 @@ class SqlBookingRepository(BookingRepository):
 
 
 class SqlEmailLedger:
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: BatchingConnection):
         self.conn = conn
 
     async def serialise(self, recipient: str) -> None:
-        await lock_until_commit(self.conn, f"booking-email:{recipient}")
+        await lock_until_commit(self.conn, mailbox_lock_key(recipient))
 
     async def sent_since(self, recipient: str, since: datetime) -> list[datetime]:
         statement = select(booking_emails.c.sent_at).where(
@@ -286,7 +344,34 @@ class SqlEmailLedger:
 
     async def record(self, recipient: str, booking_id: UUID, kind: str, at: datetime, *, forget_before: datetime) -> None:
         # Rows older than the window never count again; pruning per address keeps the table small.
-        await self.conn.execute(
-            delete(booking_emails).where(booking_emails.c.recipient == recipient, booking_emails.c.sent_at < forget_before)
-        )
-        await self.conn.execute(booking_emails.insert().values(recipient=recipient, booking_id=booking_id, kind=kind, sent_at=at))
+        # Both deferred: the pruned rows are older than the window, so no read before the commit misses them.
+        self.conn.defer(FORGET_EMAILS, {"recipient": recipient, "before": forget_before})
+        self.conn.defer(INSERT_EMAIL, {"recipient": recipient, "booking_id": booking_id, "kind": kind, "sent_at": at})
+
+
+async def lock_customer_then_mailbox(conn: BatchingConnection, user_id: str, recipient: str) -> None:
+    """serialise_customer, then SqlEmailLedger.serialise, in one round trip."""
+    await conn.exec_driver_sql(LOCK_CUSTOMER_THEN_MAILBOX, {"customer": customer_lock_key(user_id), "mailbox": mailbox_lock_key(recipient)})
+
+
+async def read_booking_facts(
+    repository: SqlBookingRepository, *, slot_id: UUID, user_id: str, request_id: str | None, recipient: str,
+    now: datetime, since: datetime, lock_slot: bool,
+) -> BookingFacts:  # fmt: skip
+    """UnitOfWork.booking_facts in one statement (two when a retried request id finds its booking)."""
+    params = {"slot_id": slot_id, "user_id": user_id, "request_id": request_id, "recipient": recipient, "now": now, "since": since}
+    if lock_slot:
+        row = (await repository.conn.exec_driver_sql(LOCK_BOOKING_FACTS, params)).one()
+    else:
+        row = (await repository.conn.exec_alone(READ_BOOKING_FACTS, params)).one()
+    earlier = None
+    if row.earlier_id is not None:
+        booking = await repository._one_booking(bookings.c.id == row.earlier_id)
+        earlier = None if booking is None else (booking, row.earlier_fingerprint)
+    return BookingFacts(
+        slot=None if row.id is None else slot_from_row(row),
+        earlier=earlier,
+        upcoming_active=row.upcoming_active,
+        emails_sent=list(row.emails_sent),
+        emails_promised=row.emails_promised,
+    )

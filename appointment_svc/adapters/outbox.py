@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from appointment_svc.adapters.advisory import OUTBOX_RELAY_LOCK_KEY
+from appointment_svc.adapters.statement_batch import BatchingConnection, insert_sql
 from appointment_svc.adapters.tables import outbox
 from mesh_common.events import EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
 from mesh_common.lifecycle import stop_tasks, wait_until
@@ -44,16 +45,21 @@ LISTEN_CONNECT_TIMEOUT = 3
 LISTEN_CHECK_SECONDS = 0.5
 
 
-async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID:
-    """Write `event` into the outbox within the caller's transaction; returns its event id."""
+def _checked(subject: str, event: Message) -> UUID:
+    """Refuse an event of the wrong type for `subject`; give it its id and time if unset."""
     expected = EVENT_TYPES.get(subject)
     if expected is None or not isinstance(event, expected):
         raise ValueError(f"{type(event).__name__} cannot be published on {subject!r}")
     if not event.event_id:
         event.event_id = str(uuid.uuid4())
-    event_id = UUID(event.event_id)
     if not event.HasField("occurred_at"):
         event.occurred_at.FromDatetime(datetime.now(timezone.utc))
+    return UUID(event.event_id)
+
+
+async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID:
+    """Write `event` into the outbox within the caller's transaction; returns its event id."""
+    event_id = _checked(subject, event)
     await conn.execute(
         outbox.insert().values(
             id=event_id,
@@ -65,6 +71,22 @@ async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID
     )
     # Delivered to listeners only when the transaction commits; several collapse into one.
     await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return event_id
+
+
+# clock_timestamp() as in add_event: rows of one transaction keep the order they were added in.
+INSERT_EVENT = insert_sql("outbox", ["id", "subject", "payload"], {"created_at": "clock_timestamp()"})
+
+
+async def defer_event(conn: BatchingConnection, subject: str, event: Message) -> UUID:
+    """add_event for a unit of work: the row and the NOTIFY leave with the transaction's other writes."""
+    event_id = _checked(subject, event)
+    if conn.holds(INSERT_EVENT):
+        # The parts of one batch run in no promised order: a second event waits for the first to be
+        # written, so their clock_timestamp()s, hence the order they are published in, follow the calls.
+        await conn.flush()
+    conn.defer(INSERT_EVENT, {"id": event_id, "subject": subject, "payload": event.SerializeToString()})
+    conn.notify(NOTIFY_CHANNEL)
     return event_id
 
 

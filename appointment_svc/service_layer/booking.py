@@ -15,7 +15,7 @@ from appointment_svc.domain.errors import (
     SlotNotFound,
     SlotUnavailable,
 )
-from appointment_svc.domain.limits import BookingLimits
+from appointment_svc.domain.limits import EMAIL_WINDOW, BookingLimits
 from appointment_svc.domain.model import (
     Booking,
     BookSlot,
@@ -25,18 +25,29 @@ from appointment_svc.domain.model import (
     london_date,
     reference_code,
 )
+from appointment_svc.domain.validation import canonical_email
 from appointment_svc.service_layer.email_quota import check_room_for_a_booking, serialise_booking_emails
 from appointment_svc.service_layer.lifecycle import save_status_change
 from appointment_svc.service_layer.ports import DuplicateRequest, LockUnavailable, SlotLock, SlotTaken
-from appointment_svc.service_layer.unit_of_work import UnitOfWork
+from appointment_svc.service_layer.unit_of_work import BookingFacts, UnitOfWork
 from mesh_common.clock import utc_now
 from mesh_common.logging import get_logger
 from mesh_common.principal import Principal
 
 log = get_logger(__name__)
 
-LOCK_ATTEMPTS = 3
-LOCK_RETRY_DELAY = 0.2
+# Pauses between the three attempts at a slot lock someone else holds. Short first: the holder's booking
+# usually commits within tens of milliseconds, and then the next look at the slot answers 409.
+# The patience in all (0.4 s) is what may pass before a lock is suspected to have outlived its holder.
+LOCK_RETRY_DELAYS = (0.1, 0.3)
+
+
+class _AnsweredBefore(Exception):
+    """The request id already made a booking: the answer is that booking, nothing more is done."""
+
+    def __init__(self, booking: Booking):
+        super().__init__()
+        self.booking = booking
 
 
 class BookingService:
@@ -53,12 +64,10 @@ class BookingService:
         self._limits = limits
 
     async def book(self, command: BookSlot) -> Booking:
-        if command.request_id:
-            previous = await self._previous_answer(command)
-            if previous is not None:
-                return previous
         try:
             return await self._book(command)
+        except _AnsweredBefore as answered:
+            return answered.booking
         except (SlotUnavailable, BookingLimitReached, RateLimitExceeded):
             # A concurrent retry of this very request may be what took the slot (or the last
             # place, or the last email): answer as it did.
@@ -89,35 +98,52 @@ class BookingService:
     async def _previous_answer(self, command: BookSlot) -> Booking | None:
         async with self._uow() as uow:
             found = await uow.bookings.for_request(command.user_id, command.request_id)
-        if found is None:
-            return None
-        booking, fingerprint = found
+        return None if found is None else self._same_request(command, found)
+
+    @staticmethod
+    def _same_request(command: BookSlot, earlier: tuple[Booking, str]) -> Booking:
+        booking, fingerprint = earlier
         if fingerprint != command.fingerprint():
             raise RequestIdConflict()
         return booking
 
+    async def _facts(self, uow: UnitOfWork, command: BookSlot, now: datetime, *, locked: bool) -> BookingFacts:
+        return await uow.booking_facts(
+            slot_id=command.slot_id,
+            user_id=command.user_id,
+            # Under the locks the request id was already looked up: the unique index guards a rival.
+            request_id=None if locked else command.request_id,
+            recipient=canonical_email(command.contact.email),
+            now=now,
+            since=now - EMAIL_WINDOW,
+            lock_slot=locked,
+        )
+
     async def _check_slot(self, command: BookSlot) -> None:
-        """Cheap unlocked reads so losers of a race that is already decided get their answer at once,
-        and a refused request takes no reference number or lock."""
+        """Cheap unlocked reads, in one go, so a retried request gets its earlier answer
+        (_AnsweredBefore), losers of a race that is already decided get theirs at once, and a
+        refused request takes no reference number or lock."""
+        now = self._clock()
         async with self._uow() as uow:
-            slot = await uow.slots.get(command.slot_id)
-            if slot is None:
-                raise SlotNotFound()
-            now = self._clock()
-            self._check_rules(slot, command, now)
-            await self._check_limits(uow, command, now)
+            facts = await self._facts(uow, command, now, locked=False)
+        if facts.earlier is not None:
+            raise _AnsweredBefore(self._same_request(command, facts.earlier))
+        if facts.slot is None:
+            raise SlotNotFound()
+        self._check_rules(facts.slot, command, now)
+        self._check_limits(facts, now)
 
     def _check_rules(self, slot: Slot, command: BookSlot, now: datetime) -> None:
         check_bookable(slot, command, now)
         self._limits.check_start(slot.starts_at, now, "slotId")
 
-    async def _check_limits(self, uow: UnitOfWork, command: BookSlot, now: datetime) -> None:
-        self._limits.check_active_bookings(await uow.bookings.upcoming_active(command.user_id, now))
-        await check_room_for_a_booking(uow, self._limits, command.contact.email, now)
+    def _check_limits(self, facts: BookingFacts, now: datetime) -> None:
+        self._limits.check_active_bookings(facts.upcoming_active)
+        check_room_for_a_booking(self._limits, facts, now)
 
     async def _acquire_lock(self, command: BookSlot) -> str | None:
         slot_id = command.slot_id
-        for attempt in range(LOCK_ATTEMPTS):
+        for attempt in range(len(LOCK_RETRY_DELAYS) + 1):
             await self._check_slot(command)
             try:
                 token = await self._lock.acquire(slot_id)
@@ -126,8 +152,8 @@ class BookingService:
                 return None
             if token is not None:
                 return token
-            if attempt + 1 < LOCK_ATTEMPTS:
-                await asyncio.sleep(LOCK_RETRY_DELAY)
+            if attempt < len(LOCK_RETRY_DELAYS):
+                await asyncio.sleep(LOCK_RETRY_DELAYS[attempt])
         await self._overrule_stale_lock(slot_id)
         return None
 
@@ -159,11 +185,11 @@ class BookingService:
     async def _book_in_transaction(self, command: BookSlot, reference: str) -> Booking:
         async with self._uow() as uow:
             # Customer, then recipient, then slot: every transaction takes these locks in this order.
-            await uow.bookings.serialise_customer(command.user_id)
-            await serialise_booking_emails(uow, command.contact.email)
-            now = self._clock()
-            await self._check_limits(uow, command, now)
-            slot = await uow.slots.get(command.slot_id, lock=True)
+            await uow.serialise_booking(command.user_id, canonical_email(command.contact.email))
+            now = self._clock()  # after the locks: the times a mailbox records only ever rise
+            facts = await self._facts(uow, command, now, locked=True)
+            self._check_limits(facts, now)
+            slot = facts.slot
             if slot is None:
                 raise SlotNotFound()
             self._check_rules(slot, command, now)

@@ -17,7 +17,7 @@ from appointment_svc.domain.limits import EMAIL_WINDOW, BookingLimits
 from appointment_svc.domain.validation import canonical_email
 
 if TYPE_CHECKING:
-    from appointment_svc.service_layer.unit_of_work import UnitOfWork
+    from appointment_svc.service_layer.unit_of_work import BookingFacts, UnitOfWork
 
 
 async def serialise_booking_emails(uow: UnitOfWork, email: str) -> None:
@@ -26,12 +26,10 @@ async def serialise_booking_emails(uow: UnitOfWork, email: str) -> None:
     await uow.emails.serialise(canonical_email(email))
 
 
-async def check_room_for_a_booking(uow: UnitOfWork, limits: BookingLimits, email: str, now: datetime) -> None:
-    """Refuse a booking whose emails would not fit the recipient's limit (exact only under
-    serialise_booking_emails; without it, a quick pre-check)."""
-    recipient = canonical_email(email)
-    sent = await uow.emails.sent_since(recipient, now - EMAIL_WINDOW)
-    limits.check_email_quota(sent, now, promised=await uow.bookings.active_to(recipient), needs=2)
+def check_room_for_a_booking(limits: BookingLimits, facts: BookingFacts, now: datetime) -> None:
+    """Refuse a booking whose emails would not fit the recipient's limit (exact only when the facts
+    were read under serialise_booking; without it, a quick pre-check)."""
+    limits.check_email_quota(facts.emails_sent, now, promised=facts.emails_promised, needs=2)
 
 
 async def publish_with_email(uow: UnitOfWork, event: events.BookingEvent, now: datetime) -> None:

@@ -61,7 +61,8 @@ class BookingRepository(abc.ABC):
 
     @abc.abstractmethod
     async def next_reference_number(self, day: date) -> int:
-        """The day's next sequence number (taken even if the transaction later rolls back)."""
+        """The day's next sequence number (taken even if the transaction later rolls back); once the
+        day has given out DAILY_BOOKING_CAPACITY of them, some number above it (nothing is taken)."""
 
     @abc.abstractmethod
     async def serialise_customer(self, user_id: str) -> None:

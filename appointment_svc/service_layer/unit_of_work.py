@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
+from appointment_svc.domain.model import Booking, Slot
 from appointment_svc.service_layer.lifecycle import write_event
 from appointment_svc.service_layer.messagebus import MessageBus
 from appointment_svc.service_layer.ports import EmailLedger, Outbox
@@ -13,6 +17,18 @@ from appointment_svc.service_layer.repositories import (
     ConsultantRepository,
     SlotRepository,
 )
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """Everything the checks of one booking read: its slot, the booking its request id already
+    made (with that request's fingerprint), and the counts the customer's and mailbox's limits use."""
+
+    slot: Slot | None
+    earlier: tuple[Booking, str] | None
+    upcoming_active: int  # the customer's upcoming PENDING/CONFIRMED bookings
+    emails_sent: list[datetime]  # booking emails to the recipient since `since`
+    emails_promised: int  # active bookings whose emails go to the recipient
 
 
 class UnitOfWork(abc.ABC):
@@ -50,6 +66,28 @@ class UnitOfWork(abc.ABC):
             written.append(event)
         await self._commit()
         self._committed.extend(written)
+
+    async def booking_facts(
+        self, *, slot_id: UUID, user_id: str, request_id: str | None, recipient: str, now: datetime, since: datetime,
+        lock_slot: bool = False,
+    ) -> BookingFacts:  # fmt: skip
+        """The reads a booking is checked against, taken together: a storage adapter answers in one
+        round trip. `lock_slot`: as SlotRepository.get(lock=True); the counts are exact only under
+        serialise_booking."""
+        earlier = await self.bookings.for_request(user_id, request_id) if request_id else None
+        return BookingFacts(
+            slot=await self.slots.get(slot_id, lock=lock_slot),
+            earlier=earlier,
+            upcoming_active=await self.bookings.upcoming_active(user_id, now),
+            emails_sent=await self.emails.sent_since(recipient, since),
+            emails_promised=await self.bookings.active_to(recipient),
+        )
+
+    async def serialise_booking(self, user_id: str, recipient: str) -> None:
+        """Wait for, then hold until the transaction ends, the customer's lock, then the mailbox's
+        (every transaction takes them in this order; an adapter may take both in one round trip)."""
+        await self.bookings.serialise_customer(user_id)
+        await self.emails.serialise(recipient)
 
     def collect_new_events(self) -> Iterator[object]:
         for aggregate in (*self.bookings.seen, *self.brochures.seen):
