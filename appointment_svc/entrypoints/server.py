@@ -59,10 +59,21 @@ class RejectUndecodableRequests(grpc.aio.ServerInterceptor):
     logged traceback. Decoding happens before any servicer code, so only here can it be caught.
     """
 
+    def __init__(self) -> None:
+        # Handlers are fixed at start, so each method's wrapper is built once, not on every call.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
             return handler
+        wrapped = self._wrapped.get(handler_call_details.method)
+        if wrapped is None:
+            wrapped = self._wrapped[handler_call_details.method] = self._tolerant(handler)
+        return wrapped
+
+    @staticmethod
+    def _tolerant(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         deserialize, behaviour = handler.request_deserializer, handler.unary_unary
 
         def tolerant_deserialize(raw: bytes):
