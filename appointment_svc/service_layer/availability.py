@@ -6,8 +6,7 @@ from typing import Callable
 
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import AvailabilityQuery, Slot, available_slots
-from appointment_svc.service_layer.ports import AvailabilityCache, EncodedGrid, epoch_micros
-from appointment_svc.service_layer.unit_of_work import UnitOfWork
+from appointment_svc.service_layer.ports import AvailabilityCache, EncodedGrid, SlotReader, epoch_micros
 from mesh_common.clock import utc_now
 
 # One slot in the transport's wire form; the entrypoint that answers with the grid provides it.
@@ -27,13 +26,13 @@ def encode_grid(slots: list[Slot], encode: SlotEncoder) -> EncodedGrid:
 class AvailabilityService:
     def __init__(
         self,
-        uow_factory: Callable[[], UnitOfWork],
+        slots: SlotReader,
         cache: AvailabilityCache,
         encode_slot: SlotEncoder,
         clock: Callable[[], datetime] = utc_now,
         limits: BookingLimits = BookingLimits(),
     ):
-        self._uow = uow_factory
+        self._slots = slots
         self._cache = cache
         self._encode_slot = encode_slot
         self._clock = clock
@@ -48,8 +47,7 @@ class AvailabilityService:
         self._limits.check_day(query.day, now, "date")
         grid = await self._cache.get(query)
         if grid is None:
-            async with self._uow() as uow:
-                candidates = await uow.slots.open_on(query, now)
+            candidates = await self._slots.open_on(query, now)
             grid = encode_grid(available_slots(candidates, query, now), self._encode_slot)
             await self._cache.put(query, grid)
         # A cached grid can outlive a slot's start time: the slots that have started are cut off on every read.

@@ -14,7 +14,7 @@ from typing import Protocol, Sequence
 from uuid import UUID
 
 from appointment_svc.domain.events import BookingEvent, BrochureRequested
-from appointment_svc.domain.model import AvailabilityQuery
+from appointment_svc.domain.model import AvailabilityQuery, Slot
 
 
 class LockUnavailable(Exception):
@@ -73,6 +73,13 @@ class EncodedGrid:
         if first == 0:
             return self.body
         return self.body[self.offsets[first] :] if first < len(self.offsets) else b""
+
+
+class SlotReader(Protocol):
+    """The availability read, outside any unit of work: it changes nothing, so it needs no transaction."""
+
+    async def open_on(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
+        """Candidates for the day's availability (the domain's rules pick from them)."""
 
 
 class AvailabilityCache(Protocol):

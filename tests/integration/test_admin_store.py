@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from appointment_svc.adapters.bookings import table_page_statement
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.slot_lock import RedisSlotLock
-from appointment_svc.adapters.slots import slot_calendar_statement
+from appointment_svc.adapters.slots import SqlSlotReader, slot_calendar_statement
 from appointment_svc.domain.errors import (
     ConsultantNotFound,
     InvalidStatusTransition,
@@ -358,9 +358,9 @@ async def test_generation_skips_times_that_overlap_existing_slots(admin, databas
     assert await admin.generate_slots(a_generation(consultant)) == (49, 1)
 
 
-async def test_generated_slots_appear_in_availability_at_once(admin, uow, database_url, redis):
+async def test_generated_slots_appear_in_availability_at_once(admin, engine, database_url, redis):
     consultant = add_consultant(database_url)
-    availability = AvailabilityService(uow, AvailabilityCache(redis), encode_ids, limits=FAR_HORIZON)
+    availability = AvailabilityService(SqlSlotReader(engine), AvailabilityCache(redis), encode_ids, limits=FAR_HORIZON)
     query = AvailabilityQuery(AppointmentType.HOME_MEASUREMENT, date(2031, 7, 14))
     before = set(slot_ids(await availability.list_available(query)))  # warms the cache
     await admin.generate_slots(a_generation(consultant))
@@ -368,9 +368,9 @@ async def test_generated_slots_appear_in_availability_at_once(admin, uow, databa
     assert len([s for s, c in after if c == consultant]) == 5 and before <= {s for s, _ in after}
 
 
-async def test_blocking_takes_a_slot_out_of_availability_and_unblocking_puts_it_back(admin, uow, database_url, redis):
+async def test_blocking_takes_a_slot_out_of_availability_and_unblocking_puts_it_back(admin, engine, database_url, redis):
     slot = add_slot(database_url, add_consultant(database_url), london(LONDON_SUMMER_DAY, 11))
-    availability = AvailabilityService(uow, AvailabilityCache(redis), encode_ids, limits=FAR_HORIZON)
+    availability = AvailabilityService(SqlSlotReader(engine), AvailabilityCache(redis), encode_ids, limits=FAR_HORIZON)
     query = AvailabilityQuery(AppointmentType.SHOWROOM_VISIT, LONDON_SUMMER_DAY)
     assert slot in slot_ids(await availability.list_available(query))
     await admin.block_slot(slot)

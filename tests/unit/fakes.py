@@ -308,6 +308,17 @@ class FakeUnitOfWork(UnitOfWork):
         self._work = None
 
 
+class FakeSlotReader:
+    """Reads as the fake repositories do; each read counts as one of the database's transactions."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    async def open_on(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
+        async with FakeUnitOfWork(self._db) as uow:
+            return await uow.slots.open_on(query, now)
+
+
 class FakeCache:
     """An availability cache that remembers what it was told to forget."""
 

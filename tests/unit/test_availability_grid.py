@@ -15,7 +15,7 @@ from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.messagebus import MessageBus
 from booking.v1 import appointment_service_pb2 as pb
 from tests.grids import encode_ids, slot_ids
-from tests.unit.fakes import NOW, FakeCache, FakeDatabase, FakeSlotLock, FakeUnitOfWork, a_booking_form, a_slot
+from tests.unit.fakes import NOW, FakeCache, FakeDatabase, FakeSlotLock, FakeSlotReader, FakeUnitOfWork, a_booking_form, a_slot
 
 UTC = timezone.utc
 DAY = date(2026, 3, 4)
@@ -31,7 +31,7 @@ def a_day_of_slots(db: FakeDatabase):
 
 
 def service_on(db: FakeDatabase, cache: FakeCache, clock, encode=encode_ids) -> AvailabilityService:
-    return AvailabilityService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache))), cache, encode, clock=clock)
+    return AvailabilityService(FakeSlotReader(db), cache, encode, clock=clock)
 
 
 QUERY = AvailabilityQuery(AppointmentType.SHOWROOM_VISIT, DAY)

@@ -17,7 +17,7 @@ from appointment_svc.domain.model import (
 )
 from appointment_svc.service_layer.availability import AvailabilityService
 from tests.grids import encode_ids, slot_ids
-from tests.unit.fakes import FakeCache, FakeDatabase, FakeUnitOfWork
+from tests.unit.fakes import FakeCache, FakeDatabase, FakeSlotReader
 
 UTC = timezone.utc
 KITCHEN_ONLY = Consultant(uuid.uuid4(), "Amelia", "https://a/1.png", (Category.KITCHEN,))
@@ -119,7 +119,7 @@ def availability(slots: list[Slot], clock) -> tuple[AvailabilityService, FakeDat
     db = FakeDatabase()
     for s in slots:
         db.add_slot(s)
-    return AvailabilityService(lambda: FakeUnitOfWork(db), FakeCache(), encode_ids, clock=clock), db
+    return AvailabilityService(FakeSlotReader(db), FakeCache(), encode_ids, clock=clock), db
 
 
 async def test_a_second_read_is_served_from_the_cache():
