@@ -13,10 +13,12 @@ from appointment_svc.adapters.outbox import OutboxRelay
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.redis_breaker import RedisBreaker
 from appointment_svc.adapters.slot_lock import RedisSlotLock
+from appointment_svc.adapters.slots import SqlSlotReader
 from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
 from appointment_svc.domain import events
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.entrypoints.auth import Authenticator
+from appointment_svc.entrypoints.servicers import slot_in_list_response
 from appointment_svc.service_layer import handlers, ports
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
@@ -97,7 +99,7 @@ def build(settings: AppointmentSettings) -> Container:
         settings=settings,
         engine=engine,
         redis=redis,
-        availability=AvailabilityService(uow, cache, limits=limits),
+        availability=AvailabilityService(SqlSlotReader(engine), cache, slot_in_list_response, limits=limits),
         bookings=BookingService(uow, RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds), limits=limits),
         admin=AdminService(uow, limits=limits),
         brochures=BrochureService(

@@ -1,14 +1,16 @@
 """Redis availability cache. Redis is an optimisation: when it is down we read PostgreSQL."""
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
-from uuid import UUID
+import struct
+import sys
+from array import array
+from datetime import date
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, Category, Consultant, Slot
+from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, Category
+from appointment_svc.service_layer.ports import EncodedGrid
 from mesh_common.logging import get_logger
 
 log = get_logger(__name__)
@@ -21,42 +23,36 @@ def cache_key(query: AvailabilityQuery) -> str:
     return f"slot:availability:{query.type.value}:{query.day.isoformat()}:{category}"
 
 
-def _encode(slots: list[Slot]) -> str:
-    return json.dumps(
-        [
-            {
-                "id": str(s.id),
-                "type": s.type.value,
-                "startsAt": s.starts_at.isoformat(),
-                "endsAt": s.ends_at.isoformat(),
-                "consultant": {
-                    "id": str(s.consultant.id),
-                    "name": s.consultant.name,
-                    "avatarUrl": s.consultant.avatar_url,
-                    "categories": [c.value for c in s.consultant.categories],
-                },
-            }
-            for s in slots
-        ]
-    )
+# The stored form: a version tag, the slot count, every start (int64 µs since the epoch), every
+# offset (uint32), then the encoded slots. A read turns it back with a few C-level copies and
+# decodes no slot. Anything without the tag (an entry of an older release) reads as a miss.
+_TAG = b"grid1"
+_COUNT = struct.Struct("<I")
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
-def _decode(raw: str | bytes) -> list[Slot]:
-    return [
-        Slot(
-            id=UUID(item["id"]),
-            type=AppointmentType(item["type"]),
-            starts_at=datetime.fromisoformat(item["startsAt"]),
-            ends_at=datetime.fromisoformat(item["endsAt"]),
-            consultant=Consultant(
-                id=UUID(item["consultant"]["id"]),
-                name=item["consultant"]["name"],
-                avatar_url=item["consultant"]["avatarUrl"],
-                categories=tuple(Category(c) for c in item["consultant"]["categories"]),
-            ),
-        )
-        for item in json.loads(raw)
-    ]
+def _little_endian(numbers: array) -> array:
+    if _BIG_ENDIAN:
+        numbers.byteswap()
+    return numbers
+
+
+def _pack(grid: EncodedGrid) -> bytes:
+    starts, offsets = _little_endian(array("q", grid.starts)), _little_endian(array("I", grid.offsets))
+    return b"".join((_TAG, _COUNT.pack(len(starts)), starts.tobytes(), offsets.tobytes(), grid.body))
+
+
+def _unpack(raw: bytes) -> EncodedGrid | None:
+    if not raw.startswith(_TAG):
+        return None
+    (count,) = _COUNT.unpack_from(raw, len(_TAG))
+    starts, offsets = array("q"), array("I")
+    position = len(_TAG) + _COUNT.size
+    starts.frombytes(raw[position : position + count * starts.itemsize])
+    position += count * starts.itemsize
+    offsets.frombytes(raw[position : position + count * offsets.itemsize])
+    position += count * offsets.itemsize
+    return EncodedGrid(raw[position:], _little_endian(starts), _little_endian(offsets))
 
 
 class AvailabilityCache:
@@ -64,17 +60,17 @@ class AvailabilityCache:
         self._redis = redis
         self._ttl = ttl_seconds
 
-    async def get(self, query: AvailabilityQuery) -> list[Slot] | None:
+    async def get(self, query: AvailabilityQuery) -> EncodedGrid | None:
         try:
             raw = await self._redis.get(cache_key(query))
         except (RedisError, OSError) as exc:
             log.warning("availability cache read failed; using the database", error=type(exc).__name__)
             return None
-        return None if raw is None else _decode(raw)
+        return None if raw is None else _unpack(raw)
 
-    async def put(self, query: AvailabilityQuery, slots: list[Slot]) -> None:
+    async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
         try:
-            await self._redis.set(cache_key(query), _encode(slots), ex=self._ttl)
+            await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
         except (RedisError, OSError) as exc:
             log.warning("availability cache write failed", error=type(exc).__name__)
 

@@ -5,10 +5,10 @@ import uuid
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from appointment_svc.adapters.constraints import raise_translated
 from appointment_svc.adapters.tables import bookings, consultants, time_slots
@@ -23,6 +23,7 @@ from appointment_svc.domain.model import (
     london_day_bounds,
 )
 from appointment_svc.domain.staff import CalendarSlot, GenerateSlots, NewSlot, SlotCalendarQuery
+from appointment_svc.service_layer.ports import SlotReader
 from appointment_svc.service_layer.repositories import SlotRepository
 
 NO_OVERLAP_CONSTRAINT = "time_slots_no_overlap"
@@ -67,6 +68,42 @@ SLOT_WITH_CONSULTANT = select(
     consultants.c.avatar_url,
     consultants.c.categories,
 ).join(consultants, consultants.c.id == time_slots.c.consultant_id)
+
+
+# Built once: every cache miss runs one of these two, and building a statement (and its cache key)
+# per request cost more CPU than PostgreSQL spent answering it.
+OPEN_SLOTS = SLOT_WITH_CONSULTANT.where(
+    time_slots.c.type == bindparam("type"),
+    time_slots.c.starts_at >= bindparam("from"),
+    time_slots.c.starts_at < bindparam("to"),
+    time_slots.c.is_booked.is_(False),
+    time_slots.c.is_blocked.is_(False),
+).order_by(time_slots.c.starts_at, consultants.c.name, time_slots.c.id)
+OPEN_SLOTS_IN_CATEGORY = OPEN_SLOTS.where(bindparam("category", type_=String) == any_(consultants.c.categories))
+
+
+async def open_slots(conn: AsyncConnection, query: AvailabilityQuery, now: datetime) -> list[Slot]:
+    start, end = london_day_bounds(query.day)
+    parameters = {"type": query.type.value, "from": max(start, now), "to": end}
+    if query.category is None:
+        statement = OPEN_SLOTS
+    else:
+        statement, parameters["category"] = OPEN_SLOTS_IN_CATEGORY, query.category.value
+    rows = (await conn.execute(statement, parameters)).all()
+    return [slot_from_row(row) for row in rows]
+
+
+class SqlSlotReader(SlotReader):
+    """The availability query alone on a connection in autocommit: one round trip for the SELECT,
+    none for BEGIN and ROLLBACK (a unit of work's transaction costs two more per cache miss)."""
+
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+
+    async def open_on(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
+        async with self._engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await open_slots(conn, query, now)
 
 
 def slot_calendar_statement(query: SlotCalendarQuery):
@@ -133,18 +170,7 @@ class SqlSlotRepository(SlotRepository):
         await self.conn.execute(update(time_slots).where(time_slots.c.id == slot_id).values(is_booked=False))
 
     async def open_on(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
-        start, end = london_day_bounds(query.day)
-        statement = SLOT_WITH_CONSULTANT.where(
-            time_slots.c.type == query.type.value,
-            time_slots.c.starts_at >= max(start, now),
-            time_slots.c.starts_at < end,
-            time_slots.c.is_booked.is_(False),
-            time_slots.c.is_blocked.is_(False),
-        ).order_by(time_slots.c.starts_at, consultants.c.name, time_slots.c.id)
-        if query.category is not None:
-            statement = statement.where(consultants.c.categories.any(query.category.value))
-        rows = (await self.conn.execute(statement)).all()
-        return [slot_from_row(row) for row in rows]
+        return await open_slots(self.conn, query, now)
 
     async def calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]:
         rows = (await self.conn.execute(slot_calendar_statement(query))).all()

@@ -35,12 +35,20 @@ def _forget(task: asyncio.Task) -> None:
 class DeadlineInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, seconds: float):
         self._seconds = seconds
+        # Handlers are fixed at start, so each method's wrapper is built once, not on every call.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler  # health Watch and reflection stream; nothing of ours to bound
-        inner, method = handler.unary_unary, handler_call_details.method
+        wrapped = self._wrapped.get(handler_call_details.method)
+        if wrapped is None:
+            wrapped = self._wrapped[handler_call_details.method] = self._bounded(handler, handler_call_details.method)
+        return wrapped
+
+    def _bounded(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        inner = handler.unary_unary
 
         async def bounded(request, context: grpc.aio.ServicerContext):
             budget = self._seconds

@@ -16,12 +16,11 @@ from appointment_svc.entrypoints.brochure_servicer import BrochureServicer
 from appointment_svc.entrypoints.deadline import DeadlineInterceptor
 from appointment_svc.entrypoints.errors import to_status
 from appointment_svc.entrypoints.readiness import Readiness
-from appointment_svc.entrypoints.servicers import AppointmentServicer
+from appointment_svc.entrypoints.servicers import PRE_ENCODED_RESPONSES, AppointmentServicer
 from booking.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
     appointment_service_pb2,
-    appointment_service_pb2_grpc,
     brochure_service_pb2,
     brochure_service_pb2_grpc,
 )
@@ -60,10 +59,21 @@ class RejectUndecodableRequests(grpc.aio.ServerInterceptor):
     logged traceback. Decoding happens before any servicer code, so only here can it be caught.
     """
 
+    def __init__(self) -> None:
+        # Handlers are fixed at start, so each method's wrapper is built once, not on every call.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
             return handler
+        wrapped = self._wrapped.get(handler_call_details.method)
+        if wrapped is None:
+            wrapped = self._wrapped[handler_call_details.method] = self._tolerant(handler)
+        return wrapped
+
+    @staticmethod
+    def _tolerant(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         deserialize, behaviour = handler.request_deserializer, handler.unary_unary
 
         def tolerant_deserialize(raw: bytes):
@@ -82,15 +92,33 @@ class RejectUndecodableRequests(grpc.aio.ServerInterceptor):
         )
 
 
+def add_appointment_service(servicer: AppointmentServicer, server: grpc.aio.Server) -> None:
+    """The generated add_AppointmentServiceServicer_to_server, except that the methods named in
+    PRE_ENCODED_RESPONSES get no response serialiser: gRPC sends the bytes their servicer returns."""
+    service = appointment_service_pb2.DESCRIPTOR.services_by_name["AppointmentService"]
+
+    def message(descriptor):
+        return getattr(appointment_service_pb2, descriptor.name)
+
+    handlers = {
+        method.name: grpc.unary_unary_rpc_method_handler(
+            getattr(servicer, method.name),
+            request_deserializer=message(method.input_type).FromString,
+            response_serializer=None if method.name in PRE_ENCODED_RESPONSES else message(method.output_type).SerializeToString,
+        )
+        for method in service.methods
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)
+
+
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, Readiness]:
     # Outermost first: an undecodable request is refused before the deadline machinery runs.
     server = grpc.aio.server(
         options=SERVER_OPTIONS,
         interceptors=[RejectUndecodableRequests(), DeadlineInterceptor(container.settings.rpc_deadline_seconds)],
     )
-    appointment_service_pb2_grpc.add_AppointmentServiceServicer_to_server(
-        AppointmentServicer(container.availability, container.bookings, container.auth), server
-    )
+    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth), server)
     brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), server)
     health_servicer = health.aio.HealthServicer()

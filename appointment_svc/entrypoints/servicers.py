@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from appointment_svc.domain.model import Slot
 from appointment_svc.domain.validation import raise_if_invalid
 from appointment_svc.entrypoints import convert
 from appointment_svc.entrypoints.auth import Authenticator
@@ -14,6 +15,16 @@ from booking.v1 import appointment_service_pb2_grpc as pb_grpc
 from booking.v1 import resources_pb2 as res
 
 
+def slot_in_list_response(slot: Slot) -> bytes:
+    """One slot as ListAvailableSlotsResponse bytes. Serialised messages concatenate into their
+    merge, and `slots` is the response's only field, so any run of these is a whole response."""
+    return pb.ListAvailableSlotsResponse(slots=[convert.slot_message(slot)]).SerializeToString()
+
+
+# Methods whose servicer answers the response's serialised bytes (server.py registers them without serialiser).
+PRE_ENCODED_RESPONSES = frozenset({"ListAvailableSlots"})
+
+
 class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
     def __init__(self, availability: AvailabilityService, bookings: BookingService, auth: Authenticator):
         self._availability = availability
@@ -21,10 +32,9 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         self._auth = auth
 
     @rpc
-    async def ListAvailableSlots(self, request: pb.ListAvailableSlotsRequest, context) -> pb.ListAvailableSlotsResponse:
+    async def ListAvailableSlots(self, request: pb.ListAvailableSlotsRequest, context) -> bytes:
         self._auth.optional(context)
-        slots = await self._availability.list_available(convert.availability_query(request))
-        return pb.ListAvailableSlotsResponse(slots=[convert.slot_message(s) for s in slots])
+        return await self._availability.list_available(convert.availability_query(request))
 
     @rpc
     async def CreateAppointment(self, request: pb.CreateAppointmentRequest, context) -> pb.CreateAppointmentResponse:

@@ -7,8 +7,10 @@ service_layer/unit_of_work.py.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Protocol
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Protocol, Sequence
 from uuid import UUID
 
 from appointment_svc.domain.events import BookingEvent, BrochureRequested
@@ -44,12 +46,48 @@ class SlotLock(Protocol):
         """Release only if `token` still holds the lease; never raises (the lease expires by itself)."""
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def epoch_micros(instant: datetime) -> int:
+    """Exact (no float), so a slot starting at `now` compares as the domain's `starts_at > now` does."""
+    return (instant - EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class EncodedGrid:
+    """A day's free slots already in the transport's wire form, earliest first.
+
+    `body` is the slots' encodings one after another; slot i begins at byte `offsets[i]` and starts
+    at `starts[i]` (microseconds since the epoch). The encoder must make every suffix of `body` a
+    valid answer on its own (a protobuf repeated field is), so dropping the slots that have started
+    is cutting the body at one offset: a cache hit touches no slot.
+    """
+
+    body: bytes
+    starts: Sequence[int]
+    offsets: Sequence[int]
+
+    def not_started_at(self, now: datetime) -> bytes:
+        first = bisect_right(self.starts, epoch_micros(now))
+        if first == 0:
+            return self.body
+        return self.body[self.offsets[first] :] if first < len(self.offsets) else b""
+
+
+class SlotReader(Protocol):
+    """The availability read, outside any unit of work: it changes nothing, so it needs no transaction."""
+
+    async def open_on(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
+        """Candidates for the day's availability (the domain's rules pick from them)."""
+
+
 class AvailabilityCache(Protocol):
     """Best effort: a cache that is down reads as a miss and ignores writes."""
 
-    async def get(self, query: AvailabilityQuery) -> list[Slot] | None: ...
+    async def get(self, query: AvailabilityQuery) -> EncodedGrid | None: ...
 
-    async def put(self, query: AvailabilityQuery, slots: list[Slot]) -> None: ...
+    async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None: ...
 
     async def invalidate_day(self, day: date) -> None: ...
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from appointment_svc.adapters.bookings import table_page_statement
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.slot_lock import RedisSlotLock
-from appointment_svc.adapters.slots import slot_calendar_statement
+from appointment_svc.adapters.slots import SqlSlotReader, slot_calendar_statement
 from appointment_svc.domain.errors import (
     ConsultantNotFound,
     InvalidStatusTransition,
@@ -43,6 +43,7 @@ from appointment_svc.service_layer.booking import BookingService
 from booking.v1 import events_pb2, resources_pb2
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
+from tests.grids import decode_ids, encode_ids, slot_ids
 from tests.integration.booking_fixtures import (
     active_bookings,
     add_consultant,
@@ -357,25 +358,25 @@ async def test_generation_skips_times_that_overlap_existing_slots(admin, databas
     assert await admin.generate_slots(a_generation(consultant)) == (49, 1)
 
 
-async def test_generated_slots_appear_in_availability_at_once(admin, uow, database_url, redis):
+async def test_generated_slots_appear_in_availability_at_once(admin, engine, database_url, redis):
     consultant = add_consultant(database_url)
-    availability = AvailabilityService(uow, AvailabilityCache(redis), limits=FAR_HORIZON)
+    availability = AvailabilityService(SqlSlotReader(engine), AvailabilityCache(redis), encode_ids, limits=FAR_HORIZON)
     query = AvailabilityQuery(AppointmentType.HOME_MEASUREMENT, date(2031, 7, 14))
-    before = {s.id for s in await availability.list_available(query)}  # warms the cache
+    before = set(slot_ids(await availability.list_available(query)))  # warms the cache
     await admin.generate_slots(a_generation(consultant))
-    after = await availability.list_available(query)
-    assert len([s for s in after if s.consultant.id == consultant]) == 5 and before <= {s.id for s in after}
+    after = decode_ids(await availability.list_available(query))
+    assert len([s for s, c in after if c == consultant]) == 5 and before <= {s for s, _ in after}
 
 
-async def test_blocking_takes_a_slot_out_of_availability_and_unblocking_puts_it_back(admin, uow, database_url, redis):
+async def test_blocking_takes_a_slot_out_of_availability_and_unblocking_puts_it_back(admin, engine, database_url, redis):
     slot = add_slot(database_url, add_consultant(database_url), london(LONDON_SUMMER_DAY, 11))
-    availability = AvailabilityService(uow, AvailabilityCache(redis), limits=FAR_HORIZON)
+    availability = AvailabilityService(SqlSlotReader(engine), AvailabilityCache(redis), encode_ids, limits=FAR_HORIZON)
     query = AvailabilityQuery(AppointmentType.SHOWROOM_VISIT, LONDON_SUMMER_DAY)
-    assert slot in {s.id for s in await availability.list_available(query)}
+    assert slot in slot_ids(await availability.list_available(query))
     await admin.block_slot(slot)
-    assert slot not in {s.id for s in await availability.list_available(query)}
+    assert slot not in slot_ids(await availability.list_available(query))
     await admin.unblock_slot(slot)
-    assert slot in {s.id for s in await availability.list_available(query)}
+    assert slot in slot_ids(await availability.list_available(query))
 
 
 async def test_a_booked_slot_cannot_be_blocked_until_its_booking_is_cancelled(admin, bookings, database_url):

@@ -29,7 +29,7 @@ from appointment_svc.domain.model import (
 )
 from appointment_svc.domain.validation import Contact, canonical_email
 from appointment_svc.service_layer.messagebus import MessageBus
-from appointment_svc.service_layer.ports import DuplicateRequest, LockUnavailable, SlotTaken
+from appointment_svc.service_layer.ports import DuplicateRequest, EncodedGrid, LockUnavailable, SlotTaken
 from appointment_svc.service_layer.repositories import (
     BookingRepository,
     BrochureRepository,
@@ -308,18 +308,29 @@ class FakeUnitOfWork(UnitOfWork):
         self._work = None
 
 
+class FakeSlotReader:
+    """Reads as the fake repositories do; each read counts as one of the database's transactions."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    async def open_on(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
+        async with FakeUnitOfWork(self._db) as uow:
+            return await uow.slots.open_on(query, now)
+
+
 class FakeCache:
     """An availability cache that remembers what it was told to forget."""
 
     def __init__(self) -> None:
-        self.entries: dict[AvailabilityQuery, list[Slot]] = {}
+        self.entries: dict[AvailabilityQuery, EncodedGrid] = {}
         self.invalidated: list[date] = []
 
-    async def get(self, query: AvailabilityQuery) -> list[Slot] | None:
+    async def get(self, query: AvailabilityQuery) -> EncodedGrid | None:
         return self.entries.get(query)
 
-    async def put(self, query: AvailabilityQuery, slots: list[Slot]) -> None:
-        self.entries[query] = slots
+    async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
+        self.entries[query] = grid
 
     async def invalidate_day(self, day: date) -> None:
         self.invalidated.append(day)
