@@ -117,9 +117,35 @@ def running_mesh() -> Iterator[Mesh]:
         say("stopping the mesh")
 
 
-def report_service_log_problems(logs: Path) -> None:
+@contextmanager
+def running_notifications(mesh: Mesh) -> Iterator[Path]:
+    """The email half next to a running mesh: the SMTP sink, S3 and one notification service on the
+    mesh's NATS (its own temporary directory); yields the sink's maildir, one .eml file per email."""
+    from booking_mesh.services import NotificationService
+
+    with tempfile.TemporaryDirectory(prefix="booking-bench-mail-") as tmp, ExitStack() as stack:
+        home = Path(tmp)
+        backing = start_all(home, only={"smtp", "s3"})
+        stack.callback(stop_all, backing)
+        env = {
+            "NATS_URL": mesh.servers["nats"].url,
+            "SMTP_URL": backing["smtp"].url,
+            "S3_ENDPOINT_URL": backing["s3"].url,
+            "S3_ACCESS_KEY": backing["s3"].access_key,
+            "S3_SECRET_KEY": backing["s3"].secret_key,
+            "LOG_LEVEL": "INFO",
+        }
+        service = NotificationService(home / "run", env, log_dir=home / "logs")
+        stack.callback(service.stop)
+        service.start()
+        say(f"notification service and SMTP sink up: {backing['smtp'].url}")
+        yield backing["smtp"].maildir
+        report_service_log_problems(home / "logs", "notification_svc*.log")
+
+
+def report_service_log_problems(logs: Path, pattern: str = "appointment_svc_*.log") -> None:
     """Warnings, errors and tracebacks the services logged during the run (the logs are deleted after)."""
-    for path in sorted(logs.glob("appointment_svc_*.log")) + [logs / "empty_grpc.log"]:
+    for path in sorted(logs.glob(pattern)) + [logs / "empty_grpc.log"]:
         lines = path.read_text(errors="replace").splitlines() if path.exists() else []
         problems = [line for line in lines if any(m in line for m in ('"level": "warning"', '"level": "error"', "Traceback"))]
         if problems:

@@ -67,6 +67,8 @@ def _environment() -> Environment:
         # HTML templates escape every value; plain-text ones must not (they are not HTML).
         autoescape=select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True),
         undefined=StrictUndefined,
+        # The templates ship with the code: compiled once, never re-checked on disk per email.
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
