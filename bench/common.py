@@ -69,16 +69,28 @@ class Mesh:
         return issue_token(self.keys, sub, ttl_seconds=3600)
 
 
+def bench_processes() -> int:
+    """Appointment-service processes behind the bench's Envoy: BENCH_PROCESSES, else 2 (one per core here)."""
+    return int(os.environ.get("BENCH_PROCESSES", "2"))
+
+
+def add_processes_option(parser) -> None:
+    """`--processes N` for a bench's argparse parser; pass `args.processes` to running_mesh."""
+    parser.add_argument("--processes", type=int, default=bench_processes(),
+                        help="appointment-service processes behind Envoy (default: BENCH_PROCESSES or 2)")  # fmt: skip
+
+
 @contextmanager
-def running_mesh() -> Iterator[Mesh]:
+def running_mesh(processes: int | None = None) -> Iterator[Mesh]:
     """Everything in a temporary directory, everything stopped (and deleted) at the end."""
+    processes = processes or bench_processes()
     from appointment_svc.adapters.migrate import upgrade_to_head
     from booking_mesh.embedded.envoy import EnvoyGateway
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="booking-bench-") as tmp, ExitStack() as stack:
         home = Path(tmp)
-        say(f"starting PostgreSQL, Valkey, NATS, 2 appointment services, the empty handler, 2 Envoys in {home}")
+        say(f"starting PostgreSQL, Valkey, NATS, {processes} appointment services, the empty handler, 2 Envoys in {home}")
         backing = start_all(home, only={"postgres", "valkey", "nats"})
         stack.callback(stop_all, backing)
         database_url = backing["postgres"].create_database("bench")
@@ -100,7 +112,7 @@ def running_mesh() -> Iterator[Mesh]:
             "BOOKING_HORIZON_DAYS": "36500",
         }
         logs = home / "logs"
-        services = [AppointmentService(home / "run", env, log_dir=logs, name=f"appointment_svc_{i}") for i in (1, 2)]
+        services = [AppointmentService(home / "run", env, log_dir=logs, name=f"appointment_svc_{i}") for i in range(1, processes + 1)]
         pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         empty = EmptyHandler(home / "run", {"PYTHONPATH": pythonpath}, log_dir=logs)
         gateway = EnvoyGateway(home / "gateway", upstreams=[(LOCALHOST, s.port) for s in services], jwks_path=jwks, log_dir=logs)

@@ -1,6 +1,6 @@
 """Confirmation emails after a burst of bookings: does the notification service keep up?
 
-    python bench/emails.py [--bookings 2000] [--concurrency 16] [--warmup 100] [--json]
+    python bench/emails.py [--bookings 2000] [--concurrency 16] [--warmup 100] [--processes 2] [--json]
 
 The mesh of bench/booking.py plus the email half (SMTP sink, notification service). N customers'
 bookings go through Envoy as fast as the booking bench sends them; each one causes two emails
@@ -24,7 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import add_slots, http_request, load, machine_note, running_mesh, running_notifications, say
+from bench.common import (
+    add_processes_option,
+    add_slots,
+    http_request,
+    load,
+    machine_note,
+    running_mesh,
+    running_notifications,
+    say,
+)
 from tests.integration.booking_fixtures import add_consultant, booking_form
 
 EMAILS_PER_BOOKING = 2  # booking_form books for the kitchen only: a confirmation and one team alert
@@ -74,10 +83,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections booking at once")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured bookings (their emails land first)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_processes_option(parser)
     args = parser.parse_args()
 
     note = machine_note()
-    with running_mesh() as mesh, running_notifications(mesh) as maildir:
+    with running_mesh(args.processes) as mesh, running_notifications(mesh) as maildir:
         consultant = add_consultant(mesh.database_url, "Bench Consultant")
         first = datetime.combine(date.today() + timedelta(days=30), time(0), tzinfo=timezone.utc)
         slots = add_slots(mesh.database_url, consultant, [first + timedelta(hours=i) for i in range(args.warmup + args.bookings)])
