@@ -130,9 +130,10 @@ def running_mesh(processes: int | None = None) -> Iterator[Mesh]:
 
 
 @contextmanager
-def running_notifications(mesh: Mesh) -> Iterator[Path]:
+def running_notifications(mesh: Mesh) -> Iterator[tuple[Path, int]]:
     """The email half next to a running mesh: the SMTP sink, S3 and one notification service on the
-    mesh's NATS (its own temporary directory); yields the sink's maildir, one .eml file per email."""
+    mesh's NATS (its own temporary directory); yields the sink's maildir (one .eml file per email)
+    and the notification service's pid (to read its CPU time)."""
     from booking_mesh.services import NotificationService
 
     with tempfile.TemporaryDirectory(prefix="booking-bench-mail-") as tmp, ExitStack() as stack:
@@ -151,7 +152,7 @@ def running_notifications(mesh: Mesh) -> Iterator[Path]:
         stack.callback(service.stop)
         service.start()
         say(f"notification service and SMTP sink up: {backing['smtp'].url}")
-        yield backing["smtp"].maildir
+        yield backing["smtp"].maildir, service.pid
         report_service_log_problems(home / "logs", "notification_svc*.log")
 
 

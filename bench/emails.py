@@ -22,6 +22,8 @@ import time as clock
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
@@ -66,6 +68,28 @@ class Sampler(threading.Thread):
         return next((t for t, c in self.samples if c >= count), None)
 
 
+def where_the_backlog_is(database_url: str, nats_url: str) -> tuple[int, int]:
+    """(events still in the outbox, events in JetStream the notification service has not acked)."""
+    import nats
+    import psycopg
+
+    from mesh_common.config import EventBusSettings
+
+    with psycopg.connect(database_url) as connection:
+        (outbox,) = connection.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()
+
+    async def unacked() -> int:
+        client = await nats.connect(nats_url)
+        try:
+            stream = EventBusSettings(nats_url=nats_url).events_stream
+            info = await client.jetstream().consumer_info(stream, "notification-svc")
+            return info.num_pending + info.num_ack_pending
+        finally:
+            await client.close()
+
+    return outbox, asyncio.run(unacked())
+
+
 def wait_for_emails(maildir: Path, count: int, what: str) -> None:
     """Until `count` emails landed; gives up when none arrive for STALL_SECONDS or after the bound."""
     deadline, last, last_change = clock.monotonic() + DRAIN_BOUND_SECONDS, -1, clock.monotonic()
@@ -87,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
 
     note = machine_note()
-    with running_mesh(args.processes) as mesh, running_notifications(mesh) as maildir:
+    with running_mesh(args.processes) as mesh, running_notifications(mesh) as (maildir, notifier_pid):
         consultant = add_consultant(mesh.database_url, "Bench Consultant")
         first = datetime.combine(date.today() + timedelta(days=30), time(0), tzinfo=timezone.utc)
         slots = add_slots(mesh.database_url, consultant, [first + timedelta(hours=i) for i in range(args.warmup + args.bookings)])
@@ -102,13 +126,17 @@ def main() -> None:
         wait_for_emails(maildir, before, "warm-up")
 
         say(f"{args.bookings} bookings, concurrency {args.concurrency}, counting emails as they land")
+        notifier = psutil.Process(notifier_pid)
+        cpu_before = sum(notifier.cpu_times()[:2])
         sampler = Sampler(maildir)
         sampler.start()
         started = clock.monotonic()
         booked = asyncio.run(load("bookings", mesh.url, stream[args.warmup :], args.concurrency))
         ended = started + booked.wall
+        in_outbox, in_stream = where_the_backlog_is(mesh.database_url, mesh.servers["nats"].url)
         owed = booked.responses[201] * EMAILS_PER_BOOKING
         wait_for_emails(maildir, before + owed, "drain")
+        cpu_ms_per_email = (sum(notifier.cpu_times()[:2]) - cpu_before) / max(1, owed) * 1000
         sampler.stopping.set()
         sampler.join()
         drained = (sampler.first_reaching(before + owed) or clock.monotonic()) - started
@@ -118,15 +146,18 @@ def main() -> None:
     backlog = before + owed - sampler.at(ended)
     keeps_up = email_rate >= booking_rate * EMAILS_PER_BOOKING
     print(f"\nEmails after {booked.requests} bookings through Envoy — {note}\n")
-    print("| bookings | 201s | booking req/s | emails | drained in s | emails/s | bookings drained/s | backlog as bookings end |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {booked.requests} | {booked.responses[201]} | {booking_rate:.0f} | {owed} | {drained:.1f} | {email_rate:.0f} | "
-          f"{email_rate / EMAILS_PER_BOOKING:.0f} | {backlog} |")
-    print(f"\ndrain rate ≥ booking rate ({EMAILS_PER_BOOKING} emails per booking): {'OK' if keeps_up else 'NOT MET'}")
+    print("| bookings | 201s | booking req/s | emails | drained in s | emails/s | bookings drained/s | backlog as bookings end "
+          "| notifier CPU ms/email |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {booked.requests} | {booked.responses[201]} | {booking_rate:.1f} | {owed} | {drained:.1f} | {email_rate:.1f} | "
+          f"{email_rate / EMAILS_PER_BOOKING:.1f} | {backlog} | {cpu_ms_per_email:.1f} |")
+    print(f"\nas the bookings ended: {in_outbox} events still in the outbox, {in_stream} in JetStream not yet handled")
+    print(f"drain rate ≥ booking rate ({EMAILS_PER_BOOKING} emails per booking): {'OK' if keeps_up else 'NOT MET'}")
     if args.json:
         row = {"scenario": "emails", "bookings": booked.requests, "booking_req_per_s": round(booking_rate, 1),
                "emails_per_s": round(email_rate, 1), "emails": owed, "drained_s": round(drained, 2),
-               "backlog_at_end": backlog}  # fmt: skip
+               "backlog_at_end": backlog, "outbox_at_end": in_outbox, "stream_at_end": in_stream,
+               "notifier_cpu_ms_per_email": round(cpu_ms_per_email, 2)}  # fmt: skip
         print(json.dumps({"rows": [row]}))
 
 
