@@ -180,8 +180,6 @@ def _up() -> int:
 def _start_appointment_services(home: Path, env: dict[str, str], mesh: Mesh) -> list:
     """One process per core (or APPOINTMENT_SVC_PROCESSES), each on its own port; Envoy balances
     over them round-robin and, while one restarts, sends everything to the others."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from booking_mesh.embedded.errors import ServiceError
     from booking_mesh.services import AppointmentService, service_processes
 
@@ -191,9 +189,11 @@ def _start_appointment_services(home: Path, env: dict[str, str], mesh: Mesh) -> 
         raise ServiceError(str(exc)) from exc
     names = ["appointment_svc"] if count == 1 else [f"appointment_svc_{n}" for n in range(1, count + 1)]
     services = [AppointmentService(home / "run", env, log_dir=home / "logs", name=name) for name in names]
-    mesh.started.extend(services)  # stopped on a failure below too
-    with ThreadPoolExecutor(count) as pool:
-        list(pool.map(lambda service: service.start(), services))
+    for service in services:
+        # One after the other: a fork while this process's gRPC health probe runs can crash the
+        # child before its exec (grpc/grpc#43055), as two services started at once did.
+        mesh.started.append(service)
+        service.start()
     return services
 
 
