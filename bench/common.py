@@ -69,16 +69,28 @@ class Mesh:
         return issue_token(self.keys, sub, ttl_seconds=3600)
 
 
+def bench_processes() -> int:
+    """Appointment-service processes behind the bench's Envoy: BENCH_PROCESSES, else 2 (one per core here)."""
+    return int(os.environ.get("BENCH_PROCESSES", "2"))
+
+
+def add_processes_option(parser) -> None:
+    """`--processes N` for a bench's argparse parser; pass `args.processes` to running_mesh."""
+    parser.add_argument("--processes", type=int, default=bench_processes(),
+                        help="appointment-service processes behind Envoy (default: BENCH_PROCESSES or 2)")  # fmt: skip
+
+
 @contextmanager
-def running_mesh() -> Iterator[Mesh]:
+def running_mesh(processes: int | None = None) -> Iterator[Mesh]:
     """Everything in a temporary directory, everything stopped (and deleted) at the end."""
+    processes = processes or bench_processes()
     from appointment_svc.adapters.migrate import upgrade_to_head
     from booking_mesh.embedded.envoy import EnvoyGateway
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="booking-bench-") as tmp, ExitStack() as stack:
         home = Path(tmp)
-        say(f"starting PostgreSQL, Valkey, NATS, 2 appointment services, the empty handler, 2 Envoys in {home}")
+        say(f"starting PostgreSQL, Valkey, NATS, {processes} appointment services, the empty handler, 2 Envoys in {home}")
         backing = start_all(home, only={"postgres", "valkey", "nats"})
         stack.callback(stop_all, backing)
         database_url = backing["postgres"].create_database("bench")
@@ -100,7 +112,7 @@ def running_mesh() -> Iterator[Mesh]:
             "BOOKING_HORIZON_DAYS": "36500",
         }
         logs = home / "logs"
-        services = [AppointmentService(home / "run", env, log_dir=logs, name=f"appointment_svc_{i}") for i in (1, 2)]
+        services = [AppointmentService(home / "run", env, log_dir=logs, name=f"appointment_svc_{i}") for i in range(1, processes + 1)]
         pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         empty = EmptyHandler(home / "run", {"PYTHONPATH": pythonpath}, log_dir=logs)
         gateway = EnvoyGateway(home / "gateway", upstreams=[(LOCALHOST, s.port) for s in services], jwks_path=jwks, log_dir=logs)
@@ -117,9 +129,36 @@ def running_mesh() -> Iterator[Mesh]:
         say("stopping the mesh")
 
 
-def report_service_log_problems(logs: Path) -> None:
+@contextmanager
+def running_notifications(mesh: Mesh) -> Iterator[tuple[Path, int]]:
+    """The email half next to a running mesh: the SMTP sink, S3 and one notification service on the
+    mesh's NATS (its own temporary directory); yields the sink's maildir (one .eml file per email)
+    and the notification service's pid (to read its CPU time)."""
+    from booking_mesh.services import NotificationService
+
+    with tempfile.TemporaryDirectory(prefix="booking-bench-mail-") as tmp, ExitStack() as stack:
+        home = Path(tmp)
+        backing = start_all(home, only={"smtp", "s3"})
+        stack.callback(stop_all, backing)
+        env = {
+            "NATS_URL": mesh.servers["nats"].url,
+            "SMTP_URL": backing["smtp"].url,
+            "S3_ENDPOINT_URL": backing["s3"].url,
+            "S3_ACCESS_KEY": backing["s3"].access_key,
+            "S3_SECRET_KEY": backing["s3"].secret_key,
+            "LOG_LEVEL": "INFO",
+        }
+        service = NotificationService(home / "run", env, log_dir=home / "logs")
+        stack.callback(service.stop)
+        service.start()
+        say(f"notification service and SMTP sink up: {backing['smtp'].url}")
+        yield backing["smtp"].maildir, service.pid
+        report_service_log_problems(home / "logs", "notification_svc*.log")
+
+
+def report_service_log_problems(logs: Path, pattern: str = "appointment_svc_*.log") -> None:
     """Warnings, errors and tracebacks the services logged during the run (the logs are deleted after)."""
-    for path in sorted(logs.glob("appointment_svc_*.log")) + [logs / "empty_grpc.log"]:
+    for path in sorted(logs.glob(pattern)) + [logs / "empty_grpc.log"]:
         lines = path.read_text(errors="replace").splitlines() if path.exists() else []
         problems = [line for line in lines if any(m in line for m in ('"level": "warning"', '"level": "error"', "Traceback"))]
         if problems:

@@ -100,7 +100,7 @@ def _up() -> int:
     from booking_mesh.embedded.envoy import EnvoyGateway, GatewayError
     from booking_mesh.embedded.errors import ServiceError
     from booking_mesh.embedded.ports import port_is_free
-    from booking_mesh.services import AppointmentService, NotificationService
+    from booking_mesh.services import NotificationService
     from booking_mesh.supervisor import CrashLoop, Supervisor
     from gateway.web import DevSignIn
 
@@ -131,10 +131,8 @@ def _up() -> int:
         created = seed_if_empty(env["DATABASE_URL"])
         say("seed", f"created demo consultants and {created} slots" if created else "kept existing data")
         _provision_brochure(env)
-        appointment = AppointmentService(home / "run", env, log_dir=home / "logs")
-        appointment.start()
-        mesh.started.append(appointment)
-        say("appointment_svc", f"gRPC on {appointment.url} (health, reflection)")
+        appointments = _start_appointment_services(home, env, mesh)
+        say("appointment_svc", f"gRPC on {', '.join(a.url for a in appointments)} (health, reflection)")
         notification = NotificationService(home / "run", env, log_dir=home / "logs")
         notification.start()
         mesh.started.append(notification)
@@ -145,7 +143,7 @@ def _up() -> int:
             home / "gateway",
             listen_port=gateway_port,
             dev_sign_in=sign_in.address,
-            upstreams=[("127.0.0.1", appointment.port)],
+            upstreams=[("127.0.0.1", a.port) for a in appointments],
             jwks_path=keys_dir / "jwks.json",
             issuer=env["JWT_ISSUER"],
             audience=env["JWT_AUDIENCE"],
@@ -177,6 +175,26 @@ def _up() -> int:
         print("booking-mesh: stopping", flush=True)
         mesh.stop()
         print("booking-mesh: stopped", flush=True)
+
+
+def _start_appointment_services(home: Path, env: dict[str, str], mesh: Mesh) -> list:
+    """One process per core (or APPOINTMENT_SVC_PROCESSES), each on its own port; Envoy balances
+    over them round-robin and, while one restarts, sends everything to the others."""
+    from booking_mesh.embedded.errors import ServiceError
+    from booking_mesh.services import AppointmentService, service_processes
+
+    try:
+        count = service_processes()
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from exc
+    names = ["appointment_svc"] if count == 1 else [f"appointment_svc_{n}" for n in range(1, count + 1)]
+    services = [AppointmentService(home / "run", env, log_dir=home / "logs", name=name) for name in names]
+    for service in services:
+        # One after the other: a fork while this process's gRPC health probe runs can crash the
+        # child before its exec (grpc/grpc#43055), as two services started at once did.
+        mesh.started.append(service)
+        service.start()
+    return services
 
 
 def _provision_brochure(env: dict[str, str]) -> None:

@@ -11,6 +11,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from booking_mesh.embedded.ports import LOCALHOST, PROBE_TIMEOUT, free_port
 from booking_mesh.embedded.process import EmbeddedServer
 
+PROCESSES_ENV = "APPOINTMENT_SVC_PROCESSES"
+
+
+def service_processes(environ: dict[str, str] = os.environ) -> int:
+    """How many appointment-service processes the dev mesh runs behind Envoy: one per core unless
+    APPOINTMENT_SVC_PROCESSES says otherwise. One Python process uses one core (the GIL, and an
+    asyncio loop per process), so on an N-core machine one process leaves N - 1 of them idle."""
+    configured = environ.get(PROCESSES_ENV, "").strip()
+    if not configured:
+        return max(1, os.cpu_count() or 1)
+    if not configured.isdigit() or int(configured) < 1:
+        raise ValueError(f"{PROCESSES_ENV} must be a whole number of at least 1, got {configured!r}")
+    return int(configured)
+
 
 class PythonService(EmbeddedServer):
     """`python -m <module> <args>` with its configuration in the environment."""

@@ -13,9 +13,11 @@ SMTP, recording each in the ledger right after the server accepted it → ack. S
   2. the ledger write fails in the gap (NATS, which holds the ledger, is lost or times out): the
      event is handed back and redelivered, and the email is not in the ledger.
   A graceful stop (SIGTERM) finishes the event in hand first, so it repeats nothing.
-- a crashed consumer's events come back after `ack_wait` (seconds): while an event is being
-  handled a heartbeat tells JetStream it is in progress, so a slow SMTP server is not mistaken
-  for a dead consumer.
+- a crashed consumer's events come back after `ack_wait` (seconds): while a batch is in hand a
+  heartbeat tells JetStream that each of its unfinished events is in progress, so a slow SMTP
+  server, or a long batch, is not mistaken for a dead consumer.
+Throughput: one fetch brings up to `batch_size` events, the ledger lookups of an event go out
+together, and the SMTP connection stays open from one event to the next (notification_svc.mailer).
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ class NotificationConsumer:
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 60.0,
         ack_wait_seconds: float = 6.0,
-        batch_size: int = 10,
+        batch_size: int = 50,
     ):
         self._js = js
         self._topology = topology
@@ -110,19 +112,32 @@ class NotificationConsumer:
                     log.warning("fetch failed; retrying", error=type(exc).__name__)
                     await wait_until(stopping, 0.5)
                     continue
-                for index, msg in enumerate(batch):
-                    if stopping.is_set():
-                        await self._release(batch[index:], delay=None)
-                        break
-                    pause = await self.handle(msg)
-                    if pause:
-                        # The dependency is down: do not hammer it with the rest of the batch.
-                        await self._release(batch[index + 1:], delay=pause)
-                        await wait_until(stopping, pause)
-                        break
+                unfinished = list(batch)
+                heartbeat = asyncio.create_task(self._heartbeat(unfinished), name="in-progress heartbeat")
+                try:
+                    pause = await self._handle_batch(batch, unfinished, stopping)
+                finally:
+                    heartbeat.cancel()
+                    await asyncio.gather(heartbeat, return_exceptions=True)
+                if pause:
+                    # The dependency is down: do not hammer it with the next batch either.
+                    await wait_until(stopping, pause)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _handle_batch(self, batch: list[Msg], unfinished: list[Msg], stopping: asyncio.Event) -> float | None:
+        """In order; returns a pause when a dependency is down (the rest of the batch is handed back)."""
+        for index, msg in enumerate(batch):
+            if stopping.is_set():
+                await self._release(batch[index:], delay=None)
+                return None
+            pause = await self.handle(msg)
+            unfinished.remove(msg)
+            if pause:
+                await self._release(batch[index + 1 :], delay=pause)
+                return pause
+        return None
 
     async def _release(self, msgs: list[Msg], delay: float | None) -> None:
         for msg in msgs:
@@ -132,7 +147,6 @@ class NotificationConsumer:
     async def handle(self, msg: Msg) -> float | None:
         """Handle one message; returns a pause in seconds when a dependency is down, else None."""
         meta = msg.metadata
-        heartbeat = asyncio.create_task(self._heartbeat(msg), name="in-progress heartbeat")
         try:
             await self._deliver(msg)
         except asyncio.CancelledError:
@@ -168,18 +182,16 @@ class NotificationConsumer:
             else:
                 with contextlib.suppress(Exception):
                     await msg.nak(delay=self.backoff(meta.num_delivered))
-        finally:
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
         return None
 
-    async def _heartbeat(self, msg: Msg) -> None:
-        """Keep JetStream from redelivering a message we are still working on (ack_wait is short so a
-        dead consumer's messages come back quickly)."""
+    async def _heartbeat(self, unfinished: list[Msg]) -> None:
+        """Keep JetStream from redelivering messages we hold (ack_wait is short so a dead consumer's
+        messages come back quickly): the one in hand and those of the batch still waiting for it."""
         while True:
             await asyncio.sleep(self._ack_wait / 3)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
+            for msg in list(unfinished):
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
 
     def _decode(self, msg: Msg):
         subject = self._topology.logical(msg.subject)
@@ -201,7 +213,8 @@ class NotificationConsumer:
 
     async def _deliver(self, msg: Msg) -> None:
         subject, event, deliveries = self._decode(msg)
-        pending = [d for d in deliveries if not await self._ledger.was_sent(event.event_id, d)]
+        sent = await asyncio.gather(*(self._ledger.was_sent(event.event_id, d) for d in deliveries))
+        pending = [d for d, was_sent in zip(deliveries, sent, strict=True) if not was_sent]
         if pending:
             pdf = await self._brochures.fetch() if any(EMAILS[d.kind].brochure for d in pending) else None
             async with self._mailer.session() as smtp:

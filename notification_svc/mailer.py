@@ -1,8 +1,15 @@
-"""SMTP adapter (aiosmtplib). Each event's emails go over one connection."""
+"""SMTP adapter (aiosmtplib). Connections are kept open and reused across events.
+
+A new connection per event cost a TCP handshake, the banner, EHLO and QUIT, several times the
+cost of the one message it then carried. A connection is reused only after a session that went
+through without an error: after any failure (refused recipient, timeout, dropped connection) its
+state is unknown, so it is closed and the next session opens a fresh one.
+"""
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -79,12 +86,52 @@ class SmtpSession:
 
 
 class SmtpMailer:
-    def __init__(self, url: str, timeout: float = 10.0):
+    # A server may drop a connection that sat idle (RFC 5321 allows 5 minutes); one idle longer
+    # than this is probed with NOOP before use, so a dropped one is replaced instead of failing a send.
+    IDLE_PROBE_SECONDS = 30.0
+
+    def __init__(self, url: str, timeout: float = 10.0, *, clock=time.monotonic):
         self._endpoint = SmtpEndpoint.from_url(url)
         self._timeout = timeout
+        self._clock = clock
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, last used), most recent last
+        self.connections_opened = 0
 
     @contextlib.asynccontextmanager
     async def session(self):
+        client = await self._take_idle() or await self._connect()
+        try:
+            yield SmtpSession(client)
+        except Exception:
+            await self._close(client)
+            raise
+        except BaseException:  # cancelled: no time for a polite QUIT
+            client.close()
+            raise
+        if client.is_connected:
+            self._idle.append((client, self._clock()))
+
+    async def close(self) -> None:
+        """QUIT every idle connection (at shutdown)."""
+        idle, self._idle = self._idle, []
+        for client, _ in idle:
+            await self._close(client)
+
+    async def _take_idle(self) -> aiosmtplib.SMTP | None:
+        while self._idle:
+            client, last_used = self._idle.pop()
+            if not client.is_connected:
+                continue
+            if self._clock() - last_used > self.IDLE_PROBE_SECONDS:
+                try:
+                    await client.noop()
+                except (aiosmtplib.SMTPException, *_OUTAGE):
+                    await self._close(client)
+                    continue
+            return client
+        return None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
         endpoint = self._endpoint
         client = aiosmtplib.SMTP(
             hostname=endpoint.host,
@@ -101,8 +148,12 @@ class SmtpMailer:
             raise Outage(f"SMTP connection failed: {type(exc).__name__}") from exc
         except aiosmtplib.SMTPException as exc:
             raise _classify(exc) from exc
-        try:
-            yield SmtpSession(client)
-        finally:
-            with contextlib.suppress(Exception):
-                await client.quit()
+        self.connections_opened += 1
+        return client
+
+    @staticmethod
+    async def _close(client: aiosmtplib.SMTP) -> None:
+        with contextlib.suppress(Exception):
+            if client.is_connected:
+                await asyncio.wait_for(client.quit(), 2.0)
+        client.close()

@@ -24,6 +24,7 @@ class NotificationService:
         self.settings = settings
         self.topology = EventTopology.from_settings(settings)
         self.consumer: NotificationConsumer | None = None
+        self._mailer: SmtpMailer | None = None
         self._nc = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -36,12 +37,13 @@ class NotificationService:
         js = self._nc.jetstream(timeout=5.0)
         await ensure_streams(js, self.topology)
         ledger = await SentLedger.open(js, s.notification_sent_bucket, s.notification_sent_ttl_seconds)
+        self._mailer = SmtpMailer(s.smtp_url, timeout=s.smtp_timeout_seconds)
         self.consumer = NotificationConsumer(
             js,
             self.topology,
             s.notification_durable,
             EmailComposer(mail_from=s.mail_from, brand_name=s.brand_name, team_address=s.team_address),
-            SmtpMailer(s.smtp_url, timeout=s.smtp_timeout_seconds),
+            self._mailer,
             BrochureSource(
                 s3_client(s.s3_endpoint_url, s.s3_access_key, s.s3_secret_key, s.s3_region), s.brochure_bucket, s.brochure_key
             ),
@@ -76,6 +78,10 @@ class NotificationService:
             self._health.close()
         if self._task is not None:
             await stop_tasks([self._task], grace=self.settings.notification_shutdown_grace_seconds)
+        if self._mailer is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await self._mailer.close()
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from booking_mesh.embedded.binaries import INSTALL_DEV_EXTRA
@@ -22,6 +23,10 @@ from tests.e2e.up_process import URL_VARIABLES, Up, command, gateway_port
 def is_loopback(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     return (ip.ipv4_mapped or ip).is_loopback if ip.version == 6 else ip.is_loopback
+
+
+def appointment_processes(up: Up) -> list[psutil.Process]:
+    return [p for p in psutil.Process(up.process.pid).children() if p.cmdline()[1:3] == ["-m", "appointment_svc"]]
 
 
 def tomorrow() -> date:
@@ -55,6 +60,8 @@ def test_up_serves_seeded_slots_books_one_stops_cleanly_and_keeps_the_data_next_
                   "slotId": slots[0]["slotId"]},
         )
         assert booked.status_code == 201, booked.text
+        # One appointment-service process per core, all behind the gateway.
+        assert len(appointment_processes(first)) == (os.cpu_count() or 1)
         exposed = [a for a in first.listening_addresses() if not is_loopback(a)]
         assert exposed == [], f"listening beyond this machine on {exposed}"
     finally:

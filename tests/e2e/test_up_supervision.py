@@ -36,8 +36,10 @@ def runs(process: psutil.Process, what: str) -> bool:
 
 
 def component_process(up: Up, name: str) -> psutil.Process:
-    (found,) = [p for p in psutil.Process(up.process.pid).children() if runs(p, COMPONENTS[name])]
-    return found
+    # appointment_svc runs one process per core (behind Envoy): the victim is the first of them.
+    found = [p for p in psutil.Process(up.process.pid).children() if runs(p, COMPONENTS[name])]
+    assert found, f"no {name} process"
+    return found[0]
 
 
 class Burst:

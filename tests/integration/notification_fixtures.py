@@ -245,6 +245,7 @@ class ScriptedSmtp:
 
     def __init__(self, before_accepting):
         self.received: list[EmailMessage] = []
+        self.connections: list = []  # every SMTP session's protocol, in the order clients connected
         self.url = ""
         self._before_accepting = before_accepting
         self._server = None
@@ -258,7 +259,11 @@ class ScriptedSmtp:
         from aiosmtpd.smtp import SMTP
 
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: SMTP(self, hostname="scripted"), "127.0.0.1", 0)
+        def connected() -> SMTP:
+            self.connections.append(SMTP(self, hostname="scripted"))
+            return self.connections[-1]
+
+        self._server = await loop.create_server(connected, "127.0.0.1", 0)
         self.url = f"smtp://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
         return self
 
