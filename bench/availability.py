@@ -22,7 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Mesh, Result, http_request, json_rows, load, machine_note, running_mesh, say, table, warm_up
+from bench.common import (
+    Mesh,
+    Result,
+    add_processes_option,
+    http_request,
+    json_rows,
+    load,
+    machine_note,
+    running_mesh,
+    say,
+    table,
+    warm_up,
+)
 
 PATH = "/v1/appointments/availability"
 TYPES = ("HOME_MEASUREMENT", "SHOWROOM_VISIT", "VIDEO_CONSULTATION")
@@ -103,12 +115,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections sending at once")
     parser.add_argument("--warmup", type=int, default=300, help="unmeasured requests before each scenario")
     parser.add_argument("--json", action="store_true", help="also print the rows as one JSON object, the last line")
+    add_processes_option(parser)
     args = parser.parse_args()
 
     from appointment_svc.seed import seed_if_empty
 
     note = machine_note()
-    with running_mesh() as mesh:
+    with running_mesh(args.processes) as mesh:
         days_needed = math.ceil((args.requests + args.warmup) / 9 * 7 / 6) + 3
         say(f"seeded {seed_if_empty(mesh.database_url, days=days_needed)} demo slots over {days_needed} days")
         results = asyncio.run(run(mesh, args.requests, args.concurrency, args.warmup))

@@ -23,7 +23,20 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Mesh, Result, add_slots, http_request, json_rows, load, machine_note, report, running_mesh, say, warm_up
+from bench.common import (
+    Mesh,
+    Result,
+    add_processes_option,
+    add_slots,
+    http_request,
+    json_rows,
+    load,
+    machine_note,
+    report,
+    running_mesh,
+    say,
+    warm_up,
+)
 from tests.integration.booking_fixtures import active_bookings, add_consultant, booking_form
 
 PATH = "/v1/appointments"
@@ -80,10 +93,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each stream")
     parser.add_argument("--racers", type=int, nargs="+", default=[50, 200], help="racers per contested slot")
     parser.add_argument("--json", action="store_true", help="print the rows as one JSON object as the last line")
+    add_processes_option(parser)
     args = parser.parse_args()
 
     note = machine_note()
-    with running_mesh() as mesh:
+    with running_mesh(args.processes) as mesh:
         consultant = add_consultant(mesh.database_url, "Bench Consultant")
         first = datetime.combine(date.today() + timedelta(days=30), time(0), tzinfo=timezone.utc)
         count = args.warmup + args.bookings + len(args.racers)
