@@ -22,7 +22,6 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -118,11 +117,12 @@ def running_mesh(processes: int | None = None) -> Iterator[Mesh]:
         gateway = EnvoyGateway(home / "gateway", upstreams=[(LOCALHOST, s.port) for s in services], jwks_path=jwks, log_dir=logs)
         baseline = EnvoyGateway(home / "gateway-baseline", upstreams=[(LOCALHOST, empty.port)], jwks_path=jwks, log_dir=logs)
         baseline.name = "gateway_baseline"  # its own log file
-        for group in ([*services, empty], [gateway, baseline]):  # the gateways health-check the services
-            for server in group:
-                stack.callback(server.stop)
-            with ThreadPoolExecutor(len(group)) as pool:
-                list(pool.map(lambda server: server.start(), group))
+        # One after the other, the gateways last (they health-check the services): a fork while
+        # this process's gRPC health probe runs can abort the child before its exec
+        # (grpc/grpc#43055), as `booking-mesh up` found (booking_mesh/cli.py).
+        for server in [*services, empty, gateway, baseline]:
+            stack.callback(server.stop)
+            server.start()
         say(f"mesh up in {time.monotonic() - started:.1f}s: gateway {gateway.url}, baseline {baseline.url}")
         yield Mesh(keys, database_url, backing["valkey"].url, gateway.url, baseline.url, backing)
         report_service_log_problems(logs)
