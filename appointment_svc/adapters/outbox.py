@@ -10,7 +10,11 @@ as `Nats-Msg-Id`. The row becomes visible (and the relay is woken by NOTIFY) onl
 - no row published by two relays at once: rows are claimed with `FOR UPDATE SKIP LOCKED` and the
   locks are held until the publishes are acknowledged and marked;
 - a re-publish (PubAck lost, crash before commit) carries the same Nats-Msg-Id, which JetStream's
-  duplicate window drops; consumers dedupe on event_id beyond it.
+  duplicate window drops; consumers dedupe on event_id beyond it;
+- order: a batch's rows are written back to back on one connection and JetStream stores them in
+  that order. Only a refusal of one message that its successor does not share (none of our events
+  can provoke one: one stream, no per-message expectations) would let a retried row land after a
+  later one.
 Published rows are deleted after `keep_published` (7 days), hourly, in bounded chunks.
 """
 from __future__ import annotations
@@ -209,11 +213,13 @@ class OutboxRelay:
     async def relay_batch(self) -> int:
         """Claim up to batch_size unpublished rows, publish them in order; returns how many were published.
 
-        Raises after recording the error on the first row that could not be published (the rows
-        published before it are still marked).
+        The rows leave back to back and their PubAcks are awaited together (one round trip for the
+        batch instead of one per row), then every acknowledged row is marked in one UPDATE. The
+        order in the stream is still the order of the rows: one connection carries the publishes
+        in the order they are written, and JetStream stores them in the order they arrive.
+        Raises after recording the error on the rows that were not acknowledged (the acknowledged
+        ones are still marked).
         """
-        published = 0
-        failure: Exception | None = None
         async with self._engine.begin() as conn:
             # One relay at a time across all service processes: events leave in commit order (a
             # booking's cancellation never overtakes its creation). SKIP LOCKED alone would let two
@@ -229,32 +235,48 @@ class OutboxRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                try:
-                    await self._js.publish(
-                        self._topology.subject(row.subject),
-                        row.payload,
-                        timeout=self._publish_timeout,
-                        headers={MSG_ID_HEADER: str(row.id)},
-                    )
-                except Exception as exc:  # noqa: BLE001 - recorded on the row, then re-raised
-                    failure = exc
-                    await conn.execute(
-                        update(outbox)
-                        .where(outbox.c.id == row.id)
-                        .values(attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500])
-                    )
-                    break
+            acked, failure = await self._publish_all(rows)
+            if acked:
                 await conn.execute(
                     update(outbox)
-                    .where(outbox.c.id == row.id)
+                    .where(outbox.c.id.in_(acked))
                     .values(published_at=func.now(), attempts=outbox.c.attempts + 1, last_error=None)
                 )
-                self.published_count += 1
-                published += 1
+            if failure is not None:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows if row.id not in acked]))
+                    .values(attempts=outbox.c.attempts + 1, last_error=f"{type(failure).__name__}: {failure}"[:500])
+                )
+        self.published_count += len(acked)
         if failure is not None:
             raise failure
-        return published
+        return len(acked)
+
+    async def _publish_all(self, rows) -> tuple[set[UUID], Exception | None]:
+        """Publish `rows` in order; the ids JetStream acknowledged within the timeout, and the first failure."""
+        pending: list[tuple[UUID, asyncio.Future]] = []
+        failure: Exception | None = None
+        try:
+            for row in rows:
+                ack = await self._js.publish_async(
+                    self._topology.subject(row.subject), row.payload, headers={MSG_ID_HEADER: str(row.id)}
+                )
+                pending.append((row.id, ack))
+        except Exception as exc:  # noqa: BLE001 - the connection failed: what was written may still be acked
+            failure = exc
+        if pending:
+            await asyncio.wait([ack for _, ack in pending], timeout=self._publish_timeout)
+        acked: set[UUID] = set()
+        for row_id, ack in pending:
+            if not ack.done():
+                ack.cancel()  # frees its place among the pending publishes; the row is published again later
+                failure = failure or asyncio.TimeoutError("no PubAck within the publish timeout")
+            elif ack.exception() is not None:
+                failure = failure or ack.exception()
+            else:
+                acked.add(row_id)
+        return acked, failure
 
     async def _listen(self) -> None:
         backoff = 0.0

@@ -32,44 +32,30 @@ def _forget(task: asyncio.Task) -> None:
         task.exception()
 
 
-class DeadlineInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, seconds: float):
-        self._seconds = seconds
-        # Handlers are fixed at start, so each method's wrapper is built once, not on every call.
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+def bounded(handler: grpc.RpcMethodHandler, method: str, seconds: float) -> grpc.RpcMethodHandler:
+    """`handler` answering within `seconds` (or the caller's shorter deadline) whatever it waits on."""
+    inner = handler.unary_unary
 
-    async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # health Watch and reflection stream; nothing of ours to bound
-        wrapped = self._wrapped.get(handler_call_details.method)
-        if wrapped is None:
-            wrapped = self._wrapped[handler_call_details.method] = self._bounded(handler, handler_call_details.method)
-        return wrapped
+    async def bounded(request, context: grpc.aio.ServicerContext):
+        budget = seconds
+        remaining = context.time_remaining()
+        if remaining is not None:
+            budget = min(budget, remaining)
+        task = asyncio.ensure_future(inner(request, context))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=budget)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not done:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
+        if done and not task.cancelled():
+            return task.result()  # finished, possibly with an answer already aborted by the handler
+        task.add_done_callback(_forget)
+        log.warning("rpc deadline exceeded; answering unavailable", method=method, deadline_seconds=round(budget, 3))
+        await context.abort_with_status(to_status(BackendUnavailable()))
 
-    def _bounded(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-        inner = handler.unary_unary
-
-        async def bounded(request, context: grpc.aio.ServicerContext):
-            budget = self._seconds
-            remaining = context.time_remaining()
-            if remaining is not None:
-                budget = min(budget, remaining)
-            task = asyncio.ensure_future(inner(request, context))
-            try:
-                done, _ = await asyncio.wait({task}, timeout=budget)
-            except asyncio.CancelledError:
-                task.cancel()
-                raise
-            if not done:
-                task.cancel()
-                done, _ = await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
-            if done and not task.cancelled():
-                return task.result()  # finished, possibly with an answer already aborted by the handler
-            task.add_done_callback(_forget)
-            log.warning("rpc deadline exceeded; answering unavailable", method=method, deadline_seconds=round(budget, 3))
-            await context.abort_with_status(to_status(BackendUnavailable()))
-
-        return grpc.unary_unary_rpc_method_handler(
-            bounded, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
-        )
+    return grpc.unary_unary_rpc_method_handler(
+        bounded, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )

@@ -13,7 +13,7 @@ from appointment_svc.bootstrap import Container, build
 from appointment_svc.domain.errors import ValidationFailed
 from appointment_svc.entrypoints.admin import AdminServicer
 from appointment_svc.entrypoints.brochure_servicer import BrochureServicer
-from appointment_svc.entrypoints.deadline import DeadlineInterceptor
+from appointment_svc.entrypoints.deadline import bounded
 from appointment_svc.entrypoints.errors import to_status
 from appointment_svc.entrypoints.readiness import Readiness
 from appointment_svc.entrypoints.servicers import PRE_ENCODED_RESPONSES, AppointmentServicer
@@ -53,46 +53,54 @@ SERVER_OPTIONS = [
 _UNDECODABLE = object()
 
 
-class RejectUndecodableRequests(grpc.aio.ServerInterceptor):
+def tolerant(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     """A request gRPC cannot decode (a string field that is not UTF-8, broken protobuf) is the
     caller's mistake: VALIDATION_ERROR, instead of grpc's UNKNOWN with the exception text and a
-    logged traceback. Decoding happens before any servicer code, so only here can it be caught.
+    logged traceback. Decoding happens before any servicer code, so only its deserialiser can catch it.
     """
+    deserialize, behaviour = handler.request_deserializer, handler.unary_unary
 
-    def __init__(self) -> None:
-        # Handlers are fixed at start, so each method's wrapper is built once, not on every call.
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+    def tolerant_deserialize(raw: bytes):
+        try:
+            return deserialize(raw)
+        except DecodeError:
+            return _UNDECODABLE
 
-    async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
+    async def checked(request, context):
+        if request is _UNDECODABLE:
+            await context.abort_with_status(to_status(ValidationFailed([], "The request is not valid protobuf with UTF-8 strings.")))
+        return await behaviour(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(
+        checked, request_deserializer=tolerant_deserialize, response_serializer=handler.response_serializer
+    )
+
+
+class GuardedServer:
+    """What a service is registered on: the server, except that every unary method handler is
+    wrapped, once, in the guards every call gets (the deadline, then the tolerant decoding
+    outermost). Interceptors would do the same on every call, at a measurable cost per request
+    (bench/RESULTS.md, issue 13). The generated add_*_to_server functions take it as the server."""
+
+    def __init__(self, server: grpc.aio.Server, deadline_seconds: float):
+        self._server = server
+        self._deadline = deadline_seconds
+
+    def add_generic_rpc_handlers(self, handlers) -> None:
+        """Ignored: the generated code passes the same methods to add_registered_method_handlers."""
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        guarded = {name: self._guard(handler, f"/{service}/{name}") for name, handler in handlers.items()}
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, guarded),))
+        self._server.add_registered_method_handlers(service, guarded)
+
+    def _guard(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        if handler.unary_unary is None or handler.request_deserializer is None:
             return handler
-        wrapped = self._wrapped.get(handler_call_details.method)
-        if wrapped is None:
-            wrapped = self._wrapped[handler_call_details.method] = self._tolerant(handler)
-        return wrapped
-
-    @staticmethod
-    def _tolerant(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        deserialize, behaviour = handler.request_deserializer, handler.unary_unary
-
-        def tolerant_deserialize(raw: bytes):
-            try:
-                return deserialize(raw)
-            except DecodeError:
-                return _UNDECODABLE
-
-        async def checked(request, context):
-            if request is _UNDECODABLE:
-                await context.abort_with_status(to_status(ValidationFailed([], "The request is not valid protobuf with UTF-8 strings.")))
-            return await behaviour(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            checked, request_deserializer=tolerant_deserialize, response_serializer=handler.response_serializer
-        )
+        return tolerant(bounded(handler, method, self._deadline))
 
 
-def add_appointment_service(servicer: AppointmentServicer, server: grpc.aio.Server) -> None:
+def add_appointment_service(servicer: AppointmentServicer, server: GuardedServer) -> None:
     """The generated add_AppointmentServiceServicer_to_server, except that the methods named in
     PRE_ENCODED_RESPONSES get no response serialiser: gRPC sends the bytes their servicer returns."""
     service = appointment_service_pb2.DESCRIPTOR.services_by_name["AppointmentService"]
@@ -108,19 +116,15 @@ def add_appointment_service(servicer: AppointmentServicer, server: grpc.aio.Serv
         )
         for method in service.methods
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
     server.add_registered_method_handlers(service.full_name, handlers)
 
 
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, Readiness]:
-    # Outermost first: an undecodable request is refused before the deadline machinery runs.
-    server = grpc.aio.server(
-        options=SERVER_OPTIONS,
-        interceptors=[RejectUndecodableRequests(), DeadlineInterceptor(container.settings.rpc_deadline_seconds)],
-    )
-    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth), server)
-    brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), server)
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), server)
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    guarded = GuardedServer(server, container.settings.rpc_deadline_seconds)
+    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth), guarded)
+    brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), guarded)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), guarded)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
