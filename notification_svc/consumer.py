@@ -106,7 +106,9 @@ class NotificationConsumer:
             while not stopping.is_set():
                 try:
                     batch = await sub.fetch(self._batch_size, timeout=1.0)
-                except nats.errors.TimeoutError:
+                except asyncio.TimeoutError:
+                    # Nothing arrived within the fetch's wait: idle, not a failure. nats-py raises its
+                    # own TimeoutError or asyncio's, depending on where in the fetch the wait ran out.
                     continue
                 except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
                     log.warning("fetch failed; retrying", error=type(exc).__name__)

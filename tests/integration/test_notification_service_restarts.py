@@ -109,3 +109,19 @@ async def test_stopped_at_any_moment_it_stops_at_once_and_every_email_still_arri
         await service.stop()
     ids = [m["Message-ID"] for m in messages]
     assert len(ids) == len(set(ids)) == 2 * len(events)
+
+
+async def test_an_idle_service_logs_no_warnings(bus, tmp_path):
+    log_path = tmp_path / "notification.log"
+    service = bus.spawn(log_path)
+    try:
+        await _publish_bookings(bus, 1)
+        await bus.mailbox.wait_for(2, timeout=20)
+        # Deliberately idle for several of the consumer's 1 s fetches: each one ends empty.
+        await asyncio.sleep(3.5)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=15)
+    log = log_path.read_text()
+    assert "fetch failed" not in log, log
+    assert "warning" not in log.lower(), log
