@@ -1,4 +1,5 @@
-"""`booking-mesh up` runs the whole mesh on this machine; `booking-mesh token` mints a dev JWT."""
+"""`booking-mesh up` runs the whole mesh on this machine; `booking-mesh token` mints a dev JWT;
+`booking-mesh status` says where the running mesh's parts listen."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from booking_mesh import endpoints
 from mesh_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, KeyPair, Role, issue_token
 
 BACKING_URL_ENV = {
@@ -153,6 +155,9 @@ def _up() -> int:
         gateway.start()
         mesh.started.append(gateway)
         say("gateway", f"Envoy on {gateway.url}")
+        written = endpoints.write(home, _endpoints(env, gateway.url, appointments))
+        mesh.on_stop.append(lambda: endpoints.remove(home))
+        say("endpoints", f"{written}  (booking-mesh status prints them)")
         print(f"\nbooking-mesh is up: {gateway.url}", flush=True)
         print(f"  try: curl '{gateway.url}/v1/appointments/availability?type=SHOWROOM_VISIT&date=<YYYY-MM-DD>'")
         print(f"  in a browser: {gateway.url}/  (sign in as a customer: {gateway.url}/dev/sign-in?sub=alice,")
@@ -175,6 +180,19 @@ def _up() -> int:
         print("booking-mesh: stopping", flush=True)
         mesh.stop()
         print("booking-mesh: stopped", flush=True)
+
+
+def _endpoints(env: dict[str, str], gateway_url: str, appointments: list) -> endpoints.Endpoints:
+    return endpoints.Endpoints(
+        gateway=gateway_url,
+        grpc=[a.url for a in appointments],
+        metrics=[],  # the services expose no metrics endpoint yet (issue 16)
+        postgres=env["DATABASE_URL"],
+        redis=env["REDIS_URL"],
+        nats=env["NATS_URL"],
+        smtp=env["SMTP_URL"],
+        s3=env["S3_ENDPOINT_URL"],
+    )
 
 
 def _start_appointment_services(home: Path, env: dict[str, str], mesh: Mesh) -> list:
@@ -207,7 +225,15 @@ def _provision_brochure(env: dict[str, str]) -> None:
 
 
 def token(args: argparse.Namespace) -> int:
-    keys = KeyPair.load_or_create(mesh_home() / "keys")
+    home = mesh_home()
+    # A token signed by a new key pair made here would be one the running mesh refuses: only the
+    # home's own keys sign, and a home without them is a sentence, not a new key pair.
+    if not (home / "keys" / "jwks.json").exists():
+        print(f"booking-mesh: no mesh keys in {home / 'keys'}: run `booking-mesh token` in the directory where "
+              "you ran `booking-mesh up`, or set BOOKING_MESH_HOME to that mesh's home", file=sys.stderr)  # fmt: skip
+        return 1
+    keys = KeyPair.load(home / "keys")
+    print(f"booking-mesh: token for {args.sub} ({args.role}), valid for {args.ttl} s", file=sys.stderr)
     print(
         issue_token(
             keys,
@@ -218,6 +244,16 @@ def token(args: argparse.Namespace) -> int:
             ttl_seconds=args.ttl,
         )
     )
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    try:
+        found = endpoints.read(mesh_home())
+    except endpoints.NoRunningMesh as exc:
+        print(f"booking-mesh: {exc}", file=sys.stderr)
+        return 1
+    print(endpoints.table(found))
     return 0
 
 
@@ -233,12 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="booking-mesh", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start the whole mesh and serve until Ctrl-C/SIGTERM").set_defaults(func=up)
-    mint = commands.add_parser("token", help="print a JWT the running dev mesh accepts")
+    mint = commands.add_parser("token", help="print a JWT the running dev mesh accepts (signed with its home's keys)")
     mint.add_argument("--sub", required=True, help="user id (the token's subject)")
     mint.add_argument("--role", default="CUSTOMER", choices=[r.value for r in Role])
     mint.add_argument("--ttl", type=_token_lifetime, default=3600,
                       help=f"lifetime in seconds (default 3600, at most {DEFAULT_MAX_TOKEN_LIFETIME_SECONDS})")
     mint.set_defaults(func=token)
+    commands.add_parser("status", help="print where the running mesh's parts listen (from its endpoints.json)").set_defaults(func=status)
     args = parser.parse_args(argv)
     return args.func(args)
 

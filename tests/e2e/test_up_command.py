@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import json
 import os
 import shutil
 import socket
@@ -62,12 +63,19 @@ def test_up_serves_seeded_slots_books_one_stops_cleanly_and_keeps_the_data_next_
         assert booked.status_code == 201, booked.text
         # One appointment-service process per core, all behind the gateway.
         assert len(appointment_processes(first)) == (os.cpu_count() or 1)
+        # Scripts find every part in the endpoints file, and `status` prints it.
+        listed = json.loads((home / "endpoints.json").read_text())
+        assert listed["gateway"] == url and len(listed["grpc"]) == (os.cpu_count() or 1)
+        assert all(listed[k] for k in ("postgres", "redis", "nats", "smtp", "s3"))
+        status = subprocess.run([*command(), "status"], env=first.env, capture_output=True, text=True, timeout=30)
+        assert status.returncode == 0 and ["gateway", url] in [line.split() for line in status.stdout.splitlines()], status
         exposed = [a for a in first.listening_addresses() if not is_loopback(a)]
         assert exposed == [], f"listening beyond this machine on {exposed}"
     finally:
         code = first.stop()
     assert code == 0
     first.wait_for("booking-mesh: stopped")
+    assert not (home / "endpoints.json").exists()  # a stopped mesh lists nothing
 
     second = Up(home, port)
     try:
