@@ -14,8 +14,9 @@ def quick_start_commands() -> list[str]:
 def test_the_quick_start_has_exactly_two_commands():
     commands = quick_start_commands()
     assert len(commands) == 2
-    assert commands[0] == "python -m pip install -e '.[dev]' && booking-mesh up"
-    assert commands[1] == "python -m pip install -e '.[test]' && python -m pytest"
+    venv = "python3 -m venv .venv && . .venv/bin/activate && "  # Debian's system pip is externally managed
+    assert commands[0] == venv + "python -m pip install -e '.[dev]' && booking-mesh up"
+    assert commands[1] == venv + "python -m pip install -e '.[test]' && python -m pytest"
 
 
 def test_the_quick_start_installs_the_extras_that_hold_the_servers_and_the_tests():
