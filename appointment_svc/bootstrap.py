@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from appointment_svc.adapters import metrics
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.outbox import OutboxRelay
 from appointment_svc.adapters.pool_liveness import replace_closed_connections
@@ -60,9 +61,13 @@ def event_handlers(cache: ports.AvailabilityCache) -> dict[type, list[Handler]]:
         partial(handlers.forget_availability_of_booked_day, cache),
         partial(handlers.forget_availability_of_slot_days, cache),
     )
+    counted = metrics.count_booking_event
     return {
-        events.BookingCreated: [booked_day],
-        events.BookingCancelled: [booked_day],
+        events.BookingCreated: [booked_day, counted],
+        events.BookingCancelled: [booked_day, counted],
+        events.BookingConfirmed: [counted],
+        events.BookingCompleted: [counted],
+        events.BookingMarkedNoShow: [counted],
         events.SlotsAdded: [slot_days],
         events.SlotBlocked: [slot_days],
         events.SlotUnblocked: [slot_days],

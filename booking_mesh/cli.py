@@ -139,6 +139,7 @@ def _up() -> int:
         notification.start()
         mesh.started.append(notification)
         say("notification_svc", "consuming booking and brochure events")
+        say("metrics", "  ".join([*(a.metrics_url for a in appointments), notification.metrics_url]))
         sign_in = DevSignIn(KeyPair.load(keys_dir), issuer=env["JWT_ISSUER"], audience=env["JWT_AUDIENCE"]).start()
         mesh.on_stop.append(sign_in.stop)
         gateway = EnvoyGateway(
@@ -155,7 +156,8 @@ def _up() -> int:
         gateway.start()
         mesh.started.append(gateway)
         say("gateway", f"Envoy on {gateway.url}")
-        written = endpoints.write(home, _endpoints(env, gateway.url, appointments))
+        metrics = [a.metrics_url for a in appointments] + [notification.metrics_url, f"{gateway.admin_url}/stats/prometheus"]
+        written = endpoints.write(home, _endpoints(env, gateway.url, appointments, metrics))
         mesh.on_stop.append(lambda: endpoints.remove(home))
         say("endpoints", f"{written}  (booking-mesh status prints them)")
         print(f"\nbooking-mesh is up: {gateway.url}", flush=True)
@@ -182,11 +184,11 @@ def _up() -> int:
         print("booking-mesh: stopped", flush=True)
 
 
-def _endpoints(env: dict[str, str], gateway_url: str, appointments: list) -> endpoints.Endpoints:
+def _endpoints(env: dict[str, str], gateway_url: str, appointments: list, metrics: list[str]) -> endpoints.Endpoints:
     return endpoints.Endpoints(
         gateway=gateway_url,
         grpc=[a.url for a in appointments],
-        metrics=[],  # the services expose no metrics endpoint yet (issue 16)
+        metrics=metrics,
         postgres=env["DATABASE_URL"],
         redis=env["REDIS_URL"],
         nats=env["NATS_URL"],

@@ -52,10 +52,21 @@ class AppointmentService(PythonService):
 
     def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None, **kwargs):
         port = port if port is not None else free_port()
-        super().__init__(workdir, {**env, "GRPC_HOST": LOCALHOST, "GRPC_PORT": str(port)}, port=port, **kwargs)
+        # Chosen once, so a restarted process serves its metrics where the endpoints file says.
+        self.metrics_port = free_port()
+        super().__init__(
+            workdir,
+            {**env, "GRPC_HOST": LOCALHOST, "GRPC_PORT": str(port), "METRICS_HOST": LOCALHOST, "METRICS_PORT": str(self.metrics_port)},
+            port=port,
+            **kwargs,
+        )
 
     def _make_url(self) -> str:
         return f"{LOCALHOST}:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.metrics_port}/metrics"
 
     def _probe(self) -> bool:
         try:
@@ -77,6 +88,10 @@ class NotificationService(PythonService):
 
     def _make_url(self) -> str:
         return f"http://{LOCALHOST}:{self.port}/healthz"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}/metrics"  # served beside the health answer
 
     def _probe(self) -> bool:
         import urllib.request

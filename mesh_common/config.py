@@ -37,6 +37,9 @@ class AppointmentSettings(ServiceSettings):
     jwt_audience: str = "booking-api"
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
+    # Prometheus' /metrics on its own port; 0: not served.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     availability_cache_ttl_seconds: int = 30
     slot_lock_ttl_seconds: int = 30
     outbox_poll_seconds: float = 0.5

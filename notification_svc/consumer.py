@@ -42,6 +42,7 @@ from notification_svc.emails import EMAILS, EmailComposer
 from notification_svc.failures import Outage, PermanentFailure, RetryableFailure
 from notification_svc.ledger import SentLedger
 from notification_svc.mailer import SmtpMailer
+from notification_svc.metrics import DEAD_LETTERED, EMAILS_FAILED, EMAILS_SENT, EVENTS_HANDLED
 
 log = get_logger(__name__)
 
@@ -110,7 +111,7 @@ class NotificationConsumer:
                     # Nothing arrived within the fetch's wait: idle, not a failure. nats-py raises its
                     # own TimeoutError or asyncio's, depending on where in the fetch the wait ran out.
                     continue
-                except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
+                except (nats.errors.Error, OSError) as exc:
                     log.warning("fetch failed; retrying", error=type(exc).__name__)
                     await wait_until(stopping, 0.5)
                     continue
@@ -226,11 +227,17 @@ class NotificationConsumer:
                     except Exception as exc:  # a template or data bug will not heal by retrying
                         raise PermanentFailure(f"rendering {delivery.kind} failed: {type(exc).__name__}: {exc}") from exc
                     await msg.in_progress()
-                    await smtp.send(message)
+                    try:
+                        await smtp.send(message)
+                    except Exception:
+                        EMAILS_FAILED.labels(delivery.kind).inc()
+                        raise
                     await self._ledger.mark_sent(event.event_id, delivery)
                     self.emails_sent += 1
+                    EMAILS_SENT.labels(delivery.kind).inc()
                     log.info("email sent", event_id=event.event_id, kind=delivery.kind, seq=msg.metadata.sequence.stream)
         await msg.ack_sync()
+        EVENTS_HANDLED.labels(subject).inc()
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         meta = msg.metadata
@@ -257,5 +264,6 @@ class NotificationConsumer:
                 await msg.nak(delay=self.backoff(meta.num_delivered))
             return
         await msg.term()
+        DEAD_LETTERED.labels(subject).inc()
         log.error("message dead-lettered", seq=meta.sequence.stream, subject=subject, event_id=event_id, reason=headers[events.DLQ_REASON])
 

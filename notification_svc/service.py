@@ -1,4 +1,4 @@
-"""Wiring and lifecycle of the notification service (start, graceful stop, optional health port)."""
+"""Wiring and lifecycle of the notification service (start, graceful stop, optional health and metrics port)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,12 +9,14 @@ from mesh_common.config import NotificationSettings
 from mesh_common.events import EventTopology, connect, ensure_streams
 from mesh_common.lifecycle import stop_tasks
 from mesh_common.logging import get_logger
+from mesh_common.metrics import exposition
 from mesh_common.s3 import s3_client
 from notification_svc.brochure import BrochureSource
 from notification_svc.consumer import NotificationConsumer
 from notification_svc.emails import EmailComposer
 from notification_svc.ledger import SentLedger
 from notification_svc.mailer import SmtpMailer
+from notification_svc.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING
 
 log = get_logger(__name__)
 
@@ -61,15 +63,32 @@ class NotificationService:
         log.info("notification service started", stream=self.topology.stream, durable=s.notification_durable)
 
     async def _health_check(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """GET /metrics: Prometheus' text format; any other path: the health answer."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
-                await reader.readuntil(b"\r\n\r\n")
-            healthy = self._nc is not None and self._nc.is_connected and self._task is not None and not self._task.done()
-            status = b"200 OK" if healthy else b"503 Service Unavailable"
-            body = b"ok\n" if healthy else b"unhealthy\n"
-            writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+                head = await reader.readuntil(b"\r\n\r\n")
+            if head.split(b" ", 2)[1:2] == [b"/metrics"]:
+                await self._refresh_lag()
+                body, content_type = exposition()
+                status = b"200 OK"
+            else:
+                healthy = self._nc is not None and self._nc.is_connected and self._task is not None and not self._task.done()
+                status = b"200 OK" if healthy else b"503 Service Unavailable"
+                body, content_type = (b"ok\n" if healthy else b"unhealthy\n"), "text/plain"
+            writer.write(
+                b"HTTP/1.1 " + status + b"\r\nContent-Type: " + content_type.encode()
+                + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+            )  # fmt: skip
             await writer.drain()
         writer.close()
+
+    async def _refresh_lag(self) -> None:
+        """The consumer's lag, asked of JetStream when scraped (a failure leaves the last values)."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1):
+                info = await self._nc.jetstream().consumer_info(self.topology.stream, self.settings.notification_durable)
+            CONSUMER_PENDING.set(info.num_pending or 0)
+            CONSUMER_ACK_PENDING.set(info.num_ack_pending or 0)
 
     async def stop(self) -> None:
         """Stop fetching; let the message in hand finish (within the grace period), release the rest."""

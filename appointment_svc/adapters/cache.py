@@ -9,6 +9,7 @@ from datetime import date
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from appointment_svc.adapters.metrics import CACHE_ERROR, CACHE_HIT, CACHE_MISS
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, Category
 from appointment_svc.service_layer.ports import EncodedGrid
 from mesh_common.logging import get_logger
@@ -64,9 +65,12 @@ class AvailabilityCache:
         try:
             raw = await self._redis.get(cache_key(query))
         except (RedisError, OSError) as exc:
+            CACHE_ERROR.inc()
             log.warning("availability cache read failed; using the database", error=type(exc).__name__)
             return None
-        return None if raw is None else _unpack(raw)
+        grid = None if raw is None else _unpack(raw)
+        (CACHE_MISS if grid is None else CACHE_HIT).inc()
+        return grid
 
     async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
         try:

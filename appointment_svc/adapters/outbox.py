@@ -33,6 +33,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from appointment_svc.adapters.advisory import OUTBOX_RELAY_LOCK_KEY
+from appointment_svc.adapters.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 from appointment_svc.adapters.statement_batch import BatchingConnection, insert_sql
 from appointment_svc.adapters.tables import outbox
 from mesh_common.events import EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
@@ -43,6 +44,8 @@ log = get_logger(__name__)
 
 NOTIFY_CHANNEL = "outbox"
 PURGE_EVERY_SECONDS = 3600
+# The backlog gauges are refreshed at most this often (one small query), not on every pass.
+MEASURE_EVERY_SECONDS = 1.0
 PURGE_CHUNK = 1000
 LISTEN_CONNECT_TIMEOUT = 3
 # How often the listener looks at the stop flag between notifications.
@@ -123,6 +126,7 @@ class OutboxRelay:
         self._max_backoff = max_backoff_seconds
         self._keep_published = keep_published
         self._next_purge = 0.0
+        self._next_measure = 0.0
         self._name = name
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -178,6 +182,9 @@ class OutboxRelay:
                     log.info("outbox relay connected to nats")
                 while await self.relay_batch() == self._batch_size and not self._stopping.is_set():
                     pass
+                if time.monotonic() >= self._next_measure:
+                    self._next_measure = time.monotonic() + MEASURE_EVERY_SECONDS
+                    await self.measure_backlog()
                 backoff = 0.0
                 if time.monotonic() >= self._next_purge:
                     self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
@@ -193,6 +200,19 @@ class OutboxRelay:
                 await wait_until(self._stopping, backoff)
                 continue
             await wait_until(self._wake, self._poll_seconds)
+
+    async def measure_backlog(self) -> tuple[int, float]:
+        """Set the backlog gauges: unpublished events, and the age in seconds of the oldest one."""
+        async with self._engine.connect() as conn:
+            count, age = (
+                await conn.execute(
+                    select(func.count(), func.coalesce(func.extract("epoch", func.now() - func.min(outbox.c.created_at)), 0))
+                    .where(outbox.c.published_at.is_(None))
+                )
+            ).one()
+        OUTBOX_BACKLOG.set(count)
+        OUTBOX_OLDEST_AGE.set(max(0.0, float(age)))
+        return count, float(age)
 
     async def purge_published(self) -> int:
         """Delete rows published longer ago than `keep_published` (in bounded chunks); returns how many."""
@@ -249,6 +269,7 @@ class OutboxRelay:
                     .values(attempts=outbox.c.attempts + 1, last_error=f"{type(failure).__name__}: {failure}"[:500])
                 )
         self.published_count += len(acked)
+        OUTBOX_PUBLISHED.inc(len(acked))
         if failure is not None:
             raise failure
         return len(acked)

@@ -34,7 +34,7 @@ def replace_closed_connections(engine: AsyncEngine) -> None:
     def _check(dbapi_connection, connection_record, connection_proxy) -> None:
         try:
             fd = dbapi_connection.driver_connection.pgconn.socket
-        except Exception as exc:  # noqa: BLE001 - psycopg raises if the connection is already closed
+        except Exception as exc:  # psycopg raises if the connection is already closed
             raise DisconnectionError("connection already closed") from exc
         if server_gave_up(fd):
             raise DisconnectionError("the server closed this pooled connection")

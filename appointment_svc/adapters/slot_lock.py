@@ -8,6 +8,7 @@ from uuid import UUID
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from appointment_svc.adapters.metrics import LOCK_CONTENDED, LOCK_TAKEN, LOCK_UNAVAILABLE
 from appointment_svc.service_layer.ports import LockUnavailable
 from mesh_common.logging import get_logger
 
@@ -38,7 +39,9 @@ class RedisSlotLock:
         try:
             taken = await self._redis.set(self.key(slot_id), token, nx=True, ex=self._ttl)
         except (RedisError, OSError) as exc:
+            LOCK_UNAVAILABLE.inc()
             raise LockUnavailable(type(exc).__name__) from exc
+        (LOCK_TAKEN if taken else LOCK_CONTENDED).inc()
         return token if taken else None
 
     async def holder(self, slot_id: UUID) -> bytes | None:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from appointment_svc.domain.errors import BackendUnavailable, DomainError, RateLimitExceeded, ValidationFailed
 from mesh_common.errors import ERROR_DOMAIN, ERRORS
 from mesh_common.logging import get_logger
+from mesh_common.metrics import ERRORS as ERRORS_ANSWERED
 
 log = get_logger(__name__)
 
@@ -24,6 +25,7 @@ _BACKEND_DOWN = (OperationalError, InterfaceError, PoolTimeout, RedisConnectionE
 
 def to_status(error: DomainError) -> grpc.Status:
     kind = ERRORS[error.code]
+    ERRORS_ANSWERED.labels(error.code).inc()  # every error answer passes here, once
     details = [error_details_pb2.ErrorInfo(reason=error.code, domain=ERROR_DOMAIN)]
     if isinstance(error, ValidationFailed):
         details.append(

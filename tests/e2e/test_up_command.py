@@ -67,6 +67,9 @@ def test_up_serves_seeded_slots_books_one_stops_cleanly_and_keeps_the_data_next_
         listed = json.loads((home / "endpoints.json").read_text())
         assert listed["gateway"] == url and len(listed["grpc"]) == (os.cpu_count() or 1)
         assert all(listed[k] for k in ("postgres", "redis", "nats", "smtp", "s3"))
+        # Each service process's metrics, the notification service's and Envoy's, all answering.
+        assert len(listed["metrics"]) == (os.cpu_count() or 1) + 2
+        assert all(httpx.get(m, timeout=5).status_code == 200 for m in listed["metrics"])
         status = subprocess.run([*command(), "status"], env=first.env, capture_output=True, text=True, timeout=30)
         assert status.returncode == 0 and ["gateway", url] in [line.split() for line in status.stdout.splitlines()], status
         exposed = [a for a in first.listening_addresses() if not is_loopback(a)]

@@ -283,11 +283,19 @@ def test_the_python_workloads_run_the_documented_entrypoints():
 def test_appointment_svc_uses_native_grpc_probes_on_its_grpc_port():
     (c,) = containers(by_name("Deployment", "appointment-svc"))
     port = int(config_env()["GRPC_PORT"])
-    assert [p["containerPort"] for p in c["ports"]] == [port]
+    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"grpc": port, "metrics": int(config_env()["METRICS_PORT"])}
     assert c["livenessProbe"]["grpc"]["port"] == port and c["readinessProbe"]["grpc"]["port"] == port
     # Readiness is the service's own status (it follows the database); liveness only the process.
     assert c["livenessProbe"]["grpc"]["service"] == LIVENESS and "service" not in c["readinessProbe"]["grpc"]
     assert config_env()["GRPC_HOST"] in ("[::]", "0.0.0.0")  # the kubelet probes the pod IP
+
+
+def test_both_services_are_scraped_where_they_serve_metrics():
+    env = config_env()
+    assert env["METRICS_HOST"] == "0.0.0.0"  # Prometheus scrapes the pod IP
+    for name, port in (("appointment-svc", env["METRICS_PORT"]), ("notification-svc", env["HEALTH_PORT"])):
+        annotations = by_name("Deployment", name)["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": port, "prometheus.io/path": "/metrics"}
 
 
 def test_notification_svc_probes_healthz_on_its_health_port():

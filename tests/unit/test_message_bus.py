@@ -95,7 +95,8 @@ async def test_a_refused_booking_forgets_nothing(db, cache):
 
 
 def test_only_changes_of_what_is_bookable_are_wired_to_the_cache():
-    wired = set(event_handlers(FakeCache()))
+    cache = FakeCache()
+    wired = {kind for kind, handlers in event_handlers(cache).items() if any(cache in getattr(h, "args", ()) for h in handlers)}
     assert wired == {
         events.BookingCreated,
         events.BookingCancelled,
@@ -103,3 +104,10 @@ def test_only_changes_of_what_is_bookable_are_wired_to_the_cache():
         events.SlotBlocked,
         events.SlotUnblocked,
     }
+
+
+def test_every_committed_booking_change_is_counted_for_the_metrics():
+    from appointment_svc.adapters.metrics import count_booking_event
+
+    counted = {kind for kind, handlers in event_handlers(FakeCache()).items() if count_booking_event in handlers}
+    assert counted == {kind for kind in vars(events).values() if isinstance(kind, type) and issubclass(kind, events.BookingEvent) and kind is not events.BookingEvent}
