@@ -152,6 +152,7 @@ def _up() -> int:
             audience=env["JWT_AUDIENCE"],
             cors_origins=[o for o in os.environ.get("CORS_ORIGINS", "http://localhost:3000").split(",") if o],
             access_log_path=str(home / "logs" / "gateway-access.log"),
+            otlp_collector=_otlp_collector(),
         )
         gateway.start()
         mesh.started.append(gateway)
@@ -182,6 +183,16 @@ def _up() -> int:
         print("booking-mesh: stopping", flush=True)
         mesh.stop()
         print("booking-mesh: stopped", flush=True)
+
+
+def _otlp_collector() -> tuple[str, int] | None:
+    """Where Envoy sends its spans: the collector the services use (OTEL_EXPORTER_OTLP_ENDPOINT,
+    which they read themselves), or none."""
+    from urllib.parse import urlsplit
+
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    return (parts.hostname, parts.port or 4317) if endpoint and parts.hostname else None
 
 
 def _endpoints(env: dict[str, str], gateway_url: str, appointments: list, metrics: list[str]) -> endpoints.Endpoints:

@@ -389,6 +389,7 @@ def render_envoy_config(
     web_root: Path = WEB_ROOT,
     web_served_from: str | None = None,
     dev_sign_in: tuple[str, int] | None = None,
+    otlp_collector: tuple[str, int] | None = None,
 ) -> str:
     """The Envoy YAML for the public listener in front of the given gRPC endpoints.
 
@@ -402,6 +403,8 @@ def render_envoy_config(
     ``xff_num_trusted_hops`` is the number of proxies in front of Envoy whose X-Forwarded-For
     entry is trusted (0: the peer address is the client); the brochure limits count requests
     per client address and in all per ``brochure_limit_window_seconds``.
+    ``otlp_collector`` (host, port): Envoy starts a trace per request, sends its spans there over
+    OTLP/gRPC and passes `traceparent` to the services (None: no tracing).
     """
     assets = web_assets(Path(web_root), served_from=web_served_from)
     largest = max(Path(web_root, a.path.name).stat().st_size for a in assets)
@@ -448,6 +451,8 @@ def render_envoy_config(
         web_methods_regex="|".join(WEB_METHODS),
         web_paths=[*(a.route for a in assets), *REDIRECTS],
         dev_sign_in=(dev_sign_in[0], int(dev_sign_in[1])) if dev_sign_in else None,
+        otlp_collector=(otlp_collector[0], int(otlp_collector[1])) if otlp_collector else None,
+        otlp_collector_is_ip=bool(otlp_collector) and _is_ip(otlp_collector[0]),
         dev_sign_in_path=DEV_SIGN_IN_PATH,
         api_prefix=API_PREFIX,
         admin_prefixes=ADMIN_PREFIXES,

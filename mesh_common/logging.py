@@ -6,6 +6,8 @@ import sys
 
 import structlog
 
+from mesh_common.tracing import add_trace_ids
+
 # Keys whose values are personal data or secrets: dropped from every event, whatever logs them.
 REDACTED_KEYS = frozenset(
     {"authorization", "token", "password", "email", "phone", "first_name", "last_name", "address", "postcode"}
@@ -25,6 +27,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            add_trace_ids,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
             structlog.processors.format_exc_info,

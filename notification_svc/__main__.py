@@ -8,6 +8,8 @@ import sys
 from mesh_common.config import EventBusSettings, NotificationSettings
 from mesh_common.events import EventTopology, connect, ensure_streams
 from mesh_common.logging import configure_logging
+from mesh_common.tracing import configure_tracing
+from mesh_common.tracing import shutdown as shutdown_tracing
 
 
 async def _dlq(args: argparse.Namespace) -> int:
@@ -62,7 +64,11 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = NotificationSettings()
     configure_logging("notification_svc", settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    configure_tracing("notification-svc")
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        shutdown_tracing()
 
 
 if __name__ == "__main__":

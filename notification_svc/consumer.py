@@ -32,11 +32,13 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry.trace import SpanKind
 
 from mesh_common import events
 from mesh_common.events import MSG_ID_HEADER, EventTopology
 from mesh_common.lifecycle import wait_until
 from mesh_common.logging import get_logger
+from mesh_common.tracing import extract, span, tracer
 from notification_svc.brochure import BrochureSource
 from notification_svc.emails import EMAILS, EmailComposer
 from notification_svc.failures import Outage, PermanentFailure, RetryableFailure
@@ -45,6 +47,7 @@ from notification_svc.mailer import SmtpMailer
 from notification_svc.metrics import DEAD_LETTERED, EMAILS_FAILED, EMAILS_SENT, EVENTS_HANDLED
 
 log = get_logger(__name__)
+_tracer = tracer("booking.notification")
 
 
 class NotificationConsumer:
@@ -148,7 +151,14 @@ class NotificationConsumer:
                 await msg.nak(delay=delay)
 
     async def handle(self, msg: Msg) -> float | None:
-        """Handle one message; returns a pause in seconds when a dependency is down, else None."""
+        """Handle one message; returns a pause in seconds when a dependency is down, else None.
+
+        Inside a CONSUMER span, child of the span that wrote the event (its traceparent header)."""
+        name = f"handle {self._topology.logical(msg.subject) or msg.subject}"
+        with span(_tracer, name, parent=extract(msg.headers), kind=SpanKind.CONSUMER):
+            return await self._handle(msg)
+
+    async def _handle(self, msg: Msg) -> float | None:
         meta = msg.metadata
         try:
             await self._deliver(msg)
@@ -227,11 +237,12 @@ class NotificationConsumer:
                     except Exception as exc:  # a template or data bug will not heal by retrying
                         raise PermanentFailure(f"rendering {delivery.kind} failed: {type(exc).__name__}: {exc}") from exc
                     await msg.in_progress()
-                    try:
-                        await smtp.send(message)
-                    except Exception:
-                        EMAILS_FAILED.labels(delivery.kind).inc()
-                        raise
+                    with span(_tracer, f"smtp send {delivery.kind}", kind=SpanKind.CLIENT):
+                        try:
+                            await smtp.send(message)
+                        except Exception:
+                            EMAILS_FAILED.labels(delivery.kind).inc()
+                            raise
                     await self._ledger.mark_sent(event.event_id, delivery)
                     self.emails_sent += 1
                     EMAILS_SENT.labels(delivery.kind).inc()

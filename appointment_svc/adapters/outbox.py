@@ -39,6 +39,7 @@ from appointment_svc.adapters.tables import outbox
 from mesh_common.events import EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
 from mesh_common.lifecycle import stop_tasks, wait_until
 from mesh_common.logging import get_logger
+from mesh_common.tracing import TRACEPARENT, current_traceparent
 
 log = get_logger(__name__)
 
@@ -72,6 +73,7 @@ async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID
             id=event_id,
             subject=subject,
             payload=event.SerializeToString(),
+            trace_context=current_traceparent(),
             # Not now(): that is the transaction's start, equal for every event of one transaction.
             created_at=func.clock_timestamp(),
         )
@@ -82,7 +84,7 @@ async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID
 
 
 # clock_timestamp() as in add_event: rows of one transaction keep the order they were added in.
-INSERT_EVENT = insert_sql("outbox", ["id", "subject", "payload"], {"created_at": "clock_timestamp()"})
+INSERT_EVENT = insert_sql("outbox", ["id", "subject", "payload", "trace_context"], {"created_at": "clock_timestamp()"})
 
 
 async def defer_event(conn: BatchingConnection, subject: str, event: Message) -> UUID:
@@ -92,7 +94,10 @@ async def defer_event(conn: BatchingConnection, subject: str, event: Message) ->
         # The parts of one batch run in no promised order: a second event waits for the first to be
         # written, so their clock_timestamp()s, hence the order they are published in, follow the calls.
         await conn.flush()
-    conn.defer(INSERT_EVENT, {"id": event_id, "subject": subject, "payload": event.SerializeToString()})
+    conn.defer(
+        INSERT_EVENT,
+        {"id": event_id, "subject": subject, "payload": event.SerializeToString(), "trace_context": current_traceparent()},
+    )
     conn.notify(NOTIFY_CHANNEL)
     return event_id
 
@@ -248,7 +253,7 @@ class OutboxRelay:
                 return 0
             rows = (
                 await conn.execute(
-                    select(outbox.c.id, outbox.c.subject, outbox.c.payload)
+                    select(outbox.c.id, outbox.c.subject, outbox.c.payload, outbox.c.trace_context)
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.created_at, outbox.c.id)
                     .limit(self._batch_size)
@@ -280,9 +285,10 @@ class OutboxRelay:
         failure: Exception | None = None
         try:
             for row in rows:
-                ack = await self._js.publish_async(
-                    self._topology.subject(row.subject), row.payload, headers={MSG_ID_HEADER: str(row.id)}
-                )
+                headers = {MSG_ID_HEADER: str(row.id)}
+                if row.trace_context:
+                    headers[TRACEPARENT] = row.trace_context  # the consumer's spans join the writer's trace
+                ack = await self._js.publish_async(self._topology.subject(row.subject), row.payload, headers=headers)
                 pending.append((row.id, ack))
         except Exception as exc:  # noqa: BLE001 - the connection failed: what was written may still be acked
             failure = exc

@@ -168,6 +168,7 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),
+    Column("trace_context", Text),  # the writer's W3C traceparent, sent on as a NATS header
     Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
 )
 

@@ -28,6 +28,8 @@ from mesh_common.config import AppointmentSettings
 from mesh_common.logging import configure_logging, get_logger
 from mesh_common.metrics import observed
 from mesh_common.metrics import serve as serve_metrics
+from mesh_common.tracing import configure_tracing, traced
+from mesh_common.tracing import shutdown as shutdown_tracing
 
 log = get_logger(__name__)
 
@@ -80,8 +82,8 @@ def tolerant(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
 class GuardedServer:
     """What a service is registered on: the server, except that every unary method handler is
-    wrapped, once, in the guards every call gets (the deadline, the tolerant decoding, and
-    outermost the metrics). Interceptors would do the same on every call, at a measurable cost per request
+    wrapped, once, in the guards every call gets (the deadline, the tolerant decoding, the
+    trace span, and outermost the metrics). Interceptors would do the same on every call, at a measurable cost per request
     (bench/RESULTS.md, issue 13). The generated add_*_to_server functions take it as the server."""
 
     def __init__(self, server: grpc.aio.Server, deadline_seconds: float):
@@ -99,7 +101,7 @@ class GuardedServer:
     def _guard(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is None or handler.request_deserializer is None:
             return handler
-        return observed(tolerant(bounded(handler, method, self._deadline)), method.rsplit("/", 1)[1])
+        return observed(traced(tolerant(bounded(handler, method, self._deadline)), method), method.rsplit("/", 1)[1])
 
 
 def add_appointment_service(servicer: AppointmentServicer, server: GuardedServer) -> None:
@@ -174,4 +176,8 @@ async def serve(settings: AppointmentSettings) -> None:
 def main() -> None:
     settings = AppointmentSettings()
     configure_logging("appointment_svc", settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    configure_tracing("appointment-svc")
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        shutdown_tracing()

@@ -39,3 +39,15 @@ def test_validate_config_reports_envoys_message(jwks_path):
     broken = render(jwks_path).replace("lb_policy: ROUND_ROBIN", "lb_policy: SIDEWAYS")
     with pytest.raises(GatewayError, match="SIDEWAYS"):
         validate_config(broken)
+
+
+@pytest.mark.parametrize("collector", [("127.0.0.1", 4317), ("otel-collector.observability", 4317)], ids=["ip", "hostname"])
+def test_a_config_that_traces_to_a_collector_validates(jwks_path, collector):
+    text = render(jwks_path, otlp_collector=collector)
+    validate_config(text)
+    assert "envoy.tracers.opentelemetry" in text and f'address: "{collector[0]}"' in text.split("- name: otlp_collector", 1)[1]
+
+
+def test_without_a_collector_nothing_is_traced(jwks_path):
+    text = render(jwks_path)
+    assert "tracing:" not in text and "otlp_collector" not in text
