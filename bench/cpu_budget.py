@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402
+import psutil
 
-from bench.availability import CATEGORIES, TYPES, flush_availability_cache, query, working_days  # noqa: E402
-from bench.booking import book  # noqa: E402
-from bench.common import add_processes_option, add_slots, load, machine_note, running_mesh, say, warm_up  # noqa: E402
-from tests.integration.booking_fixtures import add_consultant  # noqa: E402
+from bench.availability import CATEGORIES, TYPES, flush_availability_cache, query, working_days
+from bench.booking import book
+from bench.common import add_processes_option, add_slots, load, machine_note, running_mesh, say, warm_up
+from tests.integration.booking_fixtures import add_consultant
 
 # Throughput targets of issue 13, as a share of the same run's baseline.
 TARGETS = {"cache_hit": 0.80, "cache_miss": 0.40, "booking": 0.18}
