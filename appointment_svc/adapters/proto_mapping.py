@@ -36,9 +36,9 @@ def appointment_message(booking: Booking) -> res.Appointment:
         **asdict(booking.contact),
         slot=slot_message(booking.slot),
         created_at=timestamp(booking.created_at),
-        cancel_reason=booking.cancel_reason,
         user_id=booking.user_id,
     )
-    if booking.cancelled_at is not None:
+    if booking.cancelled_at is not None:  # the reason, even an empty one, belongs to a cancellation only
         message.cancelled_at.CopyFrom(timestamp(booking.cancelled_at))
+        message.cancel_reason = booking.cancel_reason
     return message

@@ -225,13 +225,17 @@ def calendar_slot_message(entry: CalendarSlot) -> pb.CalendarSlot:
 
 
 def status_change_message(change: StatusChange) -> res.StatusChange:
-    return res.StatusChange(
-        from_status=res.BookingStatus.Value(change.from_status.value) if change.from_status else res.BOOKING_STATUS_UNSPECIFIED,
+    """Only what applies: no from_status for the creation, a reason only for a cancellation."""
+    message = res.StatusChange(
         to_status=res.BookingStatus.Value(change.to_status.value),
         changed_by=change.changed_by,
         changed_at=convert.timestamp(change.changed_at),
-        reason=change.reason,
     )
+    if change.from_status is not None:
+        message.from_status = res.BookingStatus.Value(change.from_status.value)
+    if change.to_status is BookingStatus.CANCELLED:
+        message.reason = change.reason
+    return message
 
 
 class AdminServicer(pb_grpc.AdminServiceServicer):
