@@ -206,6 +206,20 @@ def test_brochure_pdf_is_a_well_formed_pdf():
     assert b"Fitted Kitchens" in pdf
 
 
+def test_the_sample_brochure_reads_like_one_page_after_page():
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(brochure_pdf()), strict=True)
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) >= 5 and reader.metadata.title == "Fitted Kitchens & Bedrooms - Brochure"
+    assert all(f"page {n} of {len(pages)}" in text for n, text in enumerate(pages, start=1))
+    everything = " ".join(pages)
+    for topic in ("Kitchens", "Bedrooms", "Finishes", "How a project runs", "Book an appointment", "home measurement visit"):
+        assert topic in everything
+
+
 def test_staff_confirmation_updates_the_invitation_between_request_and_cancel():
     event = events_pb2.BookingConfirmed(event_id="3c0f1d7e-95c5-4f3e-8a43-1f4d8f0d2b77", appointment=appointment(status=res.CONFIRMED))
     (message,) = render_all("booking.confirmed", event)
