@@ -148,3 +148,14 @@ def test_the_secret_urls_use_ports_the_policies_open():
     text = (DEPLOY / "k8s" / "secret.example.yaml").read_text()
     assert ":5432/" in text and ":6379/" in text and ":4222" in text and ":587" in text
     assert 5432 in egress_ports("appointment-svc") and 587 in egress_ports("notification-svc")
+
+
+def test_the_readme_and_the_policies_name_the_same_scraper_label_and_every_allowed_port():
+    (key, value), = SCRAPER_LABEL.items()
+    readme = (DEPLOY / "README.md").read_text()
+    assert f"`{key}: \"{value}\"`" in readme and f"{key}={value}" in readme
+    assert f"{key}: \"{value}\"" in (DEPLOY / "k8s" / "network-policies.yaml").read_text()
+    table = readme.split("## Network policies", 1)[1].split("\n## ", 1)[0]
+    for name, ports in BACKING_PORTS.items():
+        for port in ports:
+            assert str(port) in table, (name, port)

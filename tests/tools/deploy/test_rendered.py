@@ -133,8 +133,9 @@ def test_valkey_replicates_to_three_pods_under_sentinel_with_a_primary_service_f
     assert sentinel["enabled"] is True and sentinel["quorum"] == 2
     # The services' redis client is not Sentinel-aware: it needs a Service that follows the primary,
     # which the chart can only move with the pods' API token and RBAC.
-    assert sentinel["masterService"]["enabled"] is True
+    assert sentinel["service"]["createPrimary"] is True
     assert config["rbac"]["create"] and config["serviceAccount"]["create"] and config["replica"]["automountServiceAccountToken"]
+    assert config["replica"]["pdb"] == {"create": True, "maxUnavailable": 1}
     assert config["auth"]["enabled"] is True
 
 

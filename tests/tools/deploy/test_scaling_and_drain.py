@@ -81,7 +81,7 @@ def test_every_deployment_has_a_disruption_budget_that_lets_one_pod_go_at_a_time
     assert pdb["spec"]["selector"]["matchLabels"] == by_name("Deployment", name)["spec"]["selector"]["matchLabels"]
     # maxUnavailable 1: a node drain always proceeds (even with one replica), one pod at a time;
     # with two replicas at least, one keeps serving.
-    assert pdb["spec"] == pdb["spec"] | {"maxUnavailable": 1} and "minAvailable" not in pdb["spec"]
+    assert pdb["spec"]["maxUnavailable"] == 1 and "minAvailable" not in pdb["spec"]
     assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
     assert autoscaler(name)["spec"]["minReplicas"] >= 2 or autoscaler(name)["spec"]["maxReplicas"] == 1
 
@@ -226,3 +226,11 @@ def test_the_gateway_hook_makes_the_packaged_envoy_drain_and_keep_running(tmp_pa
     finally:
         envoy.terminate()
         envoy.wait(timeout=30)
+
+
+def test_the_readme_states_the_grace_periods_the_manifests_set():
+    text = (K8S.parent / "README.md").read_text()
+    section = text.split("## Graceful drain", 1)[1].split("\n## ", 1)[0]
+    for name in deployment_ids():
+        (row,) = [line for line in section.splitlines() if line.startswith(f"| `{name}` |")]
+        assert row.rstrip(" |").endswith(f"| {grace_period(name)}"), row
