@@ -42,6 +42,10 @@ def autoscaler(name: str) -> dict:
     return hpa
 
 
+def cores(quantity: str) -> float:
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
 def budget(name: str) -> dict:
     (pdb,) = [p for p in of_kind("PodDisruptionBudget") if p["metadata"]["name"] == name]
     return pdb
@@ -54,9 +58,12 @@ def test_every_deployment_is_scaled_by_a_cpu_autoscaler_that_owns_its_replica_co
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
     (metric,) = hpa["spec"]["metrics"]
     assert metric["type"] == "Resource" and metric["resource"]["name"] == "cpu"
-    assert metric["resource"]["target"]["type"] == "Utilization" and 50 <= metric["resource"]["target"]["averageUtilization"] <= 80
-    # Utilisation is of the request: without one the HPA has nothing to divide by.
-    assert all(c["resources"]["requests"]["cpu"] for c in containers(by_name("Deployment", name)))
+    # Scale out when pods average 50-80 % of the CPU a pod can use at most (its limit): a
+    # percentage of the request would tie scaling to a number sized for scheduling an idle pod.
+    assert metric["resource"]["target"]["type"] == "AverageValue"
+    (c,) = containers(by_name("Deployment", name))
+    target, limit = cores(metric["resource"]["target"]["averageValue"]), cores(c["resources"]["limits"]["cpu"])
+    assert 0.5 * limit <= target <= 0.8 * limit, (target, limit)
     # A count in the manifest would reset the autoscaler's on every apply.
     assert "replicas" not in by_name("Deployment", name)["spec"]
     assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
