@@ -1,0 +1,1 @@
+"""deploy/: the Kubernetes manifests, checked structurally and validated offline, by theme."""
