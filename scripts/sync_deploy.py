@@ -7,7 +7,7 @@ kustomize's configMapGenerator only reads files below the kustomization, so depl
 holds copies: gateway/booking.pb, gateway/openapi.json and every file of web/ (in web/). The
 booking-web generator of deploy/k8s/kustomization.yaml lists the web files, and
 deploy/k8s/gateway/envoy.yaml is what deploy/README.md's render command prints (RENDER_COMMAND).
-tests/unit/test_deploy_manifests.py fails while any of it is stale.
+tests/tools/deploy/ fails while any of it is stale.
 """
 from __future__ import annotations
 
