@@ -54,17 +54,18 @@ class Container:
         await self.engine.dispose()
 
 
-def event_handlers(cache: ports.AvailabilityCache) -> dict[type, list[Handler]]:
+def event_handlers(cache: ports.AvailabilityCache, lock: ports.SlotLock) -> dict[type, list[Handler]]:
     """Every reaction to a committed event. A new side effect is one more entry here (the outbox and
     history rows are not reactions: the unit of work writes them inside the transaction)."""
     booked_day, slot_days = (
         partial(handlers.forget_availability_of_booked_day, cache),
         partial(handlers.forget_availability_of_slot_days, cache),
     )
+    freed = partial(handlers.forget_that_the_slot_was_just_booked, lock)
     counted = metrics.count_booking_event
     return {
         events.BookingCreated: [booked_day, counted],
-        events.BookingCancelled: [booked_day, counted],
+        events.BookingCancelled: [booked_day, freed, counted],
         events.BookingConfirmed: [counted],
         events.BookingCompleted: [counted],
         events.BookingMarkedNoShow: [counted],
@@ -95,7 +96,8 @@ def build(settings: AppointmentSettings) -> Container:
         max_emails_per_day=settings.max_booking_emails_per_day,
         horizon_days=settings.booking_horizon_days,
     )
-    bus = MessageBus(event_handlers(cache))
+    lock = RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds)
+    bus = MessageBus(event_handlers(cache, lock))
 
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, bus)
@@ -106,7 +108,7 @@ def build(settings: AppointmentSettings) -> Container:
         engine=engine,
         redis=redis,
         availability=AvailabilityService(SqlSlotReader(engine), cache, slot_in_list_response, limits=limits),
-        bookings=BookingService(uow, RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds), limits=limits),
+        bookings=BookingService(uow, lock, limits=limits),
         admin=AdminService(uow, limits=limits),
         brochures=BrochureService(
             uow, SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)

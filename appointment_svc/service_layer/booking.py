@@ -36,10 +36,11 @@ from mesh_common.principal import Principal
 
 log = get_logger(__name__)
 
-# Pauses between the three attempts at a slot lock someone else holds. Short first: the holder's booking
-# usually commits within tens of milliseconds, and then the next look at the slot answers 409.
-# The patience in all (0.4 s) is what may pass before a lock is suspected to have outlived its holder.
-LOCK_RETRY_DELAYS = (0.1, 0.3)
+# Pauses between the attempts at a slot lock someone else holds. Short first: the holder's booking
+# usually commits within tens of milliseconds, and the next look (a cache read of the holder's
+# "just booked" mark, not a database query) then answers 409. The patience in all (0.4 s) is what
+# may pass before a lock is suspected to have outlived its holder.
+LOCK_RETRY_DELAYS = (0.05, 0.35)
 
 
 class _AnsweredBefore(Exception):
@@ -78,6 +79,7 @@ class BookingService:
 
     async def _book(self, command: BookSlot) -> Booking:
         token = await self._acquire_lock(command)
+        booked = False
         try:
             now = self._clock()
             # Numbered in its own short transaction: holding the per-day counter row until the
@@ -88,11 +90,12 @@ class BookingService:
                 check_daily_capacity(number, now)
                 await uow.commit()
             booking = await self._book_in_transaction(command, reference_code(london_date(now), number))
+            booked = True
         except (DuplicateRequest, SlotTaken) as exc:
             booking = await self._resolve_conflict(command, exc)
         finally:
             if token is not None:
-                await self._lock.release(command.slot_id, token)
+                await self._lock.release(command.slot_id, token, booked=booked)
         return booking
 
     async def _previous_answer(self, command: BookSlot) -> Booking | None:
@@ -142,20 +145,34 @@ class BookingService:
         check_room_for_a_booking(self._limits, facts, now)
 
     async def _acquire_lock(self, command: BookSlot) -> str | None:
+        """The slot's lock after the unlocked checks passed; None when Redis cannot say (PostgreSQL
+        alone guards then). A racer that finds the lock held learns the outcome from the holder's
+        "just booked" mark, and looks at the database again only once it holds the lock itself."""
         slot_id = command.slot_id
+        await self._check_slot(command)
         for attempt in range(len(LOCK_RETRY_DELAYS) + 1):
-            await self._check_slot(command)
             try:
                 token = await self._lock.acquire(slot_id)
             except LockUnavailable as exc:
                 log.warning("slot lock unavailable, booking guarded by PostgreSQL only", reason=str(exc), slot_id=str(slot_id))
                 return None
             if token is not None:
+                if attempt > 0:
+                    await self._check_slot_holding(command, token)  # the slot may have changed while we waited
                 return token
+            if await self._lock.just_booked(slot_id):
+                raise SlotUnavailable()
             if attempt < len(LOCK_RETRY_DELAYS):
                 await asyncio.sleep(LOCK_RETRY_DELAYS[attempt])
         await self._overrule_stale_lock(slot_id)
         return None
+
+    async def _check_slot_holding(self, command: BookSlot, token: str) -> None:
+        try:
+            await self._check_slot(command)
+        except BaseException:
+            await self._lock.release(command.slot_id, token)
+            raise
 
     async def _overrule_stale_lock(self, slot_id: UUID) -> None:
         """After the attempts failed: 409 unless PostgreSQL shows the lock outlived its holder.

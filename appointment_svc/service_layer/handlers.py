@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from appointment_svc.domain.events import BookingEvent, SlotBlocked, SlotsAdded, SlotUnblocked
+from appointment_svc.domain.events import BookingCancelled, BookingEvent, SlotBlocked, SlotsAdded, SlotUnblocked
 from appointment_svc.domain.model import london_date
-from appointment_svc.service_layer.ports import AvailabilityCache
+from appointment_svc.service_layer.ports import AvailabilityCache, SlotLock
 
 
 async def forget_availability_of_booked_day(cache: AvailabilityCache, event: BookingEvent) -> None:
@@ -16,3 +16,8 @@ async def forget_availability_of_slot_days(cache: AvailabilityCache, event: Slot
     starts: tuple[datetime, ...] = event.starts if isinstance(event, SlotsAdded) else (event.starts_at,)
     for day in sorted({london_date(start) for start in starts}):
         await cache.invalidate_day(day)
+
+
+async def forget_that_the_slot_was_just_booked(lock: SlotLock, event: BookingCancelled) -> None:
+    # The slot is free again: racers must not be told it was just booked.
+    await lock.forget_booked(event.booking.slot.id)

@@ -42,8 +42,16 @@ class SlotLock(Protocol):
     async def holder(self, slot_id: UUID) -> str | bytes | None:
         """The token held now (None when free); LockUnavailable when the service is down."""
 
-    async def release(self, slot_id: UUID, token: str | bytes) -> None:
-        """Release only if `token` still holds the lease; never raises (the lease expires by itself)."""
+    async def release(self, slot_id: UUID, token: str | bytes, *, booked: bool = False) -> None:
+        """Release only if `token` still holds the lease; never raises (the lease expires by itself).
+        `booked`: the holder's booking committed, which racers may learn for a few seconds (just_booked)."""
+
+    async def just_booked(self, slot_id: UUID) -> bool:
+        """Whether a booking of the slot committed in the last few seconds, as a releasing holder said:
+        a racer's answer without asking the database. False when unknown or the service is down."""
+
+    async def forget_booked(self, slot_id: UUID) -> None:
+        """The slot is free again (its booking was cancelled or moved): forget that it was just booked."""
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -13,9 +13,9 @@ from appointment_svc.bootstrap import event_handlers
 from appointment_svc.service_layer.messagebus import MessageBus
 
 
-def units_of_work(engine, cache):
-    """The service's unit-of-work factory, with bootstrap's handlers reacting through `cache`."""
-    bus = MessageBus(event_handlers(cache))
+def units_of_work(engine, cache, lock):
+    """The service's unit-of-work factory, with bootstrap's handlers reacting through `cache` and `lock`."""
+    bus = MessageBus(event_handlers(cache, lock))
     return lambda: SqlUnitOfWork(engine, bus)
 
 

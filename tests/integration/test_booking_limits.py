@@ -41,7 +41,7 @@ async def services(request, database_url, redis_url):
     url = redis_url if request.param == "redis up" else f"redis://127.0.0.1:{free_port()}/0"
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=40, max_overflow=10)
     redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    uow = units_of_work(engine, AvailabilityCache(redis))
+    uow = units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis))
     yield BookingService(uow, RedisSlotLock(redis), limits=LIMITS), AdminService(uow, limits=LIMITS)
     await redis.aclose()
     await engine.dispose()

@@ -57,7 +57,7 @@ def command(slot_id, user="alice", request_id=None, **contact_overrides) -> Book
 async def service(database_url, redis_url):
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60, max_overflow=10)
     redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    yield BookingService(units_of_work(engine, AvailabilityCache(redis)), RedisSlotLock(redis))
+    yield BookingService(units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis)), RedisSlotLock(redis))
     await redis.aclose()
     await engine.dispose()
 
@@ -93,7 +93,7 @@ async def test_fifty_racers_for_one_slot_get_exactly_one_booking(service, databa
 async def test_without_redis_racers_still_get_exactly_one_booking(database_url, slot):
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60)
     dead_redis = Redis.from_url("redis://127.0.0.1:9/0", socket_timeout=0.2, socket_connect_timeout=0.2)
-    service = BookingService(units_of_work(engine, AvailabilityCache(dead_redis)), RedisSlotLock(dead_redis))
+    service = BookingService(units_of_work(engine, AvailabilityCache(dead_redis), RedisSlotLock(dead_redis)), RedisSlotLock(dead_redis))
     try:
         results = await asyncio.gather(*(service.book(command(slot, user=f"u{i}")) for i in range(50)), return_exceptions=True)
     finally:
@@ -108,7 +108,7 @@ async def test_a_lock_that_expires_mid_transaction_still_cannot_double_book(data
     the next racer takes a fresh one. Then let them all go: PostgreSQL alone decides."""
     engine = create_async_engine(sqlalchemy_url(database_url), pool_size=30)
     redis = Redis.from_url(redis_url)
-    service = BookingService(units_of_work(engine, AvailabilityCache(redis)), RedisSlotLock(redis))
+    service = BookingService(units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis)), RedisSlotLock(redis))
     blocker = await psycopg.AsyncConnection.connect(database_url)
     watcher = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
     racers = []
@@ -145,6 +145,22 @@ async def test_the_lock_is_released_on_success_and_on_failure(service, redis_url
         with pytest.raises(SlotUnavailable):
             await service.book(command(slot, user="bob"))
         assert await redis.exists(RedisSlotLock.key(slot)) == 0
+    finally:
+        await redis.aclose()
+
+
+async def test_a_committed_booking_leaves_a_short_lived_mark_that_its_cancellation_removes(service, redis_url, slot):
+    from appointment_svc.adapters.slot_lock import BOOKED_MARK_SECONDS
+
+    redis = Redis.from_url(redis_url)
+    try:
+        booking = await service.book(command(slot))
+        assert 0 < await redis.ttl(RedisSlotLock.booked_key(slot)) <= BOOKED_MARK_SECONDS
+        with pytest.raises(SlotUnavailable):
+            await service.book(command(slot, user="bob"))
+        await service.cancel(booking.id, Principal("alice", Role.CUSTOMER), "")
+        assert await redis.exists(RedisSlotLock.booked_key(slot)) == 0
+        assert (await service.book(command(slot, user="carol"))).status is BookingStatus.PENDING  # free again, at once
     finally:
         await redis.aclose()
 
@@ -273,7 +289,7 @@ async def test_after_9999_bookings_in_a_london_day_the_next_is_refused_until_mid
     engine = create_async_engine(sqlalchemy_url(database_url))
     try:
         def service_at(instant):
-            return BookingService(units_of_work(engine, AvailabilityCache(redis)), RedisSlotLock(redis), clock=lambda: instant)
+            return BookingService(units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis)), RedisSlotLock(redis), clock=lambda: instant)
 
         with pytest.raises(RateLimitExceeded) as refused:
             await service_at(now).book(command(slot))

@@ -342,6 +342,7 @@ class FakeSlotLock:
 
     def __init__(self) -> None:
         self.leases: dict[UUID, str | bytes] = {}
+        self.booked: set[UUID] = set()  # "just booked" marks (they do not expire here)
         self.down = False
         self.attempts = 0
 
@@ -359,9 +360,20 @@ class FakeSlotLock:
             raise LockUnavailable("down")
         return self.leases.get(slot_id)
 
-    async def release(self, slot_id: UUID, token: str | bytes) -> None:
-        if not self.down and self.leases.get(slot_id) == token:
+    async def release(self, slot_id: UUID, token: str | bytes, *, booked: bool = False) -> None:
+        if self.down:
+            return
+        if booked:
+            self.booked.add(slot_id)
+        if self.leases.get(slot_id) == token:
             del self.leases[slot_id]
+
+    async def just_booked(self, slot_id: UUID) -> bool:
+        return not self.down and slot_id in self.booked
+
+    async def forget_booked(self, slot_id: UUID) -> None:
+        if not self.down:
+            self.booked.discard(slot_id)
 
 
 # -- builders for the tests' worlds

@@ -48,7 +48,7 @@ from appointment_svc.service_layer.messagebus import MessageBus
 from booking.v1 import admin_service_pb2 as pb
 from booking.v1 import resources_pb2 as res
 from mesh_common.principal import Principal, Role
-from tests.unit.fakes import FakeCache, FakeDatabase, FakeUnitOfWork
+from tests.unit.fakes import FakeCache, FakeDatabase, FakeSlotLock, FakeUnitOfWork
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -322,7 +322,7 @@ def test_a_booked_calendar_slot_carries_the_reference_and_the_whole_consultant()
 
 
 def admin_service(db: FakeDatabase, cache: FakeCache, now: datetime = NOW) -> AdminService:
-    bus = MessageBus(event_handlers(cache))
+    bus = MessageBus(event_handlers(cache, FakeSlotLock()))
     return AdminService(lambda: FakeUnitOfWork(db, bus), clock=lambda: now)
 
 

@@ -56,7 +56,7 @@ async def test_a_booked_slot_disappears_from_a_cached_grid(db, cache):
     nine, ten, ten_other, eleven = a_day_of_slots(db)
     service = service_on(db, cache, lambda: NOW)
     assert len(slot_ids(await service.list_available(QUERY))) == 4 and cache.entries
-    bookings = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache))), FakeSlotLock(), clock=lambda: NOW)
+    bookings = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache, FakeSlotLock()))), FakeSlotLock(), clock=lambda: NOW)
     await bookings.book(a_booking_form(ten))
     assert cache.invalidated == [DAY]
     assert ten.id not in slot_ids(await service.list_available(QUERY))

@@ -1,6 +1,7 @@
 """The booking use cases over fakes: issue 9's limits refuse before anything is written; cancelling."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import uuid
@@ -150,3 +151,39 @@ async def test_a_refused_cancel_writes_nothing(service, db, who, times, refusal)
     with pytest.raises(refusal):
         await service.cancel(booking.id, Principal(who, Role.CUSTOMER), "")
     assert nothing_written(db, before)
+
+
+class CountingUnitOfWork(FakeUnitOfWork):
+    facts_read = 0
+
+    async def booking_facts(self, **kwargs):
+        CountingUnitOfWork.facts_read += 1
+        return await super().booking_facts(**kwargs)
+
+
+async def test_a_racer_who_finds_the_lock_held_and_the_slot_just_booked_is_answered_without_the_database(db):
+    lock, slot = FakeSlotLock(), a_slot(db)
+    lock.leases[slot.id] = b"the-winners-token"
+    lock.booked.add(slot.id)  # the winner committed and is releasing
+    CountingUnitOfWork.facts_read = 0
+    service = BookingService(lambda: CountingUnitOfWork(db), lock, clock=lambda: NOW)
+    before = copy.deepcopy(db.tables)
+    with pytest.raises(SlotUnavailable):
+        await service.book(a_booking_form(slot))
+    # One unlocked look before the lock, none after it: the mark answered.
+    assert CountingUnitOfWork.facts_read == 1 and lock.attempts == 1 and nothing_written(db, before)
+
+
+async def test_a_racer_who_takes_the_lock_after_waiting_looks_at_the_slot_again_and_lets_go(db):
+    lock, slot = FakeSlotLock(), a_slot(db)
+    lock.leases[slot.id] = b"the-winners-token"
+    service = service_behind(db, lock)
+
+    async def winner_fails_and_someone_else_books() -> None:
+        await asyncio.sleep(0.01)
+        db.tables.slots[slot.id] = dataclasses.replace(db.tables.slots[slot.id], is_booked=True)  # booked without Redis
+        del lock.leases[slot.id]
+
+    with pytest.raises(SlotUnavailable):
+        await asyncio.gather(service.book(a_booking_form(slot)), winner_fails_and_someone_else_books())
+    assert slot.id not in lock.leases  # the lock it took to look again is released

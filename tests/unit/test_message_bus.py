@@ -35,7 +35,7 @@ async def test_commit_writes_the_history_and_outbox_rows_of_what_the_aggregates_
 
 async def test_events_of_a_transaction_left_without_commit_are_neither_written_nor_handled(db, cache):
     booking = new_booking(db)
-    async with FakeUnitOfWork(db, MessageBus(event_handlers(cache))) as uow:
+    async with FakeUnitOfWork(db, MessageBus(event_handlers(cache, FakeSlotLock()))) as uow:
         await uow.bookings.add(booking, None)
     assert db.tables.bookings == {} and db.tables.outbox == [] and db.tables.history == []
     assert cache.invalidated == []
@@ -44,7 +44,7 @@ async def test_events_of_a_transaction_left_without_commit_are_neither_written_n
 async def test_a_failed_transaction_causes_no_reaction(db, cache):
     booking = new_booking(db)
     with pytest.raises(RuntimeError):
-        async with FakeUnitOfWork(db, MessageBus(event_handlers(cache))) as uow:
+        async with FakeUnitOfWork(db, MessageBus(event_handlers(cache, FakeSlotLock()))) as uow:
             await uow.bookings.add(booking, None)
             raise RuntimeError("refused before commit")
     assert cache.invalidated == [] and db.commits == 0
@@ -79,7 +79,7 @@ async def test_a_failing_handler_neither_undoes_the_change_nor_stops_the_others(
 
 
 async def test_booking_and_cancelling_forget_the_cached_availability_of_the_slots_day(db, cache):
-    service = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache))), FakeSlotLock(), clock=lambda: NOW)
+    service = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache, FakeSlotLock()))), FakeSlotLock(), clock=lambda: NOW)
     booking = await service.book(a_booking_form(a_slot(db)))
     assert cache.invalidated == [SLOT_DAY]
     await service.cancel(booking.id, Principal(booking.user_id, Role.CUSTOMER), "")
@@ -87,7 +87,7 @@ async def test_booking_and_cancelling_forget_the_cached_availability_of_the_slot
 
 
 async def test_a_refused_booking_forgets_nothing(db, cache):
-    service = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache))), FakeSlotLock(), clock=lambda: NOW)
+    service = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache, FakeSlotLock()))), FakeSlotLock(), clock=lambda: NOW)
     slot = a_slot(db, is_blocked=True)
     with pytest.raises(SlotUnavailable):
         await service.book(a_booking_form(slot))
@@ -96,7 +96,7 @@ async def test_a_refused_booking_forgets_nothing(db, cache):
 
 def test_only_changes_of_what_is_bookable_are_wired_to_the_cache():
     cache = FakeCache()
-    wired = {kind for kind, handlers in event_handlers(cache).items() if any(cache in getattr(h, "args", ()) for h in handlers)}
+    wired = {kind for kind, handlers in event_handlers(cache, FakeSlotLock()).items() if any(cache in getattr(h, "args", ()) for h in handlers)}
     assert wired == {
         events.BookingCreated,
         events.BookingCancelled,
@@ -109,5 +109,26 @@ def test_only_changes_of_what_is_bookable_are_wired_to_the_cache():
 def test_every_committed_booking_change_is_counted_for_the_metrics():
     from appointment_svc.adapters.metrics import count_booking_event
 
-    counted = {kind for kind, handlers in event_handlers(FakeCache()).items() if count_booking_event in handlers}
+    counted = {kind for kind, handlers in event_handlers(FakeCache(), FakeSlotLock()).items() if count_booking_event in handlers}
     assert counted == {kind for kind in vars(events).values() if isinstance(kind, type) and issubclass(kind, events.BookingEvent) and kind is not events.BookingEvent}
+
+
+async def test_a_booking_tells_racers_it_was_booked_and_its_cancellation_takes_that_back(db, cache):
+    lock = FakeSlotLock()
+    service = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache, lock))), lock, clock=lambda: NOW)
+    slot = a_slot(db)
+    booking = await service.book(a_booking_form(slot))
+    assert await lock.just_booked(slot.id) and slot.id not in lock.leases
+    await service.cancel(booking.id, Principal(booking.user_id, Role.CUSTOMER), "")
+    assert not await lock.just_booked(slot.id)
+    # Free again, so bookable again at once: nothing remembers the first booking.
+    assert (await service.book(a_booking_form(slot, user="someone-else", email="someone@example.com"))).slot.id == slot.id
+
+
+async def test_a_refused_booking_marks_nothing(db, cache):
+    lock = FakeSlotLock()
+    service = BookingService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache, lock))), lock, clock=lambda: NOW)
+    slot = a_slot(db, is_blocked=True)
+    with pytest.raises(SlotUnavailable):
+        await service.book(a_booking_form(slot))
+    assert not await lock.just_booked(slot.id)
