@@ -20,7 +20,15 @@ def cache_key(query: AvailabilityQuery) -> str:
     # Every filter is part of the key: the spec's key omits category, which would serve
     # kitchen-only consultants to a bedroom search.
     category = query.category.value if query.category else "ANY"
-    return f"slot:availability:{query.type.value}:{query.day.isoformat()}:{category}"
+    key = f"slot:availability:{query.type.value}:{query.day.isoformat()}:{category}"
+    # Coverage depends on the outward code alone (`SW1A`), so one entry serves every postcode in it.
+    return key if query.outward_code is None else f"{key}:{query.outward_code}"
+
+
+def area_index_key(day: date) -> str:
+    """The set of the day's postcode-filtered keys: there is one per outward code asked about, too
+    many to list, so invalidation reads them from here."""
+    return f"slot:availability:areas:{day.isoformat()}"
 
 
 # The stored form: a version tag, the slot count, every start (int64 µs since the epoch), every
@@ -70,7 +78,17 @@ class AvailabilityCache:
 
     async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
         try:
-            await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
+            if query.outward_code is None:
+                await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
+                return
+            # The index is written with the entry and expires no sooner than it, so invalidate_day
+            # always finds every live entry of the day.
+            index = area_index_key(query.day)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(cache_key(query), _pack(grid), ex=self._ttl)
+                pipe.sadd(index, cache_key(query))
+                pipe.expire(index, self._ttl)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("availability cache write failed", error=type(exc).__name__)
 
@@ -80,8 +98,10 @@ class AvailabilityCache:
             for t in AppointmentType
             for c in (None, *Category)
         ]
+        index = area_index_key(day)
         try:
-            await self._redis.delete(*keys)
+            keys += [key.decode() if isinstance(key, bytes) else key for key in await self._redis.smembers(index)]
+            await self._redis.delete(*keys, index)
         except (RedisError, OSError) as exc:
             # A stale entry lives at most one TTL and booking it gives 409, never a double booking.
             log.warning("availability cache invalidation failed", error=type(exc).__name__)

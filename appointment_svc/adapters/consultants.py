@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from appointment_svc.adapters.slots import consultant_from_row
@@ -26,6 +26,7 @@ class SqlConsultantRepository(ConsultantRepository):
                 name=consultant.name,
                 avatar_url=consultant.avatar_url,
                 categories=[c.value for c in consultant.categories],
+                postcode_areas=list(consultant.postcode_areas),
             )
         )
         return consultant_id
@@ -38,3 +39,10 @@ class SqlConsultantRepository(ConsultantRepository):
         # FOR KEY SHARE: the consultant cannot be deleted (nor its id change) until commit.
         statement = select(consultants.c.id).where(consultants.c.id == consultant_id).with_for_update(key_share=True, read=True)
         return (await self.conn.execute(statement)).first() is not None
+
+    async def set_areas(self, consultant_id: UUID, areas: tuple[str, ...]) -> Consultant | None:
+        statement = (
+            update(consultants).where(consultants.c.id == consultant_id).values(postcode_areas=list(areas)).returning(consultants)
+        )
+        row = (await self.conn.execute(statement)).first()
+        return None if row is None else consultant_from_row(row, "id", "name")

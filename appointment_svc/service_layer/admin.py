@@ -101,6 +101,18 @@ class AdminService:
         async with self._uow() as uow:
             return await uow.consultants.list()
 
+    async def set_consultant_areas(self, consultant_id: UUID, areas: tuple[str, ...]) -> Consultant:
+        """Replace the consultant's service areas (empty: everywhere). Bookings already made stay;
+        cached availability grids catch up within their TTL, and until then a booking the change
+        ruled out is refused (OUTSIDE_SERVICE_AREA) by the booking transaction itself."""
+        async with self._uow() as uow:
+            consultant = await uow.consultants.set_areas(consultant_id, areas)
+            if consultant is None:
+                raise ConsultantNotFound()
+            await uow.commit()
+        log.info("consultant service areas set", consultant_id=str(consultant_id), areas=len(areas))
+        return consultant
+
     # -- slots
 
     async def slot_calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]:

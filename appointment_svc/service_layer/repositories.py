@@ -142,6 +142,10 @@ class ConsultantRepository(abc.ABC):
     async def lock(self, consultant_id: UUID) -> bool:
         """True if the consultant exists; it then stays so until the transaction ends."""
 
+    @abc.abstractmethod
+    async def set_areas(self, consultant_id: UUID, areas: tuple[str, ...]) -> Consultant | None:
+        """The consultant with its service areas replaced; None when there is no such consultant."""
+
 
 class BrochureRepository(abc.ABC):
     def __init__(self) -> None:
