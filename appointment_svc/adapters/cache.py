@@ -63,10 +63,21 @@ def _unpack(raw: bytes) -> EncodedGrid | None:
     return EncodedGrid(raw[position:], _little_endian(starts), _little_endian(offsets))
 
 
+# A postcode-filtered entry and its day's index in one atomic step: the index is refreshed with every
+# entry and expires no sooner than it, so invalidate_day always finds every live entry of the day.
+_PUT_INDEXED = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SADD', KEYS[2], KEYS[1])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class AvailabilityCache:
     def __init__(self, redis: Redis, ttl_seconds: int = 30):
         self._redis = redis
         self._ttl = ttl_seconds
+        self._put_indexed = redis.register_script(_PUT_INDEXED)
 
     async def get(self, query: AvailabilityQuery) -> EncodedGrid | None:
         try:
@@ -81,14 +92,7 @@ class AvailabilityCache:
             if query.outward_code is None:
                 await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
                 return
-            # The index is written with the entry and expires no sooner than it, so invalidate_day
-            # always finds every live entry of the day.
-            index = area_index_key(query.day)
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(cache_key(query), _pack(grid), ex=self._ttl)
-                pipe.sadd(index, cache_key(query))
-                pipe.expire(index, self._ttl)
-                await pipe.execute()
+            await self._put_indexed(keys=[cache_key(query), area_index_key(query.day)], args=[_pack(grid), self._ttl])
         except (RedisError, OSError) as exc:
             log.warning("availability cache write failed", error=type(exc).__name__)
 

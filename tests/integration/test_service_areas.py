@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from appointment_svc.adapters.cache import AvailabilityCache, area_index_key, cache_key
+from appointment_svc.adapters.redis_breaker import RedisBreaker
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.adapters.slots import SqlSlotReader
 from appointment_svc.domain.errors import OutsideServiceArea
@@ -61,7 +62,8 @@ def bookings(uow, redis) -> BookingService:
 
 @pytest.fixture
 def availability(engine, redis) -> AvailabilityService:
-    return AvailabilityService(SqlSlotReader(engine), AvailabilityCache(redis), encode_ids, limits=FAR_HORIZON)
+    # Behind the breaker, as bootstrap wires it: it turns every attribute into a guarded command.
+    return AvailabilityService(SqlSlotReader(engine), AvailabilityCache(RedisBreaker(redis)), encode_ids, limits=FAR_HORIZON)
 
 
 def at(hour: int) -> datetime:

@@ -31,7 +31,7 @@ def test_a_new_consultant_is_201_and_listed(http, staff):
     consultants = response.json()["consultants"]
     mine = [c for c in consultants if c["consultantId"] == consultant_id]
     avatar = f"https://avatars.example/{name[-8:]}.png"
-    assert mine == [{"consultantId": consultant_id, "name": name, "avatarUrl": avatar, "categories": ["BEDROOM"]}]
+    assert mine == [{"consultantId": consultant_id, "name": name, "avatarUrl": avatar, "categories": ["BEDROOM"], "postcodeAreas": []}]
     names = [c["name"] for c in consultants]
     assert names == sorted(names)
 
