@@ -165,7 +165,7 @@ def test_the_calendar_shows_free_booked_and_blocked_slots_and_follows_every_chan
     assert parse(first["startsAt"]) == london(day, 9) and parse(first["endsAt"]) == london(day, 10)
     assert first["consultant"] == {
         "consultantId": consultant_id, "name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png",
-        "categories": ["KITCHEN", "BEDROOM"],
+        "categories": ["KITCHEN", "BEDROOM"], "postcodeAreas": [],
     }  # fmt: skip
     assert calendar(http, staff, day, consultantId=consultant_id, type="VIDEO_CONSULTATION") == []
     # Without a consultant every slot of the day is there, in start order.
