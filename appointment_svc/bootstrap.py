@@ -65,6 +65,7 @@ def event_handlers(cache: ports.AvailabilityCache) -> dict[type, list[Handler]]:
         events.SlotsAdded: [slot_days],
         events.SlotBlocked: [slot_days],
         events.SlotUnblocked: [slot_days],
+        events.ConsultantAreasChanged: [slot_days],
     }
 
 

@@ -102,11 +102,12 @@ class AdminService:
             return await uow.consultants.list()
 
     async def set_consultant_areas(self, consultant_id: UUID, areas: tuple[str, ...]) -> Consultant:
-        """Replace the consultant's service areas (empty: everywhere). Bookings already made stay;
-        cached availability grids catch up within their TTL, and until then a booking the change
-        ruled out is refused (OUTSIDE_SERVICE_AREA) by the booking transaction itself."""
+        """Replace the consultant's service areas (empty: everywhere). Bookings already made stay.
+        The days of its open home visits are forgotten by the cache after commit; a grid cached
+        in between may show the old areas until its TTL, and a booking the change ruled out is
+        refused (OUTSIDE_SERVICE_AREA) by the booking transaction all the same."""
         async with self._uow() as uow:
-            consultant = await uow.consultants.set_areas(consultant_id, areas)
+            consultant = await uow.consultants.set_areas(consultant_id, areas, self._clock())
             if consultant is None:
                 raise ConsultantNotFound()
             await uow.commit()

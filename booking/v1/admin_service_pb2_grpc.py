@@ -217,9 +217,10 @@ class AdminServiceServicer:
     def SetConsultantAreas(self, request, context):
         """SetConsultantAreas replaces the service areas a consultant visits for home
         measurements; an empty list means everywhere. Bookings already made stay.
-        Availability answers may show the old areas for up to 30 seconds; a
-        booking the new areas rule out is refused (OUTSIDE_SERVICE_AREA) all the
-        same. Idempotent. Errors: VALIDATION_ERROR, CONSULTANT_NOT_FOUND.
+        Availability follows at once (a grid read while the change commits may lag
+        for up to 30 seconds); a booking the new areas rule out is refused
+        (OUTSIDE_SERVICE_AREA) in any case. Idempotent. Errors: VALIDATION_ERROR,
+        CONSULTANT_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

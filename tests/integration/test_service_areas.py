@@ -140,3 +140,12 @@ async def test_the_index_of_filtered_keys_lives_as_long_as_its_newest_entry(avai
     await availability.list_available(query)
     entry_ttl, index_ttl = await redis.ttl(cache_key(query)), await redis.ttl(area_index_key(DAY))
     assert 0 < entry_ttl <= index_ttl
+
+
+async def test_new_areas_show_in_the_filtered_grid_at_once(admin, availability, database_url):
+    consultant = add_consultant(database_url, postcode_areas=["SW1"])
+    add_slot(database_url, consultant, at(16), kind=HOME.value)
+    in_m1 = AvailabilityQuery(HOME, DAY, outward_code="M1")
+    assert consultants_in(await availability.list_available(in_m1), {consultant}) == []  # now cached
+    await admin.set_consultant_areas(consultant, ("M",))
+    assert consultants_in(await availability.list_available(in_m1), {consultant}) == [consultant]

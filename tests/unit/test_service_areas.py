@@ -11,6 +11,7 @@ import pytest
 from google.protobuf import json_format
 
 from appointment_svc.adapters.cache import area_index_key, cache_key
+from appointment_svc.bootstrap import event_handlers
 from appointment_svc.domain.errors import ConsultantNotFound, OutsideServiceArea, ValidationFailed
 from appointment_svc.domain.model import (
     AppointmentType,
@@ -20,6 +21,7 @@ from appointment_svc.domain.model import (
     Slot,
     available_slots,
     check_service_area,
+    london_date,
 )
 from appointment_svc.domain.staff import NewConsultant
 from appointment_svc.entrypoints.admin import consultant_areas, consultant_message, new_consultant
@@ -27,6 +29,7 @@ from appointment_svc.entrypoints.convert import availability_query
 from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
+from appointment_svc.service_layer.messagebus import MessageBus
 from booking.v1 import admin_service_pb2 as admin_pb
 from booking.v1 import appointment_service_pb2 as appointment_pb
 from tests.grids import encode_ids, slot_ids
@@ -130,6 +133,18 @@ async def test_areas_set_by_staff_apply_to_the_next_booking(bookings, db):
     changed = await admin.set_consultant_areas(consultant_id, ("M",))
     assert changed.postcode_areas == ("M",)
     await bookings.book(a_booking_form(slot, postcode="M1 1AE"))
+
+
+async def test_new_areas_make_the_cache_forget_the_days_of_the_consultants_open_home_visits(db):
+    cache = FakeCache()
+    admin = AdminService(lambda: FakeUnitOfWork(db, MessageBus(event_handlers(cache))), clock=lambda: NOW)
+    consultant_id = await admin.create_consultant(NewConsultant("Noor", "https://a/n.png", (Category.KITCHEN,)))
+    consultant = db.tables.consultants[consultant_id]
+    open_visit = a_slot(db, NOW + timedelta(days=3), type=HOME, consultant=consultant)
+    a_slot(db, NOW + timedelta(days=5), consultant=consultant)  # a showroom visit: nobody travels
+    a_slot(db, NOW + timedelta(days=7), type=HOME, consultant=consultant, is_blocked=True)
+    await admin.set_consultant_areas(consultant_id, ("M",))
+    assert cache.invalidated == [london_date(open_visit.starts_at)]
 
 
 async def test_setting_the_areas_of_an_unknown_consultant_is_not_found(db):
