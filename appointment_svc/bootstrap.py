@@ -72,6 +72,7 @@ def event_handlers(cache: ports.AvailabilityCache, lock: ports.SlotLock) -> dict
         events.SlotsAdded: [slot_days],
         events.SlotBlocked: [slot_days],
         events.SlotUnblocked: [slot_days],
+        events.ConsultantAreasChanged: [slot_days],
     }
 
 

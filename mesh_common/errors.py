@@ -61,6 +61,8 @@ _KINDS = [
     ErrorKind("BOOKING_LIMIT_REACHED", 409, "FAILED_PRECONDITION",
               "You already have the most upcoming appointments we can hold for one customer. Please cancel one first."),
     ErrorKind("SLOT_IN_PAST", 422, "FAILED_PRECONDITION", "This slot has already started. Please choose a later one."),
+    ErrorKind("OUTSIDE_SERVICE_AREA", 422, "FAILED_PRECONDITION",
+              "This designer does not visit your postcode. Please choose a slot of a designer who covers your area."),
     ErrorKind("RATE_LIMIT_EXCEEDED", 429, "RESOURCE_EXHAUSTED", "Too many requests. Please try again later.",
               "Too many requests, please retry later", ("RESOURCE_EXHAUSTED",), (429,)),
     ErrorKind("INTERNAL", 500, "INTERNAL", "Something went wrong.", "Something went wrong on our side"),

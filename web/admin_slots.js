@@ -56,6 +56,73 @@ function showFormError(form, box, error, labels) {
 
 // ---- Consultants
 
+// "m, sw1 ,ec1a" -> ["m", "sw1", "ec1a"]; the server checks, upper-cases and deduplicates them.
+// Commas only: a full postcode typed by mistake ("ME1 1AA") must be refused, not read as ME1.
+function areaList(text) {
+  return text.split(",").map((area) => area.trim()).filter(Boolean);
+}
+
+function areaWords(areas = []) {
+  return areas.length ? `Home visits in ${areas.join(", ")}` : "Home visits everywhere";
+}
+
+// The server names each bad area by its place in the list (postcodeAreas[2]); the form has one
+// field for all of them, so they become one message that names the values.
+function withAreaErrors(error, sent) {
+  const bad = [];
+  const fields = error.fields.filter((f) => {
+    const match = /^postcodeAreas\[(\d+)\]$/.exec(f.field);
+    if (match) bad.push(sent[Number(match[1])] || "An empty entry");
+    return !match;
+  });
+  if (bad.length) {
+    const what = bad.length === 1 ? "is not a UK postcode area, district or sub-district" : "are not UK postcode areas, districts or sub-districts";
+    fields.push({ field: "postcodeAreas", description: `${bad.join(", ")} ${what} (for example M, SW1 or SW1A).` });
+  }
+  return { fields, sentence: error.sentence };
+}
+
+const AREAS_HINT = "Postcode areas (M), districts (SW1) or sub-districts (SW1A), separated by commas. Leave empty for everywhere.";
+
+// Changing one consultant's areas in place, in a disclosure so the list stays short. A new
+// consultant visits everywhere until staff narrow it here.
+function areasEditor(consultant, onSaved) {
+  const id = `areas-${consultant.consultantId}`;
+  const input = h("input", { id, name: "postcodeAreas", type: "text", autocomplete: "off", "aria-describedby": `${id}-hint` });
+  input.value = (consultant.postcodeAreas || []).join(", ");
+  const outcome = h("div", { class: "form-outcome" });
+  const save = h("button", { type: "submit", class: "button button-secondary button-small" }, "Save areas");
+  const form = h(
+    "form",
+    { novalidate: true },
+    h("div", { class: "field" }, h("label", { for: id }, `Home visit areas of ${consultant.name}`), h("p", { class: "hint", id: `${id}-hint` }, AREAS_HINT), input),
+    outcome,
+    h("div", { class: "actions" }, save),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (save.disabled) return;
+    const sent = areaList(input.value);
+    save.disabled = true;
+    try {
+      const { consultant: changed } = await api("POST", `/v1/admin/consultants/${consultant.consultantId}:setAreas`, { body: { postcodeAreas: sent } });
+      const where = changed.postcodeAreas?.length ? `in ${changed.postcodeAreas.join(", ")}` : "everywhere";
+      const text = `${changed.name} now makes home visits ${where}.`;
+      announce(text);
+      await onSaved(text);
+    } catch (error) {
+      const shown = withAreaErrors(error, sent);
+      const text = shown.fields.length ? shown.fields.map((f) => f.description).join(" ") : shown.sentence;
+      outcome.replaceChildren(messageBox(text));
+      announce(text, { urgent: true });
+      input.focus();
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return h("details", { class: "areas-editor" }, h("summary", {}, "Change home visit areas"), form);
+}
+
 function consultantsPage(ctx) {
   const labels = { name: "Name", avatarUrl: "Picture URL", categories: "Service lines" };
   const name = field({ name: "name", label: "Name", required: true, autocomplete: "off" });
@@ -66,14 +133,20 @@ function consultantsPage(ctx) {
   const form = h("form", { novalidate: true, "aria-labelledby": "add-consultant" }, name.wrapper, avatarUrl.wrapper, categories.wrapper, outcome, h("div", { class: "actions" }, submit));
   const list = h("div", { class: "consultant-list", "aria-live": "polite" }, h("p", {}, "Loading consultants…"));
 
-  async function load() {
+  async function load(saved) {
     try {
       const { consultants = [] } = await api("GET", "/v1/admin/consultants");
       if (!ctx.isCurrent()) return;
+      const person = (c) =>
+        h(
+          "li",
+          { class: "person" },
+          avatar(c.name, c.avatarUrl),
+          h("span", {}, h("strong", {}, c.name), h("span", { class: "person-lines" }, categoryWords(c.categories)), h("span", { class: "person-lines" }, areaWords(c.postcodeAreas)), areasEditor(c, load)),
+        );
       list.replaceChildren(
-        consultants.length
-          ? h("ul", { class: "people" }, consultants.map((c) => h("li", { class: "person" }, avatar(c.name, c.avatarUrl), h("span", {}, h("strong", {}, c.name), h("span", { class: "person-lines" }, categoryWords(c.categories))))))
-          : h("p", {}, "There are no consultants yet."),
+        ...(saved ? [messageBox(saved, { kind: "ok" })] : []),
+        consultants.length ? h("ul", { class: "people" }, consultants.map(person)) : h("p", {}, "There are no consultants yet."),
       );
     } catch (error) {
       if (ctx.isCurrent()) list.replaceChildren(messageBox(error.sentence));

@@ -34,7 +34,9 @@ const DETAILS = [
 ];
 const DETAIL_FIELDS = new Set(DETAILS.map((d) => d.name));
 // Errors after which the grid is out of date: the slot is taken, gone or has started.
-const SLOT_GONE = new Set(["SLOT_UNAVAILABLE", "SLOT_NOT_FOUND", "SLOT_IN_PAST"]);
+// OUTSIDE_SERVICE_AREA too: the grid only offers designers who visit the postcode, but a cached
+// grid may be up to 30 seconds behind a change of their areas.
+const SLOT_GONE = new Set(["SLOT_UNAVAILABLE", "SLOT_NOT_FOUND", "SLOT_IN_PAST", "OUTSIDE_SERVICE_AREA"]);
 
 let state = freshState(null);
 
@@ -309,14 +311,17 @@ function timeStep(ctx) {
     next.disabled = day >= last;
     // A day button that just became disabled has dropped the keyboard's place; keep it nearby.
     if (focused && focused.disabled) dayInput.focus();
-    gridHeading.textContent = `Free times on ${formatDay(day)} (${ZONE_LABEL})`;
+    // Home measurements: only designers who visit the postcode given in the details step, so
+    // nobody picks a time that cannot be booked.
+    const visitAt = state.type === "HOME_MEASUREMENT" ? normaliseUkPostcode(state.details.postcode) : undefined;
+    gridHeading.textContent = `Free times on ${formatDay(day)} (${ZONE_LABEL})${visitAt ? ` for a visit to ${visitAt}` : ""}`;
     gridStatus.textContent = "Loading free times…";
     gridError.replaceChildren();
     grid.setAttribute("aria-busy", "true");
     const categories = state.forKitchen && state.forBedroom ? ["KITCHEN", "BEDROOM"] : [state.forKitchen ? "KITCHEN" : "BEDROOM"];
     let lists;
     try {
-      lists = await Promise.all(categories.map((category) => api("GET", "/v1/appointments/availability", { query: { type: state.type, date: day, category } })));
+      lists = await Promise.all(categories.map((category) => api("GET", "/v1/appointments/availability", { query: { type: state.type, date: day, category, postcode: visitAt } })));
     } catch (error) {
       if (current !== loads || !ctx.isCurrent()) return;
       grid.removeAttribute("aria-busy");

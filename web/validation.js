@@ -11,11 +11,13 @@ const EMAIL = new RegExp(
   "^(?<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)" +
     `@(?<domain>(?:${LABEL}\\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}))$`,
 );
+// appointment_svc/domain/postcodes.py explains the formats and the special postcodes.
 const POSTCODE = new RegExp(
-  "^(?:GIR0AA|" +
+  "^(?:GIR0AA|(?:ASCN|BBND|BIQQ|FIQQ|PCRN|SIQQ|STHL|TDCU|TKCA)1ZZ|BFPO[0-9]{1,4}|" +
     "(?:[A-PR-UWYZ][0-9][0-9]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?|[A-PR-UWYZ][0-9][A-HJKPSTUW]|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])" +
     "[0-9][ABD-HJLNP-UW-Z]{2})$",
 );
+const BFPO = "BFPO";
 const UK_PHONE = /^(?:0[18][0-9]{8,9}|0[23579][0-9]{9})$/;
 // Python's \s (str.isspace): JavaScript's \s less the byte order mark, plus \x1c-\x1f and NEL,
 // so both sides agree on what is blank and what punctuation a phone number may carry.
@@ -59,10 +61,16 @@ export function isUkPhone(value) {
   return UK_PHONE.test(normaliseUkPhone(value));
 }
 
-// "sw1a1aa" -> "SW1A 1AA", as the server stores it; the caller validates first.
+// "sw1a1aa" -> "SW1A 1AA", "bfpo805" -> "BFPO 805", as the server stores it; the caller validates first.
 export function normaliseUkPostcode(value) {
   const compact = value.replace(SPACES, "").toUpperCase();
+  if (compact.startsWith(BFPO)) return `${BFPO} ${compact.slice(BFPO.length)}`;
   return `${compact.slice(0, -3)} ${compact.slice(-3)}`;
+}
+
+// "SW1A 1AA" -> "SW1A": what the availability filter and the service areas look at.
+export function outwardCode(postcode) {
+  return normaliseUkPostcode(postcode).split(" ")[0];
 }
 
 export function isUkPostcode(value) {

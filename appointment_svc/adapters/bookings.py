@@ -70,6 +70,9 @@ LOCK_CUSTOMER_THEN_MAILBOX = (
 # consultant (row-locked when {lock} says FOR UPDATE), the booking this request id already made,
 # the customer's upcoming active bookings, and the mailbox's recent and promised emails. The
 # counts match SqlBookingRepository.upcoming_active / active_to and SqlEmailLedger.sent_since.
+# The consultant's service areas are read, not locked: a booking checked against the areas of its
+# snapshot is the same as one made just before staff changed them, and a change of areas never
+# undoes bookings already made.
 BOOKING_FACTS = f"""
 SELECT slot.*, earlier.id AS earlier_id, earlier.request_fingerprint AS earlier_fingerprint,
     (SELECT count(*) FROM bookings
@@ -79,7 +82,7 @@ SELECT slot.*, earlier.id AS earlier_id, earlier.request_fingerprint AS earlier_
 FROM (SELECT) AS one
 LEFT JOIN LATERAL (
     SELECT s.id, s.type, s.starts_at, s.ends_at, s.is_booked, s.is_blocked,
-        c.id AS consultant_id, c.name AS consultant_name, c.avatar_url, c.categories
+        c.id AS consultant_id, c.name AS consultant_name, c.avatar_url, c.categories, c.postcode_areas
     FROM time_slots s JOIN consultants c ON c.id = s.consultant_id
     WHERE s.id = %(slot_id)s {{lock}}
 ) AS slot ON true
@@ -104,6 +107,7 @@ BOOKING_WITH_SLOT_COLUMNS = [
     consultants.c.name.label("consultant_name"),
     consultants.c.avatar_url,
     consultants.c.categories,
+    consultants.c.postcode_areas,
 ]
 BOOKINGS_WITH_SLOTS = bookings.join(time_slots, time_slots.c.id == bookings.c.slot_id).join(
     consultants, consultants.c.id == time_slots.c.consultant_id

@@ -21,7 +21,15 @@ def cache_key(query: AvailabilityQuery) -> str:
     # Every filter is part of the key: the spec's key omits category, which would serve
     # kitchen-only consultants to a bedroom search.
     category = query.category.value if query.category else "ANY"
-    return f"slot:availability:{query.type.value}:{query.day.isoformat()}:{category}"
+    key = f"slot:availability:{query.type.value}:{query.day.isoformat()}:{category}"
+    # Coverage depends on the outward code alone (`SW1A`), so one entry serves every postcode in it.
+    return key if query.outward_code is None else f"{key}:{query.outward_code}"
+
+
+def area_index_key(day: date) -> str:
+    """The set of the day's postcode-filtered keys: there is one per outward code asked about, too
+    many to list, so invalidation reads them from here."""
+    return f"slot:availability:areas:{day.isoformat()}"
 
 
 # The stored form: a version tag, the slot count, every start (int64 µs since the epoch), every
@@ -56,10 +64,21 @@ def _unpack(raw: bytes) -> EncodedGrid | None:
     return EncodedGrid(raw[position:], _little_endian(starts), _little_endian(offsets))
 
 
+# A postcode-filtered entry and its day's index in one atomic step: the index is refreshed with every
+# entry and expires no sooner than it, so invalidate_day always finds every live entry of the day.
+_PUT_INDEXED = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SADD', KEYS[2], KEYS[1])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class AvailabilityCache:
     def __init__(self, redis: Redis, ttl_seconds: int = 30):
         self._redis = redis
         self._ttl = ttl_seconds
+        self._put_indexed = redis.register_script(_PUT_INDEXED)
 
     async def get(self, query: AvailabilityQuery) -> EncodedGrid | None:
         try:
@@ -74,7 +93,10 @@ class AvailabilityCache:
 
     async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
         try:
-            await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
+            if query.outward_code is None:
+                await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
+                return
+            await self._put_indexed(keys=[cache_key(query), area_index_key(query.day)], args=[_pack(grid), self._ttl])
         except (RedisError, OSError) as exc:
             log.warning("availability cache write failed", error=type(exc).__name__)
 
@@ -84,8 +106,10 @@ class AvailabilityCache:
             for t in AppointmentType
             for c in (None, *Category)
         ]
+        index = area_index_key(day)
         try:
-            await self._redis.delete(*keys)
+            keys += [key.decode() if isinstance(key, bytes) else key for key in await self._redis.smembers(index)]
+            await self._redis.delete(*keys, index)
         except (RedisError, OSError) as exc:
             # A stale entry lives at most one TTL and booking it gives 409, never a double booking.
             log.warning("availability cache invalidation failed", error=type(exc).__name__)

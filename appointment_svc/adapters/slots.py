@@ -36,6 +36,7 @@ def consultant_from_row(row, id_column: str = "consultant_id", name_column: str 
         name=getattr(row, name_column),
         avatar_url=row.avatar_url,
         categories=tuple(Category(c) for c in row.categories),
+        postcode_areas=tuple(row.postcode_areas),
     )
 
 
@@ -67,6 +68,7 @@ SLOT_WITH_CONSULTANT = select(
     consultants.c.name.label("consultant_name"),
     consultants.c.avatar_url,
     consultants.c.categories,
+    consultants.c.postcode_areas,
 ).join(consultants, consultants.c.id == time_slots.c.consultant_id)
 
 

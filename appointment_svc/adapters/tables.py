@@ -50,6 +50,8 @@ consultants = Table(
     Column("name", Text, nullable=False),
     Column("avatar_url", Text, nullable=False),
     Column("categories", ARRAY(Text), nullable=False),
+    # Empty: visits everywhere (appointment_svc/domain/postcodes.py).
+    Column("postcode_areas", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("cardinality(categories) > 0", name="consultants_has_category"),
 )

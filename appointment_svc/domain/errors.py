@@ -101,3 +101,7 @@ class SlotOverlap(DomainError):
 
 class SlotBooked(DomainError):
     code = "SLOT_BOOKED"
+
+
+class OutsideServiceArea(DomainError):
+    code = "OUTSIDE_SERVICE_AREA"

@@ -62,6 +62,15 @@ class SlotsAdded:
 
 
 @dataclass(frozen=True)
+class ConsultantAreasChanged:
+    """Staff replaced a consultant's service areas; `starts` are its open home-measurement slots,
+    whose days' postcode-filtered grids no longer hold."""
+
+    consultant_id: UUID
+    starts: tuple[datetime, ...]
+
+
+@dataclass(frozen=True)
 class SlotBlocked:
     slot_id: UUID
     starts_at: datetime

@@ -14,6 +14,7 @@ from appointment_svc.domain.errors import (
     FieldViolation,
     Forbidden,
     InvalidStatusTransition,
+    OutsideServiceArea,
     RateLimitExceeded,
     SlotInPast,
     SlotUnavailable,
@@ -27,6 +28,7 @@ from appointment_svc.domain.events import (
     BookingEvent,
     BookingMarkedNoShow,
 )
+from appointment_svc.domain.postcodes import covers, outward_code
 from appointment_svc.domain.validation import Contact
 from mesh_common.clock import LONDON
 
@@ -75,6 +77,11 @@ class Consultant:
     name: str
     avatar_url: str
     categories: tuple[Category, ...]
+    # Outward-code prefixes visited for home measurements (domain/postcodes.py); empty: everywhere.
+    postcode_areas: tuple[str, ...] = ()
+
+    def visits(self, outward: str) -> bool:
+        return covers(self.postcode_areas, outward)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,9 @@ class AvailabilityQuery:
     type: AppointmentType
     day: date
     category: Category | None = None
+    # The outward code of the customer's postcode (`SW1A`), for home measurements only: the slots of
+    # consultants who do not visit it are left out. Only the outward code, so the cache keys stay few.
+    outward_code: str | None = None
 
 
 def london_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -120,6 +130,7 @@ def available_slots(candidates: list[Slot], query: AvailabilityQuery, now: datet
         and start <= s.starts_at < end
         and is_bookable(s, now)
         and (query.category is None or query.category in s.consultant.categories)
+        and (query.outward_code is None or s.consultant.visits(query.outward_code))
     ]
     return sorted(chosen, key=lambda s: (s.starts_at, s.consultant.name, str(s.id)))
 
@@ -276,4 +287,14 @@ def check_bookable(slot: Slot, command: BookSlot, now: datetime) -> None:
                 [FieldViolation(name, f"this slot's designer does not plan {words}s; choose a slot with a {words} designer")],
                 f"This designer does not plan {words}s. Please choose a slot with a {words} designer.",
             )
+    check_service_area(slot, command.type, command.contact.postcode)
+
+
+def check_service_area(slot: Slot, requested_type: AppointmentType, postcode: str) -> None:
+    """A home measurement only where the slot's consultant visits; `postcode` is normalised.
+
+    422 like SLOT_IN_PAST: the request is well formed and the slot exists, but this slot can never
+    serve this address; another slot (of a consultant who visits) can."""
+    if requested_type is AppointmentType.HOME_MEASUREMENT and not slot.consultant.visits(outward_code(postcode)):
+        raise OutsideServiceArea()
 

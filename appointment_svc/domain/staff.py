@@ -69,6 +69,7 @@ class NewConsultant:
     name: str
     avatar_url: str
     categories: tuple[Category, ...]
+    postcode_areas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from appointment_svc.domain.errors import FieldViolation, ValidationFailed
+from appointment_svc.domain.postcodes import is_uk_postcode, normalise_uk_postcode
 
 NAME_MAX = 100
 ADDRESS_MAX = 500
@@ -17,13 +18,6 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(
     r"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
     rf"@(?P<domain>(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}}))$"
-)
-# Royal Mail's postcode formats (A9 9AA, A99 9AA, A9A 9AA, AA9 9AA, AA99 9AA, AA9A 9AA) plus GIR 0AA,
-# with the letters each position may hold.
-_POSTCODE = re.compile(
-    r"^(?:GIR0AA|"
-    r"(?:[A-PR-UWYZ][0-9][0-9]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?|[A-PR-UWYZ][0-9][A-HJKPSTUW]|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])"
-    r"[0-9][ABD-HJLNP-UW-Z]{2})$"
 )
 # After normalising +44 / 0044 / (0) to a leading 0 (Ofcom numbering): 01 landlines have 10 or 11
 # digits, 02/03/05/07/09 have 11, 08 has 10 (some 0800) or 11.
@@ -85,16 +79,6 @@ def is_email(value: str) -> bool:
     value = value.strip()
     match = _EMAIL.match(value)
     return bool(match) and len(value) <= EMAIL_MAX and len(match.group("local")) <= 64
-
-
-def normalise_uk_postcode(value: str) -> str:
-    """`sw1a1aa` → `SW1A 1AA`; the caller validates first."""
-    compact = re.sub(r"\s+", "", value).upper()
-    return f"{compact[:-3]} {compact[-3:]}"
-
-
-def is_uk_postcode(value: str) -> bool:
-    return bool(_POSTCODE.match(re.sub(r"\s+", "", value).upper()))
 
 
 def normalise_uk_phone(value: str) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
+from appointment_svc.domain.postcodes import clean_service_areas
 from appointment_svc.domain.schedule import WeeklyPattern
 from appointment_svc.domain.staff import (
     MAX_GENERATION_DAYS,
@@ -96,9 +97,18 @@ def new_consultant(request: pb.CreateConsultantRequest) -> NewConsultant:
         violations.append(FieldViolation("categories", "choose at least one of KITCHEN, BEDROOM"))
     elif not set(request.categories) <= KNOWN_CATEGORIES:
         violations.append(FieldViolation("categories", "each must be KITCHEN or BEDROOM"))
+    areas = clean_service_areas(request.postcode_areas, "postcodeAreas", violations)
     raise_if_invalid(violations)
     categories = tuple(dict.fromkeys(Category(res.Category.Name(c)) for c in request.categories))
-    return NewConsultant(name=name, avatar_url=avatar, categories=categories)
+    return NewConsultant(name=name, avatar_url=avatar, categories=categories, postcode_areas=areas)
+
+
+def consultant_areas(request: pb.SetConsultantAreasRequest):
+    violations: list[FieldViolation] = []
+    consultant_id = convert.uuid_field(request.consultant_id, "consultantId", violations)
+    areas = clean_service_areas(request.postcode_areas, "postcodeAreas", violations)
+    raise_if_invalid(violations)
+    return consultant_id, areas
 
 
 def instant(message, present: bool, field: str, violations: list[FieldViolation]) -> datetime | None:
@@ -208,6 +218,7 @@ def consultant_message(consultant: Consultant) -> res.Consultant:
         name=consultant.name,
         avatar_url=consultant.avatar_url,
         categories=[res.Category.Value(c.value) for c in consultant.categories],
+        postcode_areas=consultant.postcode_areas,
     )
 
 
@@ -303,6 +314,12 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
     async def ListConsultants(self, request: pb.ListConsultantsRequest, context) -> pb.ListConsultantsResponse:
         self._auth.admin(context)
         return pb.ListConsultantsResponse(consultants=[consultant_message(c) for c in await self._admin.consultants()])
+
+    @rpc
+    async def SetConsultantAreas(self, request: pb.SetConsultantAreasRequest, context) -> pb.SetConsultantAreasResponse:
+        self._auth.admin(context)
+        consultant = await self._admin.set_consultant_areas(*consultant_areas(request))
+        return pb.SetConsultantAreasResponse(consultant=consultant_message(consultant))
 
     @rpc
     async def CreateSlot(self, request: pb.CreateSlotRequest, context) -> pb.CreateSlotResponse:

@@ -8,6 +8,7 @@ from uuid import UUID
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
 from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
+from appointment_svc.domain.postcodes import is_uk_postcode, normalise_uk_postcode, outward_code
 from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from appointment_svc.domain.validation import (
     clean_contact,
@@ -64,8 +65,15 @@ def availability_query(request: pb.ListAvailableSlotsRequest) -> AvailabilityQue
     kind = appointment_type(request.type, "type", violations)
     day = calendar_date(request.date, "date", violations)
     category = optional_category(request.category, "category", violations)
+    outward = None
+    if request.postcode.strip():
+        if not is_uk_postcode(request.postcode):
+            violations.append(FieldViolation("postcode", "must be a full UK postcode, e.g. SW1A 1AA"))
+        elif kind is AppointmentType.HOME_MEASUREMENT:
+            # Only home measurements travel; the others' grids stay one cache entry whatever the postcode.
+            outward = outward_code(normalise_uk_postcode(request.postcode))
     raise_if_invalid(violations)
-    return AvailabilityQuery(type=kind, day=day, category=category)
+    return AvailabilityQuery(type=kind, day=day, category=category, outward_code=outward)
 
 
 # Only the 8-4-4-4-12 spelling (either case, as RFC 9562 reads it): UUID() also takes braces,

@@ -101,6 +101,19 @@ class AdminService:
         async with self._uow() as uow:
             return await uow.consultants.list()
 
+    async def set_consultant_areas(self, consultant_id: UUID, areas: tuple[str, ...]) -> Consultant:
+        """Replace the consultant's service areas (empty: everywhere). Bookings already made stay.
+        The days of its open home visits are forgotten by the cache after commit; a grid cached
+        in between may show the old areas until its TTL, and a booking the change ruled out is
+        refused (OUTSIDE_SERVICE_AREA) by the booking transaction all the same."""
+        async with self._uow() as uow:
+            consultant = await uow.consultants.set_areas(consultant_id, areas, self._clock())
+            if consultant is None:
+                raise ConsultantNotFound()
+            await uow.commit()
+        log.info("consultant service areas set", consultant_id=str(consultant_id), areas=len(areas))
+        return consultant
+
     # -- slots
 
     async def slot_calendar(self, query: SlotCalendarQuery) -> list[CalendarSlot]:

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from appointment_svc.domain import staff
 from appointment_svc.domain.brochures import BrochureRequest
-from appointment_svc.domain.events import BookingEvent, SlotBlocked, SlotsAdded, SlotUnblocked
+from appointment_svc.domain.events import BookingEvent, ConsultantAreasChanged, SlotBlocked, SlotsAdded, SlotUnblocked
 from appointment_svc.domain.model import AvailabilityQuery, Booking, Consultant, Slot
 
 
@@ -132,6 +132,9 @@ class SlotRepository(abc.ABC):
 
 
 class ConsultantRepository(abc.ABC):
+    def __init__(self) -> None:
+        self.events: list[ConsultantAreasChanged] = []
+
     @abc.abstractmethod
     async def add(self, consultant: staff.NewConsultant) -> UUID: ...
 
@@ -141,6 +144,20 @@ class ConsultantRepository(abc.ABC):
     @abc.abstractmethod
     async def lock(self, consultant_id: UUID) -> bool:
         """True if the consultant exists; it then stays so until the transaction ends."""
+
+    async def set_areas(self, consultant_id: UUID, areas: tuple[str, ...], now: datetime) -> Consultant | None:
+        """The consultant with its service areas replaced; None when there is no such consultant."""
+        changed = await self._set_areas(consultant_id, areas)
+        if changed is not None:
+            self.events.append(ConsultantAreasChanged(consultant_id, tuple(await self._open_home_visit_starts(consultant_id, now))))
+        return changed
+
+    @abc.abstractmethod
+    async def _set_areas(self, consultant_id: UUID, areas: tuple[str, ...]) -> Consultant | None: ...
+
+    @abc.abstractmethod
+    async def _open_home_visit_starts(self, consultant_id: UUID, after: datetime) -> list[datetime]:
+        """The starts of the consultant's free, unblocked home-measurement slots after `after`."""
 
 
 class BrochureRepository(abc.ABC):

@@ -95,6 +95,8 @@ class UnitOfWork(abc.ABC):
                 yield aggregate.events.pop(0)
         while self.slots.events:
             yield self.slots.events.pop(0)
+        while self.consultants.events:
+            yield self.consultants.events.pop(0)
 
     @abc.abstractmethod
     async def _begin(self) -> None: ...

@@ -120,20 +120,36 @@ class CancelAppointmentOnBehalfResponse(_message.Message):
     def __init__(self, appointment: _Optional[_Union[_resources_pb2.Appointment, _Mapping]] = ...) -> None: ...
 
 class CreateConsultantRequest(_message.Message):
-    __slots__ = ("name", "avatar_url", "categories")
+    __slots__ = ("name", "avatar_url", "categories", "postcode_areas")
     NAME_FIELD_NUMBER: _ClassVar[int]
     AVATAR_URL_FIELD_NUMBER: _ClassVar[int]
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_AREAS_FIELD_NUMBER: _ClassVar[int]
     name: str
     avatar_url: str
     categories: _containers.RepeatedScalarFieldContainer[_resources_pb2.Category]
-    def __init__(self, name: _Optional[str] = ..., avatar_url: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[_resources_pb2.Category, str]]] = ...) -> None: ...
+    postcode_areas: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., avatar_url: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[_resources_pb2.Category, str]]] = ..., postcode_areas: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateConsultantResponse(_message.Message):
     __slots__ = ("consultant_id",)
     CONSULTANT_ID_FIELD_NUMBER: _ClassVar[int]
     consultant_id: str
     def __init__(self, consultant_id: _Optional[str] = ...) -> None: ...
+
+class SetConsultantAreasRequest(_message.Message):
+    __slots__ = ("consultant_id", "postcode_areas")
+    CONSULTANT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_AREAS_FIELD_NUMBER: _ClassVar[int]
+    consultant_id: str
+    postcode_areas: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, consultant_id: _Optional[str] = ..., postcode_areas: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetConsultantAreasResponse(_message.Message):
+    __slots__ = ("consultant",)
+    CONSULTANT_FIELD_NUMBER: _ClassVar[int]
+    consultant: _resources_pb2.Consultant
+    def __init__(self, consultant: _Optional[_Union[_resources_pb2.Consultant, _Mapping]] = ...) -> None: ...
 
 class ListConsultantsRequest(_message.Message):
     __slots__ = ()

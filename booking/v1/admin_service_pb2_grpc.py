@@ -88,6 +88,11 @@ class AdminServiceStub:
                 request_serializer=booking_dot_v1_dot_admin__service__pb2.ListConsultantsRequest.SerializeToString,
                 response_deserializer=booking_dot_v1_dot_admin__service__pb2.ListConsultantsResponse.FromString,
                 _registered_method=True)
+        self.SetConsultantAreas = channel.unary_unary(
+                '/booking.v1.AdminService/SetConsultantAreas',
+                request_serializer=booking_dot_v1_dot_admin__service__pb2.SetConsultantAreasRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_admin__service__pb2.SetConsultantAreasResponse.FromString,
+                _registered_method=True)
         self.CreateSlot = channel.unary_unary(
                 '/booking.v1.AdminService/CreateSlot',
                 request_serializer=booking_dot_v1_dot_admin__service__pb2.CreateSlotRequest.SerializeToString,
@@ -209,6 +214,18 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetConsultantAreas(self, request, context):
+        """SetConsultantAreas replaces the service areas a consultant visits for home
+        measurements; an empty list means everywhere. Bookings already made stay.
+        Availability follows at once (a grid read while the change commits may lag
+        for up to 30 seconds); a booking the new areas rule out is refused
+        (OUTSIDE_SERVICE_AREA) in any case. Idempotent. Errors: VALIDATION_ERROR,
+        CONSULTANT_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateSlot(self, request, context):
         """CreateSlot adds one bookable slot. It may not overlap another slot of the
         same consultant. Errors: VALIDATION_ERROR, CONSULTANT_NOT_FOUND,
@@ -299,6 +316,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListConsultants,
                     request_deserializer=booking_dot_v1_dot_admin__service__pb2.ListConsultantsRequest.FromString,
                     response_serializer=booking_dot_v1_dot_admin__service__pb2.ListConsultantsResponse.SerializeToString,
+            ),
+            'SetConsultantAreas': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConsultantAreas,
+                    request_deserializer=booking_dot_v1_dot_admin__service__pb2.SetConsultantAreasRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_admin__service__pb2.SetConsultantAreasResponse.SerializeToString,
             ),
             'CreateSlot': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSlot,
@@ -556,6 +578,33 @@ class AdminService:
             '/booking.v1.AdminService/ListConsultants',
             booking_dot_v1_dot_admin__service__pb2.ListConsultantsRequest.SerializeToString,
             booking_dot_v1_dot_admin__service__pb2.ListConsultantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConsultantAreas(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AdminService/SetConsultantAreas',
+            booking_dot_v1_dot_admin__service__pb2.SetConsultantAreasRequest.SerializeToString,
+            booking_dot_v1_dot_admin__service__pb2.SetConsultantAreasResponse.FromString,
             options,
             channel_credentials,
             insecure,

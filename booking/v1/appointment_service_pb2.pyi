@@ -12,14 +12,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ListAvailableSlotsRequest(_message.Message):
-    __slots__ = ("type", "date", "category")
+    __slots__ = ("type", "date", "category", "postcode")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_FIELD_NUMBER: _ClassVar[int]
     type: _resources_pb2.AppointmentType
     date: str
     category: _resources_pb2.Category
-    def __init__(self, type: _Optional[_Union[_resources_pb2.AppointmentType, str]] = ..., date: _Optional[str] = ..., category: _Optional[_Union[_resources_pb2.Category, str]] = ...) -> None: ...
+    postcode: str
+    def __init__(self, type: _Optional[_Union[_resources_pb2.AppointmentType, str]] = ..., date: _Optional[str] = ..., category: _Optional[_Union[_resources_pb2.Category, str]] = ..., postcode: _Optional[str] = ...) -> None: ...
 
 class ListAvailableSlotsResponse(_message.Message):
     __slots__ = ("slots",)

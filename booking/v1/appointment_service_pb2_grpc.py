@@ -96,9 +96,10 @@ class AppointmentServiceServicer:
         name; slots already started, booked or blocked are left out, so a past day
         has none. No token needed (one that is sent must be valid). Answers may be
         cached for up to 30 seconds, so a slot shown may just have been taken:
-        booking it then gives SLOT_UNAVAILABLE, never a double booking. Errors:
+        booking it then gives SLOT_UNAVAILABLE, never a double booking. With a
+        postcode, home measurements are those of consultants who visit it. Errors:
         VALIDATION_ERROR (type missing, date malformed or further ahead than
-        bookings are taken, 730 days by default).
+        bookings are taken, 730 days by default, or postcode not a UK postcode).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +112,8 @@ class AppointmentServiceServicer:
         VALIDATION_ERROR (a field, a slot of another type, or a service the slot's
         consultant does not cover), SLOT_NOT_FOUND, SLOT_UNAVAILABLE (booked or
         blocked, or another customer won the race for it), SLOT_IN_PAST,
+        OUTSIDE_SERVICE_AREA (a home measurement at a postcode the slot's
+        consultant does not visit; REST 422),
         BOOKING_LIMIT_REACHED (the caller already holds 3 upcoming PENDING or
         CONFIRMED bookings, by default), REQUEST_ID_CONFLICT, and
         RATE_LIMIT_EXCEEDED (with `retry-after` seconds) when the email address has

@@ -46,16 +46,18 @@ COMPLETED: BookingStatus
 NO_SHOW: BookingStatus
 
 class Consultant(_message.Message):
-    __slots__ = ("consultant_id", "name", "avatar_url", "categories")
+    __slots__ = ("consultant_id", "name", "avatar_url", "categories", "postcode_areas")
     CONSULTANT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     AVATAR_URL_FIELD_NUMBER: _ClassVar[int]
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    POSTCODE_AREAS_FIELD_NUMBER: _ClassVar[int]
     consultant_id: str
     name: str
     avatar_url: str
     categories: _containers.RepeatedScalarFieldContainer[Category]
-    def __init__(self, consultant_id: _Optional[str] = ..., name: _Optional[str] = ..., avatar_url: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[Category, str]]] = ...) -> None: ...
+    postcode_areas: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, consultant_id: _Optional[str] = ..., name: _Optional[str] = ..., avatar_url: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[Category, str]]] = ..., postcode_areas: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ConsultantSummary(_message.Message):
     __slots__ = ("name", "avatar_url")

@@ -161,6 +161,10 @@ def test_every_operation_succeeds_with_an_answer_the_document_describes(mesh, ow
     consultant = {"name": name, "avatarUrl": "https://avatars.example/c.png", "categories": ["KITCHEN"]}
     consultant_id = documented(http.post("/v1/admin/consultants", json=consultant, headers=staff), "/v1/admin/consultants")["consultantId"]
     documented(http.get("/v1/admin/consultants", headers=staff), "/v1/admin/consultants")
+    areas = {"postcodeAreas": ["SW1", "M"]}  # showroom visits below: nobody travels, the areas do not matter
+    documented(
+        http.post(f"/v1/admin/consultants/{consultant_id}:setAreas", json=areas, headers=staff), "/v1/admin/consultants/{consultantId}:setAreas"
+    )
     monday = a_far_monday()
     pattern = {
         "consultantId": consultant_id, "type": "SHOWROOM_VISIT", "fromDate": monday.isoformat(),

@@ -19,13 +19,18 @@ def units_of_work(engine, cache, lock):
     return lambda: SqlUnitOfWork(engine, bus)
 
 
-def add_consultant(database_url: str, name: str | None = None, categories=("KITCHEN", "BEDROOM")) -> uuid.UUID:
+def add_consultant(
+    database_url: str, name: str | None = None, categories=("KITCHEN", "BEDROOM"), postcode_areas=()
+) -> uuid.UUID:
     consultant_id = uuid.uuid4()
     with psycopg.connect(database_url) as connection:
         connection.execute(
-            "INSERT INTO consultants (id, name, avatar_url, categories) VALUES (%s, %s, %s, %s)",
-            (consultant_id, name or f"Consultant {consultant_id.hex[:6]}", f"https://avatars.example/{consultant_id}.png", list(categories)),
-        )
+            "INSERT INTO consultants (id, name, avatar_url, categories, postcode_areas) VALUES (%s, %s, %s, %s, %s)",
+            (
+                consultant_id, name or f"Consultant {consultant_id.hex[:6]}", f"https://avatars.example/{consultant_id}.png",
+                list(categories), list(postcode_areas),
+            ),
+        )  # fmt: skip
     return consultant_id
 
 

@@ -225,10 +225,11 @@ class FakeSlotRepository(SlotRepository):
 
 class FakeConsultantRepository(ConsultantRepository):
     def __init__(self, tables: Tables):
+        super().__init__()
         self._t = tables
 
     async def add(self, consultant: staff.NewConsultant) -> UUID:
-        added = Consultant(uuid.uuid4(), consultant.name, consultant.avatar_url, consultant.categories)
+        added = Consultant(uuid.uuid4(), consultant.name, consultant.avatar_url, consultant.categories, consultant.postcode_areas)
         self._t.consultants[added.id] = added
         return added.id
 
@@ -237,6 +238,23 @@ class FakeConsultantRepository(ConsultantRepository):
 
     async def lock(self, consultant_id: UUID) -> bool:
         return consultant_id in self._t.consultants
+
+    async def _set_areas(self, consultant_id: UUID, areas: tuple[str, ...]) -> Consultant | None:
+        if consultant_id not in self._t.consultants:
+            return None
+        changed = dataclasses.replace(self._t.consultants[consultant_id], postcode_areas=areas)
+        self._t.consultants[consultant_id] = changed
+        for slot_id, slot in list(self._t.slots.items()):
+            if slot.consultant.id == consultant_id:
+                self._t.slots[slot_id] = dataclasses.replace(slot, consultant=changed)
+        return changed
+
+    async def _open_home_visit_starts(self, consultant_id: UUID, after: datetime) -> list[datetime]:
+        return [
+            s.starts_at for s in self._t.slots.values()
+            if s.consultant.id == consultant_id and s.type is AppointmentType.HOME_MEASUREMENT and s.starts_at > after
+            and not s.is_booked and not s.is_blocked
+        ]  # fmt: skip
 
 
 class FakeBrochureRepository(BrochureRepository):

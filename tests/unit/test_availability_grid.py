@@ -81,6 +81,12 @@ class DictRedis:
     async def set(self, key: str, value: bytes, ex: int) -> None:
         self.values[key] = value
 
+    def register_script(self, script: str):
+        async def not_run_by_these_tests(keys, args):
+            raise AssertionError("only postcode-filtered entries use the script (tests/integration/test_service_areas.py)")
+
+        return not_run_by_these_tests
+
 
 async def test_the_cache_stores_and_restores_a_grid_exactly(db):
     grid = encode_grid(a_day_of_slots(db), slot_in_list_response)

@@ -46,7 +46,7 @@ def resolve(document: dict, node: dict) -> dict:
 def as_openapi_path(template: str) -> str:
     """/v1/appointments/{booking_id}/cancel -> /v1/appointments/{bookingId}/cancel"""
     parts = template.split("{")
-    return parts[0] + "".join("{" + part.split("_")[0] + "".join(w.capitalize() for w in part.split("_")[1:]) for part in parts[1:])
+    return parts[0] + "".join("{" + part.split("_")[0] + "".join(w[:1].upper() + w[1:] for w in part.split("_")[1:]) for part in parts[1:])
 
 
 def compile_proto(tmp_path: Path, source: str) -> Path:

@@ -31,7 +31,7 @@ def test_a_new_consultant_is_201_and_listed(http, staff):
     consultants = response.json()["consultants"]
     mine = [c for c in consultants if c["consultantId"] == consultant_id]
     avatar = f"https://avatars.example/{name[-8:]}.png"
-    assert mine == [{"consultantId": consultant_id, "name": name, "avatarUrl": avatar, "categories": ["BEDROOM"]}]
+    assert mine == [{"consultantId": consultant_id, "name": name, "avatarUrl": avatar, "categories": ["BEDROOM"], "postcodeAreas": []}]
     names = [c["name"] for c in consultants]
     assert names == sorted(names)
 
@@ -165,7 +165,7 @@ def test_the_calendar_shows_free_booked_and_blocked_slots_and_follows_every_chan
     assert parse(first["startsAt"]) == london(day, 9) and parse(first["endsAt"]) == london(day, 10)
     assert first["consultant"] == {
         "consultantId": consultant_id, "name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png",
-        "categories": ["KITCHEN", "BEDROOM"],
+        "categories": ["KITCHEN", "BEDROOM"], "postcodeAreas": [],
     }  # fmt: skip
     assert calendar(http, staff, day, consultantId=consultant_id, type="VIDEO_CONSULTATION") == []
     # Without a consultant every slot of the day is there, in start order.

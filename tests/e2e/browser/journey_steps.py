@@ -44,12 +44,13 @@ def _rfc3339(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def own_consultant(mesh, categories=("KITCHEN", "BEDROOM")) -> tuple[str, str]:
-    """A new consultant (through the admin API); returns (id, name)."""
+def own_consultant(mesh, categories=("KITCHEN", "BEDROOM"), postcode_areas=()) -> tuple[str, str]:
+    """A new consultant (through the admin API), visiting `postcode_areas` (none: everywhere); returns (id, name)."""
     name = f"Designer {uuid.uuid4().hex[:8]}"
+    body = {"name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png", "categories": list(categories), "postcodeAreas": list(postcode_areas)}
     response = httpx.post(
         f"{mesh.url}/v1/admin/consultants",
-        json={"name": name, "avatarUrl": f"https://avatars.example/{name[-8:]}.png", "categories": list(categories)},
+        json=body,
         headers=mesh.auth("journey-staff", Role.ADMIN),
         timeout=30,
     )

@@ -339,6 +339,29 @@ def test_the_day_picker_moves_by_day_and_by_date(page, http, staff, staff_sub):
     assert "consultant=" not in page.url
 
 
+def test_staff_narrow_a_consultants_home_visits_to_postcode_areas(page, http, staff, staff_sub):
+    consultant_id, name = a_consultant(http, staff, a_name("Ines"))
+    sign_in(page, staff_sub, admin=True, then="#/admin/consultants")
+    row = page.get_by_role("listitem").filter(has_text=name)
+    expect(row).to_contain_text("Home visits everywhere")
+    row.get_by_text("Change home visit areas").click()
+    areas = page.get_by_label(f"Home visit areas of {name}")
+
+    areas.fill("m, sw1, ME1 1AA")
+    row.get_by_role("button", name="Save areas").click()
+    expect(row.get_by_role("alert")).to_contain_text("ME1 1AA is not a UK postcode area")
+    expect(areas).to_be_focused()
+    assert_accessible(page, "a consultant's areas refused")
+
+    areas.fill("m, sw1")
+    row.get_by_role("button", name="Save areas").click()
+    expect(page.get_by_role("main").get_by_text(f"{name} now makes home visits in M, SW1.")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text=name)).to_contain_text("Home visits in M, SW1")
+    assert_accessible(page, "the consultant list after changing areas")
+    listed = {c["consultantId"]: c for c in http.get("/v1/admin/consultants", headers=staff).json()["consultants"]}
+    assert listed[consultant_id]["postcodeAreas"] == ["M", "SW1"]
+
+
 @pytest.mark.parametrize("screen", ["consultants", "slots"])
 def test_the_staff_pages_fit_a_360_px_phone(open_page, http, staff, staff_sub, screen):
     consultant_id, name = a_consultant(http, staff, a_name("Bartholomew-Fitzwilliam"))

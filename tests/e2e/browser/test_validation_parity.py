@@ -70,6 +70,9 @@ POSTCODES = [
     "SW1A 1AI", "SW1A 1AK", "SW1A 1AM", "SW1A 1AO", "SW1A 1AV", "AI1 1AA", "AJ1 1AA", "AZ1 1AA", "W1I 1AA",
     "EC1I 1AA", "SW1A", "SW1A 1A", "12345", "", " ", "SW1A 1AA extra", "ſw1a 1aa", "ｓｗ１ａ １ａａ", "sw1a\u00a01aa",
     "sw1a\u30001aa", "sw1a\u200b1aa", "ﬀ1 1AA", "S-W1A 1AA", "SW1A-1AA", "\x1cSW1A 1AA", "SW1A\ufeff1AA", "w1a0ax",
+    "ASCN 1ZZ", "ascn1zz", "BBND 1ZZ", "BIQQ 1ZZ", "FIQQ 1ZZ", "PCRN 1ZZ", "SIQQ 1ZZ", "STHL 1ZZ", "TDCU 1ZZ",
+    "TKCA 1ZZ", "GX11 1AA", "ASCN 1AA", "STHL 2ZZ", "BFPO 805", "bfpo805", "BFPO 1", "BFPO 1234", "BFPO 12345",
+    "BFPO", "BFPO A1", "KY1-1001", "VG1110", "MSR 1110", "AI-2640", "SAN TA1", "M60 1NW", "ME1 1AA", "SW10 9XX",
 ]  # fmt: skip
 ADDRESSES = [
     "10 Downing Street", "", "  ", "Flat 2\n10 Downing St", "Flat 2\r\n10 Downing St", "Flat 2\r10 Downing St",

@@ -6,6 +6,7 @@ import { currentToken } from "./auth.js";
 const SENTENCES = {
   SLOT_UNAVAILABLE: "This slot was just booked. Please choose another.",
   SLOT_IN_PAST: "This slot has already started. Please choose a later one.",
+  OUTSIDE_SERVICE_AREA: "This designer does not visit your postcode. Please choose another time.",
   SLOT_NOT_FOUND: "This slot no longer exists. Please choose another.",
   BOOKING_NOT_FOUND: "We could not find this booking.",
   BOOKING_ALREADY_CANCELLED: "This booking is already cancelled.",
