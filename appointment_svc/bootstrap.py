@@ -17,6 +17,7 @@ from appointment_svc.adapters.slots import SqlSlotReader
 from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
 from appointment_svc.domain import events
 from appointment_svc.domain.limits import BookingLimits
+from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.servicers import slot_in_list_response
 from appointment_svc.service_layer import handlers, ports
@@ -55,13 +56,15 @@ class Container:
 def event_handlers(cache: ports.AvailabilityCache) -> dict[type, list[Handler]]:
     """Every reaction to a committed event. A new side effect is one more entry here (the outbox and
     history rows are not reactions: the unit of work writes them inside the transaction)."""
-    booked_day, slot_days = (
+    booked_day, slot_days, both_days = (
         partial(handlers.forget_availability_of_booked_day, cache),
         partial(handlers.forget_availability_of_slot_days, cache),
+        partial(handlers.forget_availability_of_both_days, cache),
     )
     return {
         events.BookingCreated: [booked_day],
         events.BookingCancelled: [booked_day],
+        events.BookingRescheduled: [both_days],
         events.SlotsAdded: [slot_days],
         events.SlotBlocked: [slot_days],
         events.SlotUnblocked: [slot_days],
@@ -100,7 +103,12 @@ def build(settings: AppointmentSettings) -> Container:
         engine=engine,
         redis=redis,
         availability=AvailabilityService(SqlSlotReader(engine), cache, slot_in_list_response, limits=limits),
-        bookings=BookingService(uow, RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds), limits=limits),
+        bookings=BookingService(
+            uow,
+            RedisSlotLock(guarded, ttl_seconds=settings.slot_lock_ttl_seconds),
+            limits=limits,
+            notice=ChangeNotice(settings.change_notice_hours),
+        ),
         admin=AdminService(uow, limits=limits),
         brochures=BrochureService(
             uow, SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)

@@ -60,6 +60,8 @@ _KINDS = [
               "This requestId was already used for a different booking request."),
     ErrorKind("BOOKING_LIMIT_REACHED", 409, "FAILED_PRECONDITION",
               "You already have the most upcoming appointments we can hold for one customer. Please cancel one first."),
+    ErrorKind("CHANGE_WINDOW_CLOSED", 409, "FAILED_PRECONDITION",
+              "This appointment starts too soon to change online. Please call the showroom to cancel or move it."),
     ErrorKind("SLOT_IN_PAST", 422, "FAILED_PRECONDITION", "This slot has already started. Please choose a later one."),
     ErrorKind("RATE_LIMIT_EXCEEDED", 429, "RESOURCE_EXHAUSTED", "Too many requests. Please try again later.",
               "Too many requests, please retry later", ("RESOURCE_EXHAUSTED",), (429,)),

@@ -38,6 +38,7 @@ def appointment_message(booking: Booking) -> res.Appointment:
         created_at=timestamp(booking.created_at),
         cancel_reason=booking.cancel_reason,
         user_id=booking.user_id,
+        reschedule_count=booking.reschedule_count,
     )
     if booking.cancelled_at is not None:
         message.cancelled_at.CopyFrom(timestamp(booking.cancelled_at))

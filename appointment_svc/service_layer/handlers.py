@@ -3,13 +3,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from appointment_svc.domain.events import BookingEvent, SlotBlocked, SlotsAdded, SlotUnblocked
+from appointment_svc.domain.events import BookingEvent, BookingRescheduled, SlotBlocked, SlotsAdded, SlotUnblocked
 from appointment_svc.domain.model import london_date
 from appointment_svc.service_layer.ports import AvailabilityCache
 
 
 async def forget_availability_of_booked_day(cache: AvailabilityCache, event: BookingEvent) -> None:
     await cache.invalidate_day(london_date(event.booking.slot.starts_at))
+
+
+async def forget_availability_of_both_days(cache: AvailabilityCache, event: BookingRescheduled) -> None:
+    """The day the booking left (its slot is free again) and the day it moved to (taken)."""
+    days = {london_date(event.booking.slot.starts_at)}
+    if event.previous_slot is not None:
+        days.add(london_date(event.previous_slot.starts_at))
+    for day in sorted(days):
+        await cache.invalidate_day(day)
 
 
 async def forget_availability_of_slot_days(cache: AvailabilityCache, event: SlotsAdded | SlotBlocked | SlotUnblocked) -> None:

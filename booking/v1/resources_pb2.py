@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62ooking/v1/resources.proto\x12\nbooking.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"o\n\nConsultant\x12\x15\n\rconsultant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\navatar_url\x18\x03 \x01(\t\x12(\n\ncategories\x18\x04 \x03(\x0e\x32\x14.booking.v1.Category\"5\n\x11\x43onsultantSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\navatar_url\x18\x02 \x01(\t\"\xa6\x01\n\x04Slot\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\nconsultant\x18\x04 \x01(\x0b\x32\x1d.booking.v1.ConsultantSummary\"\xcb\x03\n\x0b\x41ppointment\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12)\n\x04type\x18\x04 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x05 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x06 \x01(\x08\x12\x12\n\nfirst_name\x18\x07 \x01(\t\x12\x11\n\tlast_name\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\x12\r\n\x05phone\x18\n \x01(\t\x12\x10\n\x08postcode\x18\x0b \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x0c \x01(\t\x12\x1e\n\x04slot\x18\r \x01(\x0b\x32\x10.booking.v1.Slot\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63\x61ncelled_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x10 \x01(\t\x12\x0f\n\x07user_id\x18\x11 \x01(\t\"\xc0\x01\n\x0cStatusChange\x12.\n\x0b\x66rom_status\x18\x01 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12,\n\tto_status\x18\x02 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12.\n\nchanged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t*u\n\x0f\x41ppointmentType\x12 \n\x1c\x41PPOINTMENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10HOME_MEASUREMENT\x10\x01\x12\x12\n\x0eSHOWROOM_VISIT\x10\x02\x12\x16\n\x12VIDEO_CONSULTATION\x10\x03*>\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x0b\n\x07KITCHEN\x10\x01\x12\x0b\n\x07\x42\x45\x44ROOM\x10\x02*v\n\rBookingStatus\x12\x1e\n\x1a\x42OOKING_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCONFIRMED\x10\x02\x12\r\n\tCANCELLED\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\x0b\n\x07NO_SHOW\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62ooking/v1/resources.proto\x12\nbooking.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"o\n\nConsultant\x12\x15\n\rconsultant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\navatar_url\x18\x03 \x01(\t\x12(\n\ncategories\x18\x04 \x03(\x0e\x32\x14.booking.v1.Category\"5\n\x11\x43onsultantSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\navatar_url\x18\x02 \x01(\t\"\xa6\x01\n\x04Slot\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\nconsultant\x18\x04 \x01(\x0b\x32\x1d.booking.v1.ConsultantSummary\"\xe5\x03\n\x0b\x41ppointment\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12)\n\x04type\x18\x04 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x05 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x06 \x01(\x08\x12\x12\n\nfirst_name\x18\x07 \x01(\t\x12\x11\n\tlast_name\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\x12\r\n\x05phone\x18\n \x01(\t\x12\x10\n\x08postcode\x18\x0b \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x0c \x01(\t\x12\x1e\n\x04slot\x18\r \x01(\x0b\x32\x10.booking.v1.Slot\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63\x61ncelled_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x10 \x01(\t\x12\x0f\n\x07user_id\x18\x11 \x01(\t\x12\x18\n\x10reschedule_count\x18\x12 \x01(\x05\"\xc0\x01\n\x0cStatusChange\x12.\n\x0b\x66rom_status\x18\x01 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12,\n\tto_status\x18\x02 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12.\n\nchanged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t*u\n\x0f\x41ppointmentType\x12 \n\x1c\x41PPOINTMENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10HOME_MEASUREMENT\x10\x01\x12\x12\n\x0eSHOWROOM_VISIT\x10\x02\x12\x16\n\x12VIDEO_CONSULTATION\x10\x03*>\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x0b\n\x07KITCHEN\x10\x01\x12\x0b\n\x07\x42\x45\x44ROOM\x10\x02*v\n\rBookingStatus\x12\x1e\n\x1a\x42OOKING_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCONFIRMED\x10\x02\x12\r\n\tCANCELLED\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\x0b\n\x07NO_SHOW\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'booking.v1.resources_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPOINTMENTTYPE']._serialized_start=1069
-  _globals['_APPOINTMENTTYPE']._serialized_end=1186
-  _globals['_CATEGORY']._serialized_start=1188
-  _globals['_CATEGORY']._serialized_end=1250
-  _globals['_BOOKINGSTATUS']._serialized_start=1252
-  _globals['_BOOKINGSTATUS']._serialized_end=1370
+  _globals['_APPOINTMENTTYPE']._serialized_start=1095
+  _globals['_APPOINTMENTTYPE']._serialized_end=1212
+  _globals['_CATEGORY']._serialized_start=1214
+  _globals['_CATEGORY']._serialized_end=1276
+  _globals['_BOOKINGSTATUS']._serialized_start=1278
+  _globals['_BOOKINGSTATUS']._serialized_end=1396
   _globals['_CONSULTANT']._serialized_start=75
   _globals['_CONSULTANT']._serialized_end=186
   _globals['_CONSULTANTSUMMARY']._serialized_start=188
@@ -45,7 +45,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SLOT']._serialized_start=244
   _globals['_SLOT']._serialized_end=410
   _globals['_APPOINTMENT']._serialized_start=413
-  _globals['_APPOINTMENT']._serialized_end=872
-  _globals['_STATUSCHANGE']._serialized_start=875
-  _globals['_STATUSCHANGE']._serialized_end=1067
+  _globals['_APPOINTMENT']._serialized_end=898
+  _globals['_STATUSCHANGE']._serialized_start=901
+  _globals['_STATUSCHANGE']._serialized_end=1093
 # @@protoc_insertion_point(module_scope)
