@@ -261,3 +261,22 @@ def test_a_move_emails_the_customer_once_with_the_updated_invitation_and_each_te
     for team in (KITCHEN_TEAM, BEDROOM_TEAM):
         alerts = with_reference(mesh.mail_to(team), reference)
         assert sorted(str(m["Subject"]).split()[0] for m in alerts) == ["New", "Rescheduled"]
+
+
+def test_on_the_grpc_port_the_service_itself_authorises_the_move(mesh, http, diary):
+    import grpc
+
+    from booking.v1 import appointment_service_pb2, appointment_service_pb2_grpc
+    from tests.e2e.test_grpc_port_auth import call
+
+    consultant, day = diary
+    old, new = add_slot(mesh.database_url, consultant, london(day, 10)), add_slot(mesh.database_url, consultant, london(day, 12))
+    owner = a_customer()
+    booking = book(http, mesh, old, owner)
+    request = appointment_service_pb2.RescheduleAppointmentRequest(booking_id=booking["bookingId"], slot_id=str(new))
+    with grpc.insecure_channel(mesh.appointment[1].url) as channel:
+        stub = appointment_service_pb2_grpc.AppointmentServiceStub(channel)
+        assert call(stub.RescheduleAppointment, request) == (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED")
+        assert call(stub.RescheduleAppointment, request, mesh.token(a_customer())) == (grpc.StatusCode.PERMISSION_DENIED, "FORBIDDEN")
+        answer = stub.RescheduleAppointment(request, metadata=[("authorization", f"Bearer {mesh.token(owner)}")], timeout=10)
+    assert (answer.booking_id, answer.reference_code, answer.slot.slot_id) == (booking["bookingId"], booking["referenceCode"], str(new))
