@@ -204,6 +204,8 @@ class SqlBookingRepository(BookingRepository):
     def __init__(self, conn: BatchingConnection):
         super().__init__()
         self.conn = conn
+        # The slot each loaded booking had: only a move writes slot_id (its trigger then copies the start).
+        self._slots_loaded: dict[UUID, UUID] = {}
 
     async def _add(self, booking: Booking, fingerprint: str | None) -> None:
         # Deferred: a rival booking of the slot or request surfaces at the latest from the commit.
@@ -242,7 +244,10 @@ class SqlBookingRepository(BookingRepository):
             locked = select(bookings.c.id).where(bookings.c.id == booking_id).with_for_update()
             if (await self.conn.execute(locked)).first() is None:
                 return None
-        return await self._one_booking(bookings.c.id == booking_id)
+        booking = await self._one_booking(bookings.c.id == booking_id)
+        if booking is not None:
+            self._slots_loaded[booking.id] = booking.slot.id
+        return booking
 
     async def for_request(self, user_id: str, request_id: str) -> tuple[Booking, str] | None:
         booking = await self._one_booking(bookings.c.user_id == user_id, bookings.c.request_id == request_id)
@@ -254,23 +259,16 @@ class SqlBookingRepository(BookingRepository):
         return booking, fingerprint
 
     async def save(self, booking: Booking, now: datetime) -> None:
-        statement = (
-            update(bookings)
-            .where(bookings.c.id == booking.id)
-            .values(
-                status=booking.status.value,
-                cancelled_at=booking.cancelled_at,
-                cancel_reason=booking.cancel_reason,
-                slot_id=booking.slot.id,
-                reschedule_count=booking.reschedule_count,
-                updated_at=now,
-            )
-        )
+        values = dict(status=booking.status.value, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason, updated_at=now)
+        if self._slots_loaded.get(booking.id) != booking.slot.id:
+            values.update(slot_id=booking.slot.id, reschedule_count=booking.reschedule_count)
+        statement = update(bookings).where(bookings.c.id == booking.id).values(**values)
         try:
             await self.conn.execute(statement)
         except IntegrityError as exc:
             # Moved onto a slot another active booking holds: the partial unique index refuses it.
             raise_translated(exc, {ACTIVE_SLOT_INDEX: SlotTaken})
+        self._slots_loaded[booking.id] = booking.slot.id
 
     async def add_history(self, event: BookingEvent) -> None:
         self.conn.defer(
