@@ -233,7 +233,10 @@ class Booking:
     def wanting(self, slot_id: UUID) -> BookSlot:
         """This booking as the form that would book `slot_id` anew: a slot it moves to must pass every
         check a new booking of that slot would (check_bookable: type, services, time, free)."""
-        return BookSlot(self.user_id, self.type, self.for_kitchen, self.for_bedroom, self.contact, slot_id)
+        return BookSlot(
+            user_id=self.user_id, type=self.type, for_kitchen=self.for_kitchen, for_bedroom=self.for_bedroom,
+            contact=self.contact, slot_id=slot_id,
+        )  # fmt: skip
 
     def _check_staff_change(self, target: BookingStatus, at: datetime) -> None:
         if not can_change(self.status, target):
