@@ -19,6 +19,7 @@ from appointment_svc.adapters.slots import SqlSlotReader
 from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
 from appointment_svc.domain import events
 from appointment_svc.domain.limits import BookingLimits
+from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.servicers import slot_in_list_response
 from appointment_svc.service_layer import handlers, ports
@@ -57,15 +58,17 @@ class Container:
 def event_handlers(cache: ports.AvailabilityCache, lock: ports.SlotLock) -> dict[type, list[Handler]]:
     """Every reaction to a committed event. A new side effect is one more entry here (the outbox and
     history rows are not reactions: the unit of work writes them inside the transaction)."""
-    booked_day, slot_days = (
+    booked_day, slot_days, both_days = (
         partial(handlers.forget_availability_of_booked_day, cache),
         partial(handlers.forget_availability_of_slot_days, cache),
+        partial(handlers.forget_availability_of_both_days, cache),
     )
     freed = partial(handlers.forget_that_the_slot_was_just_booked, lock)
     counted = metrics.count_booking_event
     return {
         events.BookingCreated: [booked_day, counted],
         events.BookingCancelled: [booked_day, freed, counted],
+        events.BookingRescheduled: [both_days, freed, counted],
         events.BookingConfirmed: [counted],
         events.BookingCompleted: [counted],
         events.BookingMarkedNoShow: [counted],
@@ -109,7 +112,7 @@ def build(settings: AppointmentSettings) -> Container:
         engine=engine,
         redis=redis,
         availability=AvailabilityService(SqlSlotReader(engine), cache, slot_in_list_response, limits=limits),
-        bookings=BookingService(uow, lock, limits=limits),
+        bookings=BookingService(uow, lock, limits=limits, notice=ChangeNotice(settings.change_notice_hours)),
         admin=AdminService(uow, limits=limits),
         brochures=BrochureService(
             uow, SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)

@@ -112,6 +112,19 @@ def _lua_path_bindings(bindings: list[tuple[str, str, list[str]]]) -> str:
     return f"PATH_BINDINGS = {{\n{rows}}}\n"
 
 
+def without_source_info(descriptor_set: bytes) -> bytes:
+    """The descriptor set minus its comments and source locations: what the transcoder needs.
+
+    The cluster's copy travels in a ConfigMap, which `kubectl apply` also stores in an annotation
+    limited to 256 KiB; the comments (which only the OpenAPI document reads) are most of its size."""
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
+    for file in files.file:
+        file.ClearField("source_code_info")
+    return files.SerializeToString(deterministic=True)
+
+
 def lua_code(descriptor_path: Path = DEFAULT_DESCRIPTOR) -> str:
     """The full Lua source: generated tables, the JSON reader (json.lua), then contract.lua.
 

@@ -53,6 +53,9 @@ class AppointmentSettings(ServiceSettings):
     max_booking_emails_per_day: int = Field(default=10, ge=1)
     # How far ahead (London calendar days from today) slots may be offered, created and booked.
     booking_horizon_days: int = Field(default=730, ge=1, le=36500)
+    # Issue 14: a customer may cancel or move a booking only until this many hours before it
+    # starts (staff any time); 0 turns the window off.
+    change_notice_hours: int = Field(default=24, ge=0, le=24 * 365)
 
 
 class NotificationSettings(ServiceSettings):
@@ -82,6 +85,8 @@ class NotificationSettings(ServiceSettings):
     notification_retry_max_seconds: float = 60.0
     notification_shutdown_grace_seconds: float = 10.0
     brand_name: str = "Fitted Kitchens & Bedrooms"
+    # The appointment service's notice window (same variable), so the emails state the rule it applies.
+    change_notice_hours: int = Field(default=24, ge=0, le=24 * 365)
 
     def team_address(self, team: str) -> str:
         configured = {"kitchen": self.kitchen_team_email, "bedroom": self.bedroom_team_email}[team]

@@ -60,6 +60,8 @@ _KINDS = [
               "This requestId was already used for a different booking request."),
     ErrorKind("BOOKING_LIMIT_REACHED", 409, "FAILED_PRECONDITION",
               "You already have the most upcoming appointments we can hold for one customer. Please cancel one first."),
+    ErrorKind("CHANGE_WINDOW_CLOSED", 409, "FAILED_PRECONDITION",
+              "This appointment starts too soon to change online. Please call the showroom to cancel or move it."),
     ErrorKind("SLOT_IN_PAST", 422, "FAILED_PRECONDITION", "This slot has already started. Please choose a later one."),
     ErrorKind("OUTSIDE_SERVICE_AREA", 422, "FAILED_PRECONDITION",
               "This designer does not visit your postcode. Please choose a slot of a designer who covers your area."),

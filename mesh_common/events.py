@@ -23,12 +23,14 @@ log = get_logger(__name__)
 BOOKING_CREATED = "booking.created"
 BOOKING_CANCELLED = "booking.cancelled"
 BOOKING_CONFIRMED = "booking.confirmed"
+BOOKING_RESCHEDULED = "booking.rescheduled"
 BROCHURE_REQUESTED = "brochure.requested"
 
 EVENT_TYPES: dict[str, type[Message]] = {
     BOOKING_CREATED: events_pb2.BookingCreated,
     BOOKING_CANCELLED: events_pb2.BookingCancelled,
     BOOKING_CONFIRMED: events_pb2.BookingConfirmed,
+    BOOKING_RESCHEDULED: events_pb2.BookingRescheduled,
     BROCHURE_REQUESTED: events_pb2.BrochureRequested,
 }
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from booking.v1 import resources_pb2 as res
 from mesh_common.clock import utc_now
-from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BROCHURE_REQUESTED
+from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BOOKING_RESCHEDULED, BROCHURE_REQUESTED
 from notification_svc import ics
 from notification_svc.formatting import (
     location_words,
@@ -34,6 +34,8 @@ CONFIRMATION = "booking-confirmation"
 TEAM_ALERT = "team-alert"
 CANCELLATION = "booking-cancellation"
 CONFIRMED = "booking-confirmed"
+RESCHEDULED = "booking-rescheduled"
+TEAM_RESCHEDULE_ALERT = "team-reschedule-alert"
 BROCHURE = "brochure-delivery"
 
 MESSAGE_ID_DOMAIN = "booking-mesh"
@@ -170,6 +172,15 @@ def _booking_context(event: Message, delivery: Delivery) -> dict:
     }
 
 
+def _rescheduled_context(event: Message, delivery: Delivery) -> dict:
+    previous = event.previous_slot
+    return {
+        **_booking_context(event, delivery),
+        "previous_when": london_datetime(previous.starts_at) if previous.HasField("starts_at") else "",
+        "previous_consultant": previous.consultant.name,
+    }
+
+
 def _brochure_context(event: Message, delivery: Delivery) -> dict:
     return {"r": event}
 
@@ -189,6 +200,12 @@ EVENT_EMAILS = {
         Email(CONFIRMED, _customer, _booking_context,
               lambda c: f"Confirmed {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
     )),
+    BOOKING_RESCHEDULED: EventEmails(_check_booking, (
+        Email(RESCHEDULED, _customer, _rescheduled_context,
+              lambda c: f"Booking {c['ref']} rescheduled: your {c['kind']} is now on {c['when']}", calendar="REQUEST"),
+        Email(TEAM_RESCHEDULE_ALERT, _teams, _rescheduled_context,
+              lambda c: f"Rescheduled {c['team']} booking {c['ref']}: {c['kind']} now on {c['when']}"),
+    )),
     BROCHURE_REQUESTED: EventEmails(_check_brochure, (
         Email(BROCHURE, _requester, _brochure_context, lambda c: f"Your {c['brand']} brochure", brochure=True),
     )),
@@ -207,8 +224,10 @@ class EmailComposer:
         brand_name: str,
         team_address: Callable[[str], str],
         clock: Callable[[], datetime] = utc_now,
+        change_notice_hours: int = 24,
     ):
         self._mail_from = mail_from
+        self._notice_hours = change_notice_hours
         self._organizer_name, self._organizer_email = parseaddr(mail_from)
         self._brand = brand_name
         self._team_address = team_address
@@ -233,7 +252,7 @@ class EmailComposer:
             raise ValueError(f"unknown email kind {delivery.kind}")
         if email.brochure and brochure_pdf is None:
             raise ValueError("the brochure email needs the brochure PDF")
-        context = {**email.context(event, delivery), "brand": self._brand}
+        context = {**email.context(event, delivery), "brand": self._brand, "notice_hours": self._notice_hours}
         message = self._message(event, delivery, email.subject(context), context)
         if email.calendar:
             self._attach_invitation(message, event, email.calendar, context)

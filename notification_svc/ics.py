@@ -12,6 +12,14 @@ UID_DOMAIN = "booking-mesh"
 # Every message about one booking carries the same UID; a later one must have a higher SEQUENCE
 # so calendars apply it over the earlier one (confirmation 0, staff confirmation 1, cancel 2).
 SEQUENCE = {"REQUEST": 0, "CONFIRMED": 1, "CANCEL": 2}
+# Each move to another slot starts a new round above every number of the rounds before it, so the
+# moved invitation replaces whatever the calendar holds and a later confirmation or cancellation
+# still replaces the move's (moved once: 3 or 4, then 4 confirmed, 5 cancelled).
+SEQUENCE_ROUND = len(SEQUENCE)
+
+
+def sequence_of(step: str, reschedule_count: int) -> int:
+    return SEQUENCE_ROUND * reschedule_count + SEQUENCE[step]
 
 
 def booking_uid(booking_id: str) -> str:
@@ -68,11 +76,12 @@ def invitation(
 ) -> str:
     """A VCALENDAR with one VEVENT; `method` is REQUEST (new or confirmed) or CANCEL."""
     if method == "CANCEL":
-        sequence, status = SEQUENCE["CANCEL"], "CANCELLED"
+        step, status = "CANCEL", "CANCELLED"
     elif appointment.status == res.CONFIRMED:
-        sequence, status = SEQUENCE["CONFIRMED"], "CONFIRMED"
+        step, status = "CONFIRMED", "CONFIRMED"
     else:
-        sequence, status = SEQUENCE["REQUEST"], "TENTATIVE"
+        step, status = "REQUEST", "TENTATIVE"
+    sequence = sequence_of(step, appointment.reschedule_count)
     customer = f"{appointment.first_name} {appointment.last_name}".strip()
     description = (
         f"Reference {appointment.reference_code}: {type_words(appointment.type)} "

@@ -44,7 +44,10 @@ class NotificationService:
             js,
             self.topology,
             s.notification_durable,
-            EmailComposer(mail_from=s.mail_from, brand_name=s.brand_name, team_address=s.team_address),
+            EmailComposer(
+                mail_from=s.mail_from, brand_name=s.brand_name, team_address=s.team_address,
+                change_notice_hours=s.change_notice_hours,
+            ),
             self._mailer,
             BrochureSource(
                 s3_client(s.s3_endpoint_url, s.s3_access_key, s.s3_secret_key, s.s3_region), s.brochure_bucket, s.brochure_key

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: import this tree's gateway package
 
-from gateway.config import DEFAULT_DESCRIPTOR, DEFAULT_OPENAPI  # noqa: E402
+from gateway.config import DEFAULT_DESCRIPTOR, DEFAULT_OPENAPI, without_source_info  # noqa: E402
 from gateway.render import build_parser, render  # noqa: E402
 from gateway.web import WEB_ROOT, web_assets  # noqa: E402
 
@@ -65,7 +65,7 @@ def kustomization_text(current: str) -> str:
 def wanted() -> dict[Path, bytes]:
     """Every file under deploy/k8s this script owns, as it should be."""
     files = {
-        GATEWAY_DIR / "booking.pb": DEFAULT_DESCRIPTOR.read_bytes(),
+        GATEWAY_DIR / "booking.pb": without_source_info(DEFAULT_DESCRIPTOR.read_bytes()),
         GATEWAY_DIR / "openapi.json": DEFAULT_OPENAPI.read_bytes(),
         ENVOY_YAML: render(build_parser().parse_args(RENDER_ARGS)).encode(),
         KUSTOMIZATION: kustomization_text(KUSTOMIZATION.read_text()).encode(),

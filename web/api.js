@@ -12,6 +12,7 @@ const SENTENCES = {
   BOOKING_ALREADY_CANCELLED: "This booking is already cancelled.",
   INVALID_STATUS_TRANSITION: "This booking can no longer be changed that way.",
   BOOKING_LIMIT_REACHED: "You already have the most upcoming bookings we allow. Cancel one, or call the showroom.",
+  CHANGE_WINDOW_CLOSED: "This appointment starts too soon to change online. Please call the showroom to cancel or move it.",
   REQUEST_ID_CONFLICT: "This booking was already sent with different details. Please start again.",
   SLOT_BOOKED: "This slot has a booking, so it cannot be changed. Cancel the booking first.",
   SLOT_OVERLAP: "These times overlap slots the consultant already has.",

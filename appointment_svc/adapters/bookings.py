@@ -6,8 +6,10 @@ from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from appointment_svc.adapters.advisory import lock_until_commit
+from appointment_svc.adapters.constraints import raise_translated
 from appointment_svc.adapters.slots import slot_from_row
 from appointment_svc.adapters.statement_batch import BatchingConnection, insert_sql
 from appointment_svc.adapters.tables import (
@@ -38,7 +40,9 @@ USER_REQUEST_INDEX = "uq_bookings_user_request"
 
 # The hot statements of a booking, written once in psycopg's parameter style and sent without
 # SQLAlchemy compiling anything (psycopg prepares them server-side after a few uses).
-BOOKING_COLUMNS = [c.name for c in bookings.c if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason")]
+BOOKING_COLUMNS = [
+    c.name for c in bookings.c if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason", "reschedule_count")
+]
 INSERT_BOOKING = insert_sql("bookings", BOOKING_COLUMNS)
 INSERT_HISTORY = insert_sql("booking_status_history", ["booking_id", "from_status", "to_status", "changed_by", "changed_at", "reason"])
 INSERT_EMAIL = insert_sql("booking_emails", ["recipient", "booking_id", "kind", "sent_at"])
@@ -129,6 +133,7 @@ def booking_with_slot(row) -> Booking:
         cancelled_at=row.cancelled_at,
         cancel_reason=row.cancel_reason,
         request_id=row.request_id,
+        reschedule_count=row.reschedule_count,
     )
 
 
@@ -203,6 +208,8 @@ class SqlBookingRepository(BookingRepository):
     def __init__(self, conn: BatchingConnection):
         super().__init__()
         self.conn = conn
+        # The slot each loaded booking had: only a move writes slot_id (its trigger then copies the start).
+        self._slots_loaded: dict[UUID, UUID] = {}
 
     async def _add(self, booking: Booking, fingerprint: str | None) -> None:
         # Deferred: a rival booking of the slot or request surfaces at the latest from the commit.
@@ -227,15 +234,24 @@ class SqlBookingRepository(BookingRepository):
             errors={ACTIVE_SLOT_INDEX: SlotTaken, USER_REQUEST_INDEX: DuplicateRequest},
         )
 
-    async def _one_booking(self, *where, lock: bool = False) -> Booking | None:
+    async def _one_booking(self, *where) -> Booking | None:
         statement = select(*BOOKING_WITH_SLOT_COLUMNS).select_from(BOOKINGS_WITH_SLOTS).where(*where)
-        if lock:
-            statement = statement.with_for_update(of=bookings)
         row = (await self.conn.execute(statement)).first()
         return None if row is None else booking_with_slot(row)
 
     async def _get(self, booking_id: UUID, *, lock: bool) -> Booking | None:
-        return await self._one_booking(bookings.c.id == booking_id, lock=lock)
+        if lock:
+            # The row lock alone first, then the booking with its slot in a fresh snapshot. Locking
+            # the joined read would let PostgreSQL re-check a booking a rival just moved to another
+            # slot against the old slot's row (it re-reads only the locked table), drop the row, and
+            # answer "not found" for a booking that exists.
+            locked = select(bookings.c.id).where(bookings.c.id == booking_id).with_for_update()
+            if (await self.conn.execute(locked)).first() is None:
+                return None
+        booking = await self._one_booking(bookings.c.id == booking_id)
+        if booking is not None:
+            self._slots_loaded[booking.id] = booking.slot.id
+        return booking
 
     async def for_request(self, user_id: str, request_id: str) -> tuple[Booking, str] | None:
         booking = await self._one_booking(bookings.c.user_id == user_id, bookings.c.request_id == request_id)
@@ -247,11 +263,16 @@ class SqlBookingRepository(BookingRepository):
         return booking, fingerprint
 
     async def save(self, booking: Booking, now: datetime) -> None:
-        await self.conn.execute(
-            update(bookings)
-            .where(bookings.c.id == booking.id)
-            .values(status=booking.status.value, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason, updated_at=now)
-        )
+        values = dict(status=booking.status.value, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason, updated_at=now)
+        if self._slots_loaded.get(booking.id) != booking.slot.id:
+            values.update(slot_id=booking.slot.id, reschedule_count=booking.reschedule_count)
+        statement = update(bookings).where(bookings.c.id == booking.id).values(**values)
+        try:
+            await self.conn.execute(statement)
+        except IntegrityError as exc:
+            # Moved onto a slot another active booking holds: the partial unique index refuses it.
+            raise_translated(exc, {ACTIVE_SLOT_INDEX: SlotTaken})
+        self._slots_loaded[booking.id] = booking.slot.id
 
     async def add_history(self, event: BookingEvent) -> None:
         self.conn.defer(

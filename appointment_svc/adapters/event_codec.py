@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from appointment_svc.adapters.proto_mapping import appointment_message, timestamp
+from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp
 from appointment_svc.domain import events
 from booking.v1 import events_pb2
-from mesh_common.events import BROCHURE_REQUESTED
+from mesh_common.events import BOOKING_RESCHEDULED, BROCHURE_REQUESTED
 
 
 def encode_event(event) -> tuple[str, object]:
@@ -22,6 +22,13 @@ def encode_event(event) -> tuple[str, object]:
         )
     if isinstance(event, events.BookingConfirmed):
         return "booking.confirmed", events_pb2.BookingConfirmed(appointment=appointment_message(event.booking), **common)
+    if isinstance(event, events.BookingRescheduled):
+        return BOOKING_RESCHEDULED, events_pb2.BookingRescheduled(
+            appointment=appointment_message(event.booking),
+            previous_slot=slot_message(event.previous_slot),
+            rescheduled_by=event.by,
+            **common,
+        )
     raise TypeError(f"no encoding for {type(event).__name__}")
 
 

@@ -37,6 +37,7 @@ def appointment_message(booking: Booking) -> res.Appointment:
         slot=slot_message(booking.slot),
         created_at=timestamp(booking.created_at),
         user_id=booking.user_id,
+        reschedule_count=booking.reschedule_count,
     )
     if booking.cancelled_at is not None:  # the reason, even an empty one, belongs to a cancellation only
         message.cancelled_at.CopyFrom(timestamp(booking.cancelled_at))

@@ -75,6 +75,10 @@ class BookingLimitReached(DomainError):
     code = "BOOKING_LIMIT_REACHED"
 
 
+class ChangeWindowClosed(DomainError):
+    code = "CHANGE_WINDOW_CLOSED"
+
+
 class RateLimitExceeded(DomainError):
     code = "RATE_LIMIT_EXCEEDED"
 

@@ -11,7 +11,7 @@ from uuid import UUID
 if TYPE_CHECKING:
     # Only for annotations: the aggregates create these events, so their modules import this one.
     from appointment_svc.domain.brochures import BrochureRequest
-    from appointment_svc.domain.model import Booking, BookingStatus
+    from appointment_svc.domain.model import Booking, BookingStatus, Slot
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,14 @@ class BookingCancelled(BookingEvent):
     @property
     def cancelled_by(self) -> str:
         return self.by
+
+
+@dataclass(frozen=True)
+class BookingRescheduled(BookingEvent):
+    """The booking moved to another slot (now `booking.slot`), keeping its status; `previous_slot` is
+    free again. Both days' availability changed."""
+
+    previous_slot: Slot | None = None
 
 
 # A completed or missed appointment's time is spent: its slot stays taken.
@@ -96,6 +104,7 @@ CUSTOMER_EMAIL = {
     BookingCreated: "booking-confirmation",
     BookingCancelled: "booking-cancellation",
     BookingConfirmed: "booking-confirmed",
+    BookingRescheduled: "booking-rescheduled",
 }
 
 # Only these leave the service, through the outbox: nothing outside it listens for the others.

@@ -27,7 +27,9 @@ from appointment_svc.domain.events import (
     BookingCreated,
     BookingEvent,
     BookingMarkedNoShow,
+    BookingRescheduled,
 )
+from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.domain.postcodes import covers, outward_code
 from appointment_svc.domain.validation import Contact
 from mesh_common.clock import LONDON
@@ -153,6 +155,8 @@ class Booking:
     cancelled_at: datetime | None = None
     cancel_reason: str = ""
     request_id: str | None = None
+    # How many times it moved to another slot: its calendar invitations' SEQUENCE rises with it.
+    reschedule_count: int = 0
     events: list[BookingEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -186,11 +190,14 @@ class Booking:
         self._check_staff_change(BookingStatus.NO_SHOW, at)
         self._move(BookingMarkedNoShow, BookingStatus.NO_SHOW, by, at)
 
-    def cancel(self, by: str, reason: str, at: datetime, *, on_behalf: bool = False) -> None:
+    def cancel(
+        self, by: str, reason: str, at: datetime, *, on_behalf: bool = False, notice: ChangeNotice = ChangeNotice()
+    ) -> None:
         """The customer `by` gives their slot back, or (on_behalf) staff cancel for the customer and must say why.
 
         The two are refused differently: a customer cancelling twice is told it is already done
-        (BOOKING_ALREADY_CANCELLED), staff get the lifecycle's refusal like any other change.
+        (BOOKING_ALREADY_CANCELLED), staff get the lifecycle's refusal like any other change. Only
+        the customer is held to the notice window.
         """
         reason = reason.strip()
         if on_behalf:
@@ -204,8 +211,43 @@ class Booking:
                 raise BookingAlreadyCancelled()
             if not can_change(self.status, BookingStatus.CANCELLED):
                 raise InvalidStatusTransition(f"A {self.status.value} booking cannot be cancelled.")
+            notice.check(self.slot.starts_at, at)
         self.cancelled_at, self.cancel_reason = at, reason
         self._move(BookingCancelled, BookingStatus.CANCELLED, by, at, reason)
+
+    def check_reschedulable(self, by: str, at: datetime, *, staff: bool = False, notice: ChangeNotice = ChangeNotice()) -> None:
+        """Whether `by` may move this booking at all, whatever the slot: its owner (within the notice
+        window) or staff (any time), and only while it is PENDING or CONFIRMED."""
+        if not staff and by != self.user_id:
+            raise Forbidden("This booking belongs to someone else.")
+        if self.status not in ACTIVE_STATUSES:
+            raise InvalidStatusTransition(f"A {self.status.value} booking cannot be moved to another slot.")
+        if not staff:
+            notice.check(self.slot.starts_at, at)
+
+    def reschedule(
+        self, slot: Slot, by: str, at: datetime, *, staff: bool = False, notice: ChangeNotice = ChangeNotice()
+    ) -> None:
+        """Move to `slot`, which the caller has checked as for a new booking (check_bookable) and
+        taken; the status, reference and owner stay, the old slot is the caller's to free."""
+        self.check_reschedulable(by, at, staff=staff, notice=notice)
+        if slot.id == self.slot.id:
+            raise SlotUnavailable("This booking already has this slot. Please choose another.")
+        previous = self.slot
+        before = self.slot.starts_at.astimezone(LONDON)
+        after = slot.starts_at.astimezone(LONDON)
+        reason = f"Moved from {before:%d %B %Y %H:%M} to {after:%d %B %Y %H:%M} (UK time)"
+        self.slot = slot
+        self.reschedule_count += 1
+        self.events.append(BookingRescheduled(self, self.status, self.status, by, at, reason, previous_slot=previous))
+
+    def wanting(self, slot_id: UUID) -> BookSlot:
+        """This booking as the form that would book `slot_id` anew: a slot it moves to must pass every
+        check a new booking of that slot would (check_bookable: type, services, time, free)."""
+        return BookSlot(
+            user_id=self.user_id, type=self.type, for_kitchen=self.for_kitchen, for_bedroom=self.for_bedroom,
+            contact=self.contact, slot_id=slot_id,
+        )  # fmt: skip
 
     def _check_staff_change(self, target: BookingStatus, at: datetime) -> None:
         if not can_change(self.status, target):

@@ -236,7 +236,7 @@ def calendar_slot_message(entry: CalendarSlot) -> pb.CalendarSlot:
 
 
 def status_change_message(change: StatusChange) -> res.StatusChange:
-    """Only what applies: no from_status for the creation, a reason only for a cancellation."""
+    """Only what applies: no from_status for the creation, a reason only where one was given."""
     message = res.StatusChange(
         to_status=res.BookingStatus.Value(change.to_status.value),
         changed_by=change.changed_by,
@@ -244,7 +244,7 @@ def status_change_message(change: StatusChange) -> res.StatusChange:
     )
     if change.from_status is not None:
         message.from_status = res.BookingStatus.Value(change.from_status.value)
-    if change.to_status is BookingStatus.CANCELLED:
+    if change.to_status is BookingStatus.CANCELLED or change.reason:  # a cancellation, or a move's old and new times
         message.reason = change.reason
     return message
 

@@ -124,6 +124,15 @@ def booking_id(value: str) -> UUID:
     return parsed
 
 
+def reschedule_target(request: pb.RescheduleAppointmentRequest) -> tuple[UUID, UUID]:
+    """(booking id, slot id) of a reschedule; both problems reported at once."""
+    violations: list[FieldViolation] = []
+    booking = uuid_field(request.booking_id, "bookingId", violations)
+    slot = uuid_field(request.slot_id, "slotId", violations)
+    raise_if_invalid(violations)
+    return booking, slot
+
+
 def page_and_limit(request, violations: list[FieldViolation]) -> tuple[int, int]:
     """`page`/`limit` of a list request: absent means the default; present must be in range."""
     page = request.page if request.HasField("page") else 1

@@ -60,6 +60,20 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         )
 
     @rpc
+    async def RescheduleAppointment(self, request: pb.RescheduleAppointmentRequest, context) -> pb.RescheduleAppointmentResponse:
+        principal = self._auth.principal(context)
+        booking_id, slot_id = convert.reschedule_target(request)
+        booking, previous = await self._bookings.reschedule(booking_id, principal, slot_id)
+        return pb.RescheduleAppointmentResponse(
+            booking_id=str(booking.id),
+            reference_code=booking.reference_code,
+            status=res.BookingStatus.Value(booking.status.value),
+            slot=convert.slot_message(booking.slot),
+            previous_slot=convert.slot_message(previous),
+            reschedule_count=booking.reschedule_count,
+        )
+
+    @rpc
     async def GetAppointment(self, request: pb.GetAppointmentRequest, context) -> pb.GetAppointmentResponse:
         principal = self._auth.principal(context)
         booking = await self._bookings.get(convert.booking_id(request.booking_id), principal)

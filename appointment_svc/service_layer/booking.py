@@ -1,9 +1,9 @@
-"""Use cases: book a slot (spec 2 and 3), cancel (spec 5), read one's bookings."""
+"""Use cases: book a slot (spec 2 and 3), cancel (spec 5), reschedule (issue 14), read one's bookings."""
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Callable
+from typing import Awaitable, Callable
 from uuid import UUID
 
 from appointment_svc.domain.errors import (
@@ -25,6 +25,7 @@ from appointment_svc.domain.model import (
     london_date,
     reference_code,
 )
+from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.domain.validation import canonical_email
 from appointment_svc.service_layer.email_quota import check_room_for_a_booking, serialise_booking_emails
 from appointment_svc.service_layer.lifecycle import save_status_change
@@ -58,11 +59,13 @@ class BookingService:
         lock: SlotLock,
         clock: Callable[[], datetime] = utc_now,
         limits: BookingLimits = BookingLimits(),
+        notice: ChangeNotice = ChangeNotice(),
     ):
         self._uow = uow_factory
         self._lock = lock
         self._clock = clock
         self._limits = limits
+        self._notice = notice
 
     async def book(self, command: BookSlot) -> Booking:
         try:
@@ -78,7 +81,7 @@ class BookingService:
             return previous
 
     async def _book(self, command: BookSlot) -> Booking:
-        token = await self._acquire_lock(command)
+        token = await self._acquire_lock(command.slot_id, lambda: self._check_slot(command))
         booked = False
         try:
             now = self._clock()
@@ -144,12 +147,12 @@ class BookingService:
         self._limits.check_active_bookings(facts.upcoming_active)
         check_room_for_a_booking(self._limits, facts, now)
 
-    async def _acquire_lock(self, command: BookSlot) -> str | None:
-        """The slot's lock after the unlocked checks passed; None when Redis cannot say (PostgreSQL
-        alone guards then). A racer that finds the lock held learns the outcome from the holder's
-        "just booked" mark, and looks at the database again only once it holds the lock itself."""
-        slot_id = command.slot_id
-        await self._check_slot(command)
+    async def _acquire_lock(self, slot_id: UUID, precheck: Callable[[], Awaitable[None]]) -> str | None:
+        """The slot's Redis lock once `precheck` (cheap unlocked reads) passed; None: go on guarded
+        by PostgreSQL alone. A racer that finds the lock held learns the outcome from the holder's
+        "just booked" mark, and runs `precheck` again only once it holds the lock itself (the slot
+        may have changed while it waited), so a decided race costs the losers no second query."""
+        await precheck()
         for attempt in range(len(LOCK_RETRY_DELAYS) + 1):
             try:
                 token = await self._lock.acquire(slot_id)
@@ -158,7 +161,7 @@ class BookingService:
                 return None
             if token is not None:
                 if attempt > 0:
-                    await self._check_slot_holding(command, token)  # the slot may have changed while we waited
+                    await self._precheck_holding(slot_id, token, precheck)
                 return token
             if await self._lock.just_booked(slot_id):
                 raise SlotUnavailable()
@@ -167,11 +170,11 @@ class BookingService:
         await self._overrule_stale_lock(slot_id)
         return None
 
-    async def _check_slot_holding(self, command: BookSlot, token: str) -> None:
+    async def _precheck_holding(self, slot_id: UUID, token: str, precheck: Callable[[], Awaitable[None]]) -> None:
         try:
-            await self._check_slot(command)
+            await precheck()
         except BaseException:
-            await self._lock.release(command.slot_id, token)
+            await self._lock.release(slot_id, token)
             raise
 
     async def _overrule_stale_lock(self, slot_id: UUID) -> None:
@@ -206,17 +209,23 @@ class BookingService:
             now = self._clock()  # after the locks: the times a mailbox records only ever rise
             facts = await self._facts(uow, command, now, locked=True)
             self._check_limits(facts, now)
-            slot = facts.slot
-            if slot is None:
-                raise SlotNotFound()
-            self._check_rules(slot, command, now)
-            if not await uow.slots.mark_booked(slot.id):
-                raise SlotUnavailable()
+            slot = await self._take_slot(uow, facts, command, now)
             booking = Booking.create(command, slot, reference, now)
             await uow.bookings.add(booking, command.fingerprint() if command.request_id else None)
             await uow.commit()
         log.info("booking created", booking_id=str(booking.id), slot_id=str(slot.id), reference=booking.reference_code)
         return booking
+
+    async def _take_slot(self, uow: UnitOfWork, facts: BookingFacts, command: BookSlot, now: datetime) -> Slot:
+        """Under the slot's row lock (facts read with locked=True): check the slot as `command` wants
+        it and mark it booked. The one way a slot is taken, by a new booking or a reschedule."""
+        slot = facts.slot
+        if slot is None:
+            raise SlotNotFound()
+        self._check_rules(slot, command, now)
+        if not await uow.slots.mark_booked(slot.id):
+            raise SlotUnavailable()
+        return slot
 
     async def _resolve_conflict(self, command: BookSlot, exc: DuplicateRequest | SlotTaken) -> Booking:
         # Two retries of one idempotent request raced: the loser answers with the winner's booking.
@@ -235,11 +244,69 @@ class BookingService:
                 raise BookingNotFound()
             await serialise_booking_emails(uow, booking.contact.email)
             now = self._clock()
-            booking.cancel(principal.user_id, reason, now)
+            booking.cancel(principal.user_id, reason, now, notice=self._notice)
             await save_status_change(uow, booking, now)
             await uow.commit()
         log.info("booking cancelled", booking_id=str(booking.id))
         return booking
+
+    async def reschedule(self, booking_id: UUID, principal: Principal, slot_id: UUID) -> tuple[Booking, Slot]:
+        """Move the booking to `slot_id` in one transaction: the new slot taken as a new booking takes
+        it (same checks, Redis lock, row lock, conditional update, unique index), the old one freed.
+        The owner before the notice window, or staff at any time; a refusal changes nothing.
+        Returns the moved booking and the slot it left."""
+        staff = principal.is_admin
+        token = await self._acquire_lock(slot_id, lambda: self._check_reschedule(booking_id, principal, slot_id))
+        moved = False
+        try:
+            async with self._uow() as uow:
+                booking = await uow.bookings.get(booking_id, lock=True)
+                if booking is None:
+                    raise BookingNotFound()
+                # Booking row, then customer, mailbox and slot: the order a new booking takes the last three in.
+                await uow.serialise_booking(booking.user_id, canonical_email(booking.contact.email))
+                now = self._clock()
+                booking.check_reschedulable(principal.user_id, now, staff=staff, notice=self._notice)
+                command = booking.wanting(slot_id)
+                facts = await self._facts(uow, command, now, locked=True)
+                if not staff:
+                    self._check_room_for_the_move(facts, now)
+                slot = await self._take_slot(uow, facts, command, now)
+                previous = booking.slot
+                booking.reschedule(slot, principal.user_id, now, staff=staff, notice=self._notice)
+                await uow.bookings.save(booking, now)
+                await uow.slots.free(previous.id)
+                await uow.commit()
+            moved = True
+        except SlotTaken as exc:
+            raise SlotUnavailable() from exc
+        finally:
+            if token is not None:
+                await self._lock.release(slot_id, token, booked=moved)
+        log.info("booking rescheduled", booking_id=str(booking.id), slot_id=str(slot.id), previous_slot_id=str(previous.id))
+        return booking, previous
+
+    async def _check_reschedule(self, booking_id: UUID, principal: Principal, slot_id: UUID) -> None:
+        """The reschedule's cheap unlocked reads: who may move the booking, and whether the slot is
+        one a new booking could take, so a refused move takes no lock and waits for nothing."""
+        now = self._clock()
+        async with self._uow() as uow:
+            booking = await uow.bookings.get(booking_id)
+        if booking is None:
+            raise BookingNotFound()
+        booking.check_reschedulable(principal.user_id, now, staff=principal.is_admin, notice=self._notice)
+        command = booking.wanting(slot_id)
+        async with self._uow() as uow:
+            facts = await self._facts(uow, command, now, locked=False)
+        if facts.slot is None:
+            raise SlotNotFound()
+        self._check_rules(facts.slot, command, now)
+        if not principal.is_admin:
+            self._check_room_for_the_move(facts, now)
+
+    def _check_room_for_the_move(self, facts: BookingFacts, now: datetime) -> None:
+        # The move's own email; the booking's cancellation notice was promised when it was made.
+        self._limits.check_email_quota(facts.emails_sent, now, promised=facts.emails_promised, needs=1)
 
     async def get(self, booking_id: UUID, principal: Principal) -> Booking:
         async with self._uow() as uow:

@@ -6,6 +6,7 @@ from datetime import datetime
 from appointment_svc.domain.events import (
     BookingCancelled,
     BookingEvent,
+    BookingRescheduled,
     ConsultantAreasChanged,
     SlotBlocked,
     SlotsAdded,
@@ -19,6 +20,15 @@ async def forget_availability_of_booked_day(cache: AvailabilityCache, event: Boo
     await cache.invalidate_day(london_date(event.booking.slot.starts_at))
 
 
+async def forget_availability_of_both_days(cache: AvailabilityCache, event: BookingRescheduled) -> None:
+    """The day the booking left (its slot is free again) and the day it moved to (taken)."""
+    days = {london_date(event.booking.slot.starts_at)}
+    if event.previous_slot is not None:
+        days.add(london_date(event.previous_slot.starts_at))
+    for day in sorted(days):
+        await cache.invalidate_day(day)
+
+
 async def forget_availability_of_slot_days(
     cache: AvailabilityCache, event: SlotsAdded | SlotBlocked | SlotUnblocked | ConsultantAreasChanged
 ) -> None:
@@ -27,6 +37,8 @@ async def forget_availability_of_slot_days(
         await cache.invalidate_day(day)
 
 
-async def forget_that_the_slot_was_just_booked(lock: SlotLock, event: BookingCancelled) -> None:
-    # The slot is free again: racers must not be told it was just booked.
-    await lock.forget_booked(event.booking.slot.id)
+async def forget_that_the_slot_was_just_booked(lock: SlotLock, event: BookingCancelled | BookingRescheduled) -> None:
+    # The slot is free again (cancelled, or moved away from): racers must not be told it was just booked.
+    freed = event.previous_slot if isinstance(event, BookingRescheduled) else event.booking.slot
+    if freed is not None:
+        await lock.forget_booked(freed.id)

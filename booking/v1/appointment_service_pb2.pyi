@@ -87,6 +87,30 @@ class CancelAppointmentResponse(_message.Message):
     cancel_reason: str
     def __init__(self, booking_id: _Optional[str] = ..., reference_code: _Optional[str] = ..., status: _Optional[_Union[_resources_pb2.BookingStatus, str]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[str] = ...) -> None: ...
 
+class RescheduleAppointmentRequest(_message.Message):
+    __slots__ = ("booking_id", "slot_id")
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    booking_id: str
+    slot_id: str
+    def __init__(self, booking_id: _Optional[str] = ..., slot_id: _Optional[str] = ...) -> None: ...
+
+class RescheduleAppointmentResponse(_message.Message):
+    __slots__ = ("booking_id", "reference_code", "status", "slot", "previous_slot", "reschedule_count")
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SLOT_FIELD_NUMBER: _ClassVar[int]
+    RESCHEDULE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    booking_id: str
+    reference_code: str
+    status: _resources_pb2.BookingStatus
+    slot: _resources_pb2.Slot
+    previous_slot: _resources_pb2.Slot
+    reschedule_count: int
+    def __init__(self, booking_id: _Optional[str] = ..., reference_code: _Optional[str] = ..., status: _Optional[_Union[_resources_pb2.BookingStatus, str]] = ..., slot: _Optional[_Union[_resources_pb2.Slot, _Mapping]] = ..., previous_slot: _Optional[_Union[_resources_pb2.Slot, _Mapping]] = ..., reschedule_count: _Optional[int] = ...) -> None: ...
+
 class GetAppointmentRequest(_message.Message):
     __slots__ = ("booking_id",)
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]

@@ -62,6 +62,11 @@ class AppointmentServiceStub:
                 request_serializer=booking_dot_v1_dot_appointment__service__pb2.CancelAppointmentRequest.SerializeToString,
                 response_deserializer=booking_dot_v1_dot_appointment__service__pb2.CancelAppointmentResponse.FromString,
                 _registered_method=True)
+        self.RescheduleAppointment = channel.unary_unary(
+                '/booking.v1.AppointmentService/RescheduleAppointment',
+                request_serializer=booking_dot_v1_dot_appointment__service__pb2.RescheduleAppointmentRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_appointment__service__pb2.RescheduleAppointmentResponse.FromString,
+                _registered_method=True)
         self.GetAppointment = channel.unary_unary(
                 '/booking.v1.AppointmentService/GetAppointment',
                 request_serializer=booking_dot_v1_dot_appointment__service__pb2.GetAppointmentRequest.SerializeToString,
@@ -139,6 +144,28 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RescheduleAppointment(self, request, context):
+        """RescheduleAppointment moves one booking to another slot of the same
+        appointment type, in one step: the new slot is taken with every check a
+        new booking of it gets, and the old slot is bookable again. The booking
+        keeps its id, reference code and status; the customer is emailed an
+        updated calendar invitation, the team(s) an alert, and
+        `booking.rescheduled` is published. The booking's owner may call it until
+        CHANGE_NOTICE_HOURS (24 by default) before the booking's current slot
+        starts; an ADMIN may move any booking at any time. Errors:
+        VALIDATION_ERROR (an id malformed, a slot of another type, or a service
+        the slot's consultant does not cover), BOOKING_NOT_FOUND, FORBIDDEN (not
+        the caller's booking), SLOT_NOT_FOUND, SLOT_UNAVAILABLE (the slot is
+        booked or blocked, or another request won it: the booking is unchanged),
+        SLOT_IN_PAST, INVALID_STATUS_TRANSITION (CANCELLED, COMPLETED or NO_SHOW),
+        CHANGE_WINDOW_CLOSED (the owner is inside the notice window: call the
+        showroom) and RATE_LIMIT_EXCEEDED (the address has had its booking emails
+        for 24 hours).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetAppointment(self, request, context):
         """GetAppointment returns one booking of the caller. An ADMIN may read any
         booking. Errors: VALIDATION_ERROR, BOOKING_NOT_FOUND, FORBIDDEN.
@@ -173,6 +200,11 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.CancelAppointment,
                     request_deserializer=booking_dot_v1_dot_appointment__service__pb2.CancelAppointmentRequest.FromString,
                     response_serializer=booking_dot_v1_dot_appointment__service__pb2.CancelAppointmentResponse.SerializeToString,
+            ),
+            'RescheduleAppointment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RescheduleAppointment,
+                    request_deserializer=booking_dot_v1_dot_appointment__service__pb2.RescheduleAppointmentRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_appointment__service__pb2.RescheduleAppointmentResponse.SerializeToString,
             ),
             'GetAppointment': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAppointment,
@@ -279,6 +311,33 @@ class AppointmentService:
             '/booking.v1.AppointmentService/CancelAppointment',
             booking_dot_v1_dot_appointment__service__pb2.CancelAppointmentRequest.SerializeToString,
             booking_dot_v1_dot_appointment__service__pb2.CancelAppointmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RescheduleAppointment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AppointmentService/RescheduleAppointment',
+            booking_dot_v1_dot_appointment__service__pb2.RescheduleAppointmentRequest.SerializeToString,
+            booking_dot_v1_dot_appointment__service__pb2.RescheduleAppointmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

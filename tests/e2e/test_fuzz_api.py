@@ -193,11 +193,17 @@ def test_every_operation_succeeds_with_an_answer_the_document_describes(mesh, ow
     ]
     documented(http.get(f"/v1/appointments/{bookings[0]}", headers=mine), "/v1/appointments/{bookingId}")
     documented(http.get("/v1/appointments", params={"page": 1, "limit": 10}, headers=mine), "/v1/appointments")
+    later = documented(new_slot(http, staff, consultant_id, london(monday, 16)), "/v1/admin/slots")["slotId"]
+    moved = documented(
+        http.post(f"/v1/appointments/{bookings[0]}:reschedule", json={"slotId": later}, headers=mine),
+        "/v1/appointments/{bookingId}:reschedule",
+    )
+    assert moved["slot"]["slotId"] == later
     documented(http.patch(f"/v1/appointments/{bookings[0]}/cancel", json={"reason": "moved"}, headers=mine), "/v1/appointments/{bookingId}/cancel")
     calendar = documented(
         http.get("/v1/admin/slots", params={"date": monday.isoformat(), "consultantId": consultant_id}, headers=staff), "/v1/admin/slots"
     )
-    assert [s["state"] for s in calendar["slots"]] == ["FREE", "BOOKED", "BOOKED", "BOOKED"]
+    assert [s["state"] for s in calendar["slots"]] == ["FREE", "BOOKED", "BOOKED", "BOOKED", "FREE"]
 
     admin = "/v1/admin/appointments/{bookingId}"
     table = documented(http.get("/v1/admin/appointments", params={"email": email, "sort": "startsAt"}, headers=staff), "/v1/admin/appointments")
@@ -210,7 +216,7 @@ def test_every_operation_succeeds_with_an_answer_the_document_describes(mesh, ow
     documented(http.post(f"/v1/admin/appointments/{bookings[2]}/no-show", json={}, headers=staff), admin + "/no-show")
     documented(http.post(f"/v1/admin/appointments/{bookings[3]}/cancel", json={"reason": "ill"}, headers=staff), admin + "/cancel")
     details = documented(http.get(f"/v1/admin/appointments/{bookings[0]}", headers=staff), admin)
-    assert [h["toStatus"] for h in details["history"]] == ["PENDING", "CANCELLED"]
+    assert [h["toStatus"] for h in details["history"]] == ["PENDING", "PENDING", "CANCELLED"]
 
     brochure = {k: v for k, v in booking_form(None, email=email).items() if k in ("firstName", "lastName", "email", "phone", "postcode", "address")}
     documented(http.post("/v1/brochures", json=brochure), "/v1/brochures")

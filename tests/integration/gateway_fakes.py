@@ -165,6 +165,13 @@ class _Appointments(appt_grpc.AppointmentServiceServicer):
             cancel_reason=request.reason,
         )
 
+    def RescheduleAppointment(self, request, context):
+        self._rec.record("RescheduleAppointment", request, context)
+        return appt_pb2.RescheduleAppointmentResponse(
+            booking_id=request.booking_id, reference_code="BK-20300101-0001", status=res.PENDING,
+            slot=_slot(1), previous_slot=_slot(0), reschedule_count=1,
+        )  # fmt: skip
+
     def GetAppointment(self, request, context):
         self._rec.record("GetAppointment", request, context)
         return appt_pb2.GetAppointmentResponse(appointment=_appointment())

@@ -47,7 +47,7 @@ async def redis(redis_url):
 
 @pytest.fixture
 def uow(engine, redis):
-    return units_of_work(engine, AvailabilityCache(redis))
+    return units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis))
 
 
 @pytest.fixture

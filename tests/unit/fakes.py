@@ -119,8 +119,13 @@ class FakeBookingRepository(BookingRepository):
 
     async def save(self, booking: Booking, now: datetime) -> None:
         stored = self._t.bookings[booking.id]
+        if booking.slot.id != stored.slot.id and booking.status in ACTIVE_STATUSES and any(
+            b.slot.id == booking.slot.id and b.status in ACTIVE_STATUSES for b in self._t.bookings.values()
+        ):
+            raise SlotTaken()  # the partial unique index, as in _add
         self._t.bookings[booking.id] = dataclasses.replace(
-            stored, status=booking.status, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason
+            stored, status=booking.status, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason,
+            slot=booking.slot, reschedule_count=booking.reschedule_count,
         )
 
     async def add_history(self, event: BookingEvent) -> None:

@@ -260,7 +260,9 @@ def test_steps_accumulate_in_order_and_do_not_affect_equality():
 
 
 def test_only_the_events_with_a_customer_email_leave_the_service():
-    assert set(events.CUSTOMER_EMAIL) == {events.BookingCreated, events.BookingConfirmed, events.BookingCancelled}
+    assert set(events.CUSTOMER_EMAIL) == {
+        events.BookingCreated, events.BookingConfirmed, events.BookingCancelled, events.BookingRescheduled,
+    }
 
 
 # -- the domain is plain Python

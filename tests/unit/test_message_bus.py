@@ -100,6 +100,7 @@ def test_only_changes_of_what_is_bookable_are_wired_to_the_cache():
     assert wired == {
         events.BookingCreated,
         events.BookingCancelled,
+        events.BookingRescheduled,
         events.SlotsAdded,
         events.SlotBlocked,
         events.SlotUnblocked,

@@ -103,6 +103,7 @@ def test_admin_routes_and_customer_routes_naming_a_booking_can_answer_forbidden(
     forbidden = {route for route, op in operations(document).items() if "403" in op["responses"]}
     assert forbidden == {route for route in operations(document) if route[1].startswith("/v1/admin/")} | {
         ("PATCH", "/v1/appointments/{bookingId}/cancel"),
+        ("POST", "/v1/appointments/{bookingId}:reschedule"),
         ("GET", "/v1/appointments/{bookingId}"),
     }
 

@@ -13,7 +13,7 @@ from google.protobuf import json_format
 
 from appointment_svc.domain.errors import ValidationFailed
 from appointment_svc.entrypoints.admin import new_consultant, slot_calendar_query, slot_generation, table_query
-from appointment_svc.entrypoints.convert import availability_query, book_slot_command
+from appointment_svc.entrypoints.convert import availability_query, book_slot_command, reschedule_target
 from booking.v1 import admin_service_pb2 as admin_pb
 from booking.v1 import appointment_service_pb2 as appointment_pb
 from tests.integration.booking_fixtures import booking_form
@@ -115,3 +115,27 @@ def test_a_bad_slot_pattern_names_the_field(overrides, field):
 )  # fmt: skip
 def test_a_bad_calendar_query_names_the_field(params, field):
     assert refused_fields(slot_calendar_query, read(params, admin_pb.ListSlotsRequest)) == {field}
+
+
+# -- RescheduleAppointment (issue 14)
+
+
+def test_a_reschedule_names_a_booking_and_a_slot_by_uuid():
+    booking, slot = uuid.uuid4(), uuid.uuid4()
+    request = json_format.ParseDict({"bookingId": str(booking), "slotId": str(slot).upper()}, appointment_pb.RescheduleAppointmentRequest())
+    assert reschedule_target(request) == (booking, slot)
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, ["bookingId", "slotId"]),
+        ({"bookingId": "6f1c2a8e-2d4b-4c55-9b1e-0a7c3f1d9e21"}, ["slotId"]),
+        ({"bookingId": "6f1c2a8e-2d4b-4c55-9b1e-0a7c3f1d9e21", "slotId": "{0b7d9a52-5a0e-4f3a-8a8e-6c1f2e3d4b5a}"}, ["slotId"]),
+        ({"bookingId": "42", "slotId": "0b7d9a525a0e4f3a8a8e6c1f2e3d4b5a"}, ["bookingId", "slotId"]),
+    ],
+)
+def test_a_reschedule_reports_every_malformed_id_at_once(body, fields):
+    with pytest.raises(ValidationFailed) as raised:
+        reschedule_target(json_format.ParseDict(body, appointment_pb.RescheduleAppointmentRequest()))
+    assert [v.field for v in raised.value.violations] == fields

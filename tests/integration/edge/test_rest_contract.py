@@ -30,6 +30,7 @@ from tests.integration.gateway_fakes import (
     CONSULTANT_ID,
     CRASH,
     SECRET_DETAIL,
+    SLOT_ID,
     TRICKY_MESSAGE,
 )
 from tests.polling import wait_for
@@ -115,6 +116,19 @@ def test_cancel_is_a_patch_answering_200(client, upstream, customer):
     assert body["status"] == "CANCELLED" and body["cancelReason"] == "moved house"
     assert RFC3339.match(body["cancelledAt"])
     assert upstream.calls[0].request.booking_id == BOOKING_ID
+
+
+def test_reschedule_is_a_custom_verb_post_answering_200_with_the_moved_booking(client, upstream, customer):
+    path = f"/v1/appointments/{BOOKING_ID}:reschedule"
+    response = client.post(path, json={"slotId": SLOT_ID}, headers=bearer(customer))
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["bookingId"], body["referenceCode"], body["status"], body["rescheduleCount"]) == (BOOKING_ID, "BK-20300101-0001", "PENDING", 1)
+    assert RFC3339.match(body["slot"]["startsAt"]) and body["previousSlot"]["slotId"]
+    (call,) = upstream.calls
+    assert (call.request.booking_id, call.request.slot_id) == (BOOKING_ID, SLOT_ID)
+    assert client.post(path, json={"slotId": SLOT_ID}).status_code == 401  # the route needs a token
 
 
 @pytest.mark.parametrize("date", ["2030-01-01", "err:SLOT_IN_PAST"])

@@ -1,5 +1,6 @@
 // "My bookings": the signed-in customer's bookings, a page at a time, newest first (the API's
-// order), each cancellable with a reason while it is upcoming.
+// order), each cancellable with a reason, or movable to another time (reschedule.js), until the
+// notice window before it starts.
 import { api, TYPE_WORDS } from "./api.js";
 import { announce, avatar, confirmDialog, focusHeading, h, messageBox, showScreen, statusBadge } from "./ui.js";
 import { formatRange } from "./time.js";
@@ -7,6 +8,10 @@ import { reasonProblem } from "./validation.js";
 
 const PAGE_SIZE = 10;
 const ACTIVE = new Set(["PENDING", "CONFIRMED"]);
+// The server's CHANGE_NOTICE_HOURS at its default: the page offers changes only before it. The
+// server decides; a different setting shows as its CHANGE_WINDOW_CLOSED answer, in its own words.
+const NOTICE_HOURS = 24;
+export const NOTICE_SENTENCE = `You can cancel or move a booking here until ${NOTICE_HOURS} hours before it starts. After that, please call the showroom.`;
 
 // What a failed cancellation says next to its booking; the general sentences of api.js speak of
 // booking a slot, not of cancelling one.
@@ -27,10 +32,14 @@ function when(a) {
   return a.slot && a.slot.startsAt ? formatRange(a.slot.startsAt, a.slot.endsAt) : "Time not known";
 }
 
-// The server allows cancelling only PENDING and CONFIRMED bookings; the page offers it only
-// before the appointment starts, when it is still of use to the retailer.
-function cancellable(a) {
-  return ACTIVE.has(a.status) && Boolean(a.slot && a.slot.startsAt) && Date.parse(a.slot.startsAt) > Date.now();
+// The server lets the customer cancel or move only PENDING and CONFIRMED bookings, and only
+// before the notice window; the page offers both while that holds.
+export function changeable(a) {
+  return ACTIVE.has(a.status) && Boolean(a.slot && a.slot.startsAt) && Date.parse(a.slot.startsAt) - NOTICE_HOURS * 3600_000 >= Date.now();
+}
+
+function started(a) {
+  return Boolean(a.slot && a.slot.startsAt) && Date.parse(a.slot.startsAt) <= Date.now();
 }
 
 
@@ -41,7 +50,11 @@ function cancelSentence(error) {
   return CANCEL_SENTENCES[error.code] || error.sentence;
 }
 
-export function mount(ctx) {
+export async function mount(ctx) {
+  if (ctx.rest.length === 2 && ctx.rest[1] === "reschedule") {
+    const { mount: reschedule } = await import("./reschedule.js");
+    return reschedule(ctx, ctx.rest[0]);
+  }
   let page = Math.max(1, Number.parseInt(ctx.query.get("page") || "1", 10) || 1);
   const total = h("p", { class: "bookings-total" });
   const list = h("ul", { class: "bookings" });
@@ -81,7 +94,7 @@ export function mount(ctx) {
     total.textContent = count === 1 ? "You have 1 booking." : `You have ${count} bookings.`;
     list.replaceChildren(...bookings.map((a) => card(a)));
     renderPager(pages, count);
-    body.replaceChildren(total, list, pager);
+    body.replaceChildren(total, h("p", { class: "hint" }, NOTICE_SENTENCE), list, pager);
     const query = new URLSearchParams(ctx.query);
     if (page > 1) query.set("page", String(page));
     else query.delete("page");
@@ -124,12 +137,18 @@ export function mount(ctx) {
     );
   }
 
-  // The Cancel button while the booking can be cancelled.
+  // The Move and Cancel actions while the booking can be changed.
   function cancelControl(a) {
-    if (cancellable(a)) {
+    if (changeable(a)) {
       return h(
         "div",
         { class: "actions" },
+        h(
+          "a",
+          { href: `#/bookings/${encodeURIComponent(a.bookingId)}/reschedule`, class: "button button-secondary" },
+          "Move to another time",
+          h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
+        ),
         h(
           "button",
           { type: "button", class: "button button-danger", onclick: (event) => cancel(a, event.currentTarget) },
@@ -138,7 +157,9 @@ export function mount(ctx) {
         ),
       );
     }
-    return ACTIVE.has(a.status) ? h("p", { class: "hint" }, "This appointment has started, so it can no longer be cancelled here.") : null;
+    if (!ACTIVE.has(a.status)) return null;
+    if (started(a)) return h("p", { class: "hint" }, "This appointment has started, so it can no longer be cancelled here.");
+    return h("p", { class: "hint" }, `This appointment starts within ${NOTICE_HOURS} hours, so it can no longer be changed here. Please call the showroom.`);
   }
 
   function replaceCard(item, a, message) {
