@@ -50,6 +50,8 @@ class AppointmentSettings(ServiceSettings):
     max_booking_emails_per_day: int = Field(default=10, ge=1)
     # How far ahead (London calendar days from today) slots may be offered, created and booked.
     booking_horizon_days: int = Field(default=730, ge=1, le=36500)
+    # How long a customer's hold keeps a slot to themselves while they fill in the form (issue 14).
+    slot_hold_seconds: int = Field(default=300, ge=1, le=3600)
 
 
 class NotificationSettings(ServiceSettings):

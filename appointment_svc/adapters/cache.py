@@ -1,6 +1,7 @@
 """Redis availability cache. Redis is an optimisation: when it is down we read PostgreSQL."""
 from __future__ import annotations
 
+import math
 import struct
 import sys
 from array import array
@@ -68,9 +69,13 @@ class AvailabilityCache:
             return None
         return None if raw is None else _unpack(raw)
 
-    async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
+    async def put(self, query: AvailabilityQuery, grid: EncodedGrid, ttl_seconds: float | None = None) -> None:
+        if ttl_seconds is None or ttl_seconds >= self._ttl:
+            lifetime = {"ex": self._ttl}
+        else:
+            lifetime = {"px": max(1, math.ceil(ttl_seconds * 1000))}
         try:
-            await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
+            await self._redis.set(cache_key(query), _pack(grid), **lifetime)
         except (RedisError, OSError) as exc:
             log.warning("availability cache write failed", error=type(exc).__name__)
 

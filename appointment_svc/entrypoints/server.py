@@ -118,7 +118,7 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
         options=SERVER_OPTIONS,
         interceptors=[RejectUndecodableRequests(), DeadlineInterceptor(container.settings.rpc_deadline_seconds)],
     )
-    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth), server)
+    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth, container.holds), server)
     brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), server)
     health_servicer = health.aio.HealthServicer()

@@ -27,7 +27,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$booking/v1/appointment_service.proto\x12\nbooking.v1\x1a\x1a\x62ooking/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"|\n\x19ListAvailableSlotsRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12&\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x14.booking.v1.Category\"=\n\x1aListAvailableSlotsResponse\x12\x1f\n\x05slots\x18\x01 \x03(\x0b\x32\x10.booking.v1.Slot\"\xfc\x01\n\x18\x43reateAppointmentRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x03 \x01(\x08\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\r\n\x05phone\x18\x07 \x01(\t\x12\x10\n\x08postcode\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\t \x01(\t\x12\x0f\n\x07slot_id\x18\n \x01(\t\x12\x12\n\nrequest_id\x18\x0b \x01(\t\"r\n\x19\x43reateAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\">\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xbb\x01\n\x19\x43\x61ncelAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x30\n\x0c\x63\x61ncelled_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x05 \x01(\t\"+\n\x15GetAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\"F\n\x16GetAppointmentResponse\x12,\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32\x17.booking.v1.Appointment\"U\n\x19ListMyAppointmentsRequest\x12\x11\n\x04page\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05_pageB\x08\n\x06_limit\"u\n\x1aListMyAppointmentsResponse\x12%\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x17.booking.v1.Appointment\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\x32\xb3\x05\n\x12\x41ppointmentService\x12\x8a\x01\n\x12ListAvailableSlots\x12%.booking.v1.ListAvailableSlotsRequest\x1a&.booking.v1.ListAvailableSlotsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/availability\x12}\n\x11\x43reateAppointment\x12$.booking.v1.CreateAppointmentRequest\x1a%.booking.v1.CreateAppointmentResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/appointments:\x01*\x12\x91\x01\n\x11\x43\x61ncelAppointment\x12$.booking.v1.CancelAppointmentRequest\x1a%.booking.v1.CancelAppointmentResponse\"/\x82\xd3\xe4\x93\x02)2$/v1/appointments/{booking_id}/cancel:\x01*\x12~\n\x0eGetAppointment\x12!.booking.v1.GetAppointmentRequest\x1a\".booking.v1.GetAppointmentResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/{booking_id}\x12}\n\x12ListMyAppointments\x12%.booking.v1.ListMyAppointmentsRequest\x1a&.booking.v1.ListMyAppointmentsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointmentsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$booking/v1/appointment_service.proto\x12\nbooking.v1\x1a\x1a\x62ooking/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"|\n\x19ListAvailableSlotsRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12&\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x14.booking.v1.Category\"=\n\x1aListAvailableSlotsResponse\x12\x1f\n\x05slots\x18\x01 \x03(\x0b\x32\x10.booking.v1.Slot\"\x8d\x02\n\x18\x43reateAppointmentRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x03 \x01(\x08\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\r\n\x05phone\x18\x07 \x01(\t\x12\x10\n\x08postcode\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\t \x01(\t\x12\x0f\n\x07slot_id\x18\n \x01(\t\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12\x0f\n\x07hold_id\x18\x0c \x01(\t\"r\n\x19\x43reateAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\">\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xbb\x01\n\x19\x43\x61ncelAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x30\n\x0c\x63\x61ncelled_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x05 \x01(\t\"(\n\x15\x43reateSlotHoldRequest\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\"j\n\x16\x43reateSlotHoldResponse\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x16ReleaseSlotHoldRequest\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\";\n\x17ReleaseSlotHoldResponse\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\"+\n\x15GetAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\"F\n\x16GetAppointmentResponse\x12,\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32\x17.booking.v1.Appointment\"U\n\x19ListMyAppointmentsRequest\x12\x11\n\x04page\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05_pageB\x08\n\x06_limit\"u\n\x1aListMyAppointmentsResponse\x12%\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x17.booking.v1.Appointment\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\x32\xb6\x07\n\x12\x41ppointmentService\x12\x8a\x01\n\x12ListAvailableSlots\x12%.booking.v1.ListAvailableSlotsRequest\x1a&.booking.v1.ListAvailableSlotsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/availability\x12}\n\x11\x43reateAppointment\x12$.booking.v1.CreateAppointmentRequest\x1a%.booking.v1.CreateAppointmentResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/appointments:\x01*\x12\x91\x01\n\x11\x43\x61ncelAppointment\x12$.booking.v1.CancelAppointmentRequest\x1a%.booking.v1.CancelAppointmentResponse\"/\x82\xd3\xe4\x93\x02)2$/v1/appointments/{booking_id}/cancel:\x01*\x12~\n\x0eGetAppointment\x12!.booking.v1.GetAppointmentRequest\x1a\".booking.v1.GetAppointmentResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/{booking_id}\x12z\n\x0e\x43reateSlotHold\x12!.booking.v1.CreateSlotHoldRequest\x1a\".booking.v1.CreateSlotHoldResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/appointments/holds:\x01*\x12\x84\x01\n\x0fReleaseSlotHold\x12\".booking.v1.ReleaseSlotHoldRequest\x1a#.booking.v1.ReleaseSlotHoldResponse\"(\x82\xd3\xe4\x93\x02\"* /v1/appointments/holds/{hold_id}\x12}\n\x12ListMyAppointments\x12%.booking.v1.ListMyAppointmentsRequest\x1a&.booking.v1.ListMyAppointmentsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointmentsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,6 +42,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENTSERVICE'].methods_by_name['CancelAppointment']._serialized_options = b'\202\323\344\223\002)2$/v1/appointments/{booking_id}/cancel:\001*'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['GetAppointment']._loaded_options = None
   _globals['_APPOINTMENTSERVICE'].methods_by_name['GetAppointment']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/appointments/{booking_id}'
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['CreateSlotHold']._loaded_options = None
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['CreateSlotHold']._serialized_options = b'\202\323\344\223\002\033\"\026/v1/appointments/holds:\001*'
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['ReleaseSlotHold']._loaded_options = None
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['ReleaseSlotHold']._serialized_options = b'\202\323\344\223\002\"* /v1/appointments/holds/{hold_id}'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ListMyAppointments']._loaded_options = None
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ListMyAppointments']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/appointments'
   _globals['_LISTAVAILABLESLOTSREQUEST']._serialized_start=143
@@ -49,21 +53,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAVAILABLESLOTSRESPONSE']._serialized_start=269
   _globals['_LISTAVAILABLESLOTSRESPONSE']._serialized_end=330
   _globals['_CREATEAPPOINTMENTREQUEST']._serialized_start=333
-  _globals['_CREATEAPPOINTMENTREQUEST']._serialized_end=585
-  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_start=587
-  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_end=701
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=703
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=765
-  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_start=768
-  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_end=955
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=957
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1000
-  _globals['_GETAPPOINTMENTRESPONSE']._serialized_start=1002
-  _globals['_GETAPPOINTMENTRESPONSE']._serialized_end=1072
-  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_start=1074
-  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_end=1159
-  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_start=1161
-  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_end=1278
-  _globals['_APPOINTMENTSERVICE']._serialized_start=1281
-  _globals['_APPOINTMENTSERVICE']._serialized_end=1972
+  _globals['_CREATEAPPOINTMENTREQUEST']._serialized_end=602
+  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_start=604
+  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_end=718
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=720
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=782
+  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_start=785
+  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_end=972
+  _globals['_CREATESLOTHOLDREQUEST']._serialized_start=974
+  _globals['_CREATESLOTHOLDREQUEST']._serialized_end=1014
+  _globals['_CREATESLOTHOLDRESPONSE']._serialized_start=1016
+  _globals['_CREATESLOTHOLDRESPONSE']._serialized_end=1122
+  _globals['_RELEASESLOTHOLDREQUEST']._serialized_start=1124
+  _globals['_RELEASESLOTHOLDREQUEST']._serialized_end=1165
+  _globals['_RELEASESLOTHOLDRESPONSE']._serialized_start=1167
+  _globals['_RELEASESLOTHOLDRESPONSE']._serialized_end=1226
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=1228
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1271
+  _globals['_GETAPPOINTMENTRESPONSE']._serialized_start=1273
+  _globals['_GETAPPOINTMENTRESPONSE']._serialized_end=1343
+  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_start=1345
+  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_end=1430
+  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_start=1432
+  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_end=1549
+  _globals['_APPOINTMENTSERVICE']._serialized_start=1552
+  _globals['_APPOINTMENTSERVICE']._serialized_end=2502
 # @@protoc_insertion_point(module_scope)

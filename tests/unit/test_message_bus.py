@@ -102,4 +102,6 @@ def test_only_changes_of_what_is_bookable_are_wired_to_the_cache():
         events.SlotsAdded,
         events.SlotBlocked,
         events.SlotUnblocked,
+        events.SlotHeld,
+        events.SlotHoldReleased,
     }

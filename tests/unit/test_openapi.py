@@ -104,6 +104,7 @@ def test_admin_routes_and_customer_routes_naming_a_booking_can_answer_forbidden(
     assert forbidden == {route for route in operations(document) if route[1].startswith("/v1/admin/")} | {
         ("PATCH", "/v1/appointments/{bookingId}/cancel"),
         ("GET", "/v1/appointments/{bookingId}"),
+        ("DELETE", "/v1/appointments/holds/{holdId}"),
     }
 
 
