@@ -104,7 +104,8 @@ class AppointmentServiceServicer:
         """ListAvailableSlots returns the bookable slots of one London day. They are
         the day's slots of one appointment type, ordered by start, then consultant
         name; slots already started, booked or blocked are left out, so a past day
-        has none. No token needed (one that is sent must be valid). Answers may be
+        has none, and so are slots a customer holds (CreateSlotHold) until the
+        hold ends. No token needed (one that is sent must be valid). Answers may be
         cached for up to 30 seconds, so a slot shown may just have been taken:
         booking it then gives SLOT_UNAVAILABLE, never a double booking. Errors:
         VALIDATION_ERROR (type missing, date malformed or further ahead than
@@ -120,7 +121,8 @@ class AppointmentServiceServicer:
         confirmation and `booking.created` is published. REST answers 201. Errors:
         VALIDATION_ERROR (a field, a slot of another type, or a service the slot's
         consultant does not cover), SLOT_NOT_FOUND, SLOT_UNAVAILABLE (booked or
-        blocked, or another customer won the race for it), SLOT_IN_PAST,
+        blocked, held by another customer, the hold named by hold_id has ended,
+        or another customer won the race for it), SLOT_IN_PAST,
         BOOKING_LIMIT_REACHED (the caller already holds 3 upcoming PENDING or
         CONFIRMED bookings, by default), REQUEST_ID_CONFLICT, and
         RATE_LIMIT_EXCEEDED (with `retry-after` seconds) when the email address has
@@ -161,7 +163,8 @@ class AppointmentServiceServicer:
         of everyone's ListAvailableSlots and only the caller can book it. A caller
         has at most one hold: a new one lets go of their previous hold. Holding the
         slot the caller already holds answers that hold unchanged (it is not
-        extended). REST answers 201. Errors: VALIDATION_ERROR, SLOT_NOT_FOUND,
+        extended). Any signed-in caller may hold, as any may book; the hold is
+        theirs alone. REST answers 201. Errors: VALIDATION_ERROR, SLOT_NOT_FOUND,
         SLOT_UNAVAILABLE (booked, blocked or held by someone else), SLOT_IN_PAST.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
