@@ -8,11 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import httpx
-import psycopg
 import pytest
 
 from tests.e2e.helpers import a_customer, a_future_day, free_days, grpcurl, london, only_consultants
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, booking_form
+from tests.integration.booking_fixtures import (
+    active_bookings,
+    add_consultant,
+    add_slot,
+    booking_form,
+    each_slot_has_at_most_one_booking_or_hold,
+    live_holds,
+)
 
 
 @pytest.fixture
@@ -27,11 +33,6 @@ def slot(mesh, consultant):
 
 def hold(http, mesh, slot_id, user):
     return http.post("/v1/appointments/holds", json={"slotId": str(slot_id)}, headers=mesh.auth(user))
-
-
-def live_holds(mesh, slot_id) -> int:
-    with psycopg.connect(mesh.database_url) as connection:
-        return connection.execute("SELECT count(*) FROM slot_holds WHERE slot_id = %s AND expires_at > now()", (slot_id,)).fetchone()[0]
 
 
 def at_the_same_moment(mesh, requests: list[tuple[str, str, dict, str]]) -> list[int]:
@@ -63,7 +64,7 @@ def test_a_hold_answers_201_with_its_id_slot_and_end(mesh, http, slot):
 def test_fifty_customers_holding_one_slot_give_one_201_and_forty_nine_409s(mesh, slot):
     statuses = at_the_same_moment(mesh, [("POST", "/v1/appointments/holds", {"slotId": str(slot)}, f"holder-{i}-{uuid.uuid4().hex[:6]}") for i in range(50)])
     assert statuses.count(201) == 1 and statuses.count(409) == 49
-    assert live_holds(mesh, slot) == 1
+    assert live_holds(mesh.database_url, slot) == 1 and each_slot_has_at_most_one_booking_or_hold(mesh.database_url)
 
 
 def test_a_hold_racing_someone_elses_booking_has_exactly_one_winner(mesh, consultant):
@@ -75,7 +76,8 @@ def test_a_hold_racing_someone_elses_booking_has_exactly_one_winner(mesh, consul
             ("POST", "/v1/appointments", booking_form(slot), a_customer()),
         ])  # fmt: skip
         assert sorted(statuses) == [201, 409], statuses
-        assert active_bookings(mesh.database_url, slot) + live_holds(mesh, slot) == 1
+        assert active_bookings(mesh.database_url, slot) + live_holds(mesh.database_url, slot) == 1
+    assert each_slot_has_at_most_one_booking_or_hold(mesh.database_url)
 
 
 def test_the_holder_books_with_the_hold_and_someone_else_gets_409(mesh, http, slot):
@@ -85,7 +87,7 @@ def test_the_holder_books_with_the_hold_and_someone_else_gets_409(mesh, http, sl
     assert rival.status_code == 409 and rival.json()["code"] == "SLOT_UNAVAILABLE"
     booked = http.post("/v1/appointments", json=booking_form(slot, holdId=held["holdId"]), headers=mesh.auth(alice))
     assert booked.status_code == 201, booked.text
-    assert active_bookings(mesh.database_url, slot) == 1 and live_holds(mesh, slot) == 0
+    assert active_bookings(mesh.database_url, slot) == 1 and live_holds(mesh.database_url, slot) == 0
 
 
 def test_the_grid_hides_a_held_slot_and_shows_it_again_after_release(mesh, http, consultant):
@@ -111,7 +113,7 @@ def test_a_new_hold_lets_go_of_the_customers_previous_one(mesh, http, consultant
     alice = a_customer()
     assert hold(http, mesh, first, alice).status_code == 201
     assert hold(http, mesh, second, alice).status_code == 201
-    assert (live_holds(mesh, first), live_holds(mesh, second)) == (0, 1)
+    assert (live_holds(mesh.database_url, first), live_holds(mesh.database_url, second)) == (0, 1)
     assert hold(http, mesh, first, a_customer()).status_code == 201
 
 
@@ -153,7 +155,7 @@ def test_releasing_someone_elses_hold_is_403_and_keeps_it(mesh, http, slot):
     held = hold(http, mesh, slot, a_customer()).json()
     response = http.delete(f"/v1/appointments/holds/{held['holdId']}", headers=mesh.auth(a_customer()))
     assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
-    assert live_holds(mesh, slot) == 1
+    assert live_holds(mesh.database_url, slot) == 1
 
 
 def test_holding_a_booked_slot_is_409(mesh, http, slot):
@@ -181,4 +183,4 @@ def test_grpcurl_holds_and_releases_on_the_service_port(mesh, slot):
         mesh.appointment[1].url, "booking.v1.AppointmentService/ReleaseSlotHold",
     )  # fmt: skip
     assert released.returncode == 0, released.stderr
-    assert live_holds(mesh, slot) == 0
+    assert live_holds(mesh.database_url, slot) == 0

@@ -23,7 +23,14 @@ from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.holds import HoldService
 from mesh_common.config import sqlalchemy_url
 from mesh_common.principal import Principal, Role
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, units_of_work
+from tests.integration.booking_fixtures import (
+    active_bookings,
+    add_consultant,
+    add_slot,
+    each_slot_has_at_most_one_booking_or_hold,
+    live_holds,
+    units_of_work,
+)
 from tests.integration.test_booking_transaction import command, transactions_waiting_for_a_lock
 from tests.polling import eventually
 
@@ -66,24 +73,9 @@ def slot(database_url):
     return add_slot(database_url, add_consultant(database_url))
 
 
-def live_holds(database_url: str, slot_id) -> int:
-    with psycopg.connect(database_url) as connection:
-        return connection.execute("SELECT count(*) FROM slot_holds WHERE slot_id = %s AND expires_at > now()", (slot_id,)).fetchone()[0]
-
-
 def slot_start(database_url: str, slot_id) -> datetime:
     with psycopg.connect(database_url) as connection:
         return connection.execute("SELECT starts_at FROM time_slots WHERE id = %s", (slot_id,)).fetchone()[0]
-
-
-def the_invariant_holds(database_url: str) -> bool:
-    """Every slot has at most one active booking or live hold, and a booked slot has no live hold."""
-    with psycopg.connect(database_url) as connection:
-        return connection.execute("""
-            SELECT count(*) FROM time_slots s
-            WHERE (SELECT count(*) FROM bookings b WHERE b.slot_id = s.id AND b.status IN ('PENDING','CONFIRMED'))
-                + (SELECT count(*) FROM slot_holds h WHERE h.slot_id = s.id AND h.expires_at > now()) > 1
-        """).fetchone()[0] == 0
 
 
 async def test_fifty_customers_holding_one_slot_get_exactly_one_hold(world, database_url, slot):
@@ -91,7 +83,7 @@ async def test_fifty_customers_holding_one_slot_get_exactly_one_hold(world, data
     winners = [r for r in results if not isinstance(r, Exception)]
     assert len(winners) == 1
     assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
-    assert live_holds(database_url, slot) == 1 and the_invariant_holds(database_url)
+    assert live_holds(database_url, slot) == 1 and each_slot_has_at_most_one_booking_or_hold(database_url)
 
 
 async def test_a_hold_racing_bookings_by_others_leaves_one_winner(world, database_url):
@@ -104,7 +96,7 @@ async def test_a_hold_racing_bookings_by_others_leaves_one_winner(world, databas
         assert sum(not isinstance(r, Exception) for r in results) == 1, results
         assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception))
         assert active_bookings(database_url, slot) + live_holds(database_url, slot) == 1
-    assert the_invariant_holds(database_url)
+    assert each_slot_has_at_most_one_booking_or_hold(database_url)
 
 
 async def test_a_booking_waiting_for_the_slot_row_sees_the_hold_committed_meanwhile(world, database_url, slot):
@@ -177,7 +169,7 @@ async def test_a_hold_ending_while_its_holder_books_never_gives_two_bookings(wor
         assert sum(not isinstance(r, Exception) for r in results) == 1, results
         assert all(isinstance(r, SlotUnavailable) for r in results if isinstance(r, Exception)), results
         assert active_bookings(database_url, slot) == 1
-    assert the_invariant_holds(database_url)
+    assert each_slot_has_at_most_one_booking_or_hold(database_url)
 
 
 async def test_the_grid_hides_a_held_slot_shows_it_on_release_and_its_cache_entry_ends_with_the_hold(world, database_url, slot):
