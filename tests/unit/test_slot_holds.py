@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.bootstrap import event_handlers
 from appointment_svc.domain.errors import Forbidden, HoldNotFound, SlotInPast, SlotNotFound, SlotUnavailable
 from appointment_svc.domain.holds import (
@@ -15,12 +16,13 @@ from appointment_svc.domain.holds import (
     check_holdable,
     check_release,
 )
-from appointment_svc.domain.model import AvailabilityQuery, london_date
+from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, london_date
 from appointment_svc.entrypoints.servicers import slot_in_list_response
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.holds import HoldService
 from appointment_svc.service_layer.messagebus import MessageBus
+from appointment_svc.service_layer.ports import EncodedGrid
 from mesh_common.principal import Principal, Role
 from tests.clock import ManualClock
 from tests.unit.fakes import NOW, FakeSlotLock, FakeSlotReader, FakeUnitOfWork, a_booking_form, a_slot
@@ -209,3 +211,20 @@ async def test_a_held_slot_leaves_the_grid_and_the_cache_entry_ends_with_the_hol
     assert await grid.list_available(query) and cache.ttls[query] is None
     await holds.release(hold.id, ALICE)  # ran out: releasing changes no grid
     assert cache.invalidated == [query.day]
+
+
+class RecordingRedis:
+    def __init__(self) -> None:
+        self.lifetimes: list[dict] = []
+
+    async def set(self, key: str, value: bytes, **lifetime) -> None:
+        self.lifetimes.append(lifetime)
+
+
+async def test_a_cache_entry_lives_no_longer_than_the_first_hold_it_hides_nor_than_the_caches_ttl(db):
+    redis = RecordingRedis()
+    cache = AvailabilityCache(redis, ttl_seconds=30)
+    query = AvailabilityQuery(AppointmentType.SHOWROOM_VISIT, london_date(NOW))
+    for ttl in (2.0001, 45, None):
+        await cache.put(query, EncodedGrid(b"", [], []), ttl)
+    assert redis.lifetimes == [{"px": 2001}, {"ex": 30}, {"ex": 30}]
