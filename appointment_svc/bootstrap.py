@@ -27,6 +27,7 @@ from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.brochures import BrochureService
+from appointment_svc.service_layer.holds import HoldService
 from appointment_svc.service_layer.messagebus import Handler, MessageBus
 from mesh_common.auth import TokenVerifier
 from mesh_common.config import AppointmentSettings, sqlalchemy_url
@@ -40,6 +41,7 @@ class Container:
     redis: Redis
     availability: AvailabilityService
     bookings: BookingService
+    holds: HoldService
     brochures: BrochureService
     relay: OutboxRelay
     admin: AdminService
@@ -76,6 +78,8 @@ def event_handlers(cache: ports.AvailabilityCache, lock: ports.SlotLock) -> dict
         events.SlotBlocked: [slot_days],
         events.SlotUnblocked: [slot_days],
         events.ConsultantAreasChanged: [slot_days],
+        events.SlotHeld: [slot_days],
+        events.SlotHoldReleased: [slot_days],
     }
 
 
@@ -113,6 +117,7 @@ def build(settings: AppointmentSettings) -> Container:
         redis=redis,
         availability=AvailabilityService(SqlSlotReader(engine), cache, slot_in_list_response, limits=limits),
         bookings=BookingService(uow, lock, limits=limits, notice=ChangeNotice(settings.change_notice_hours)),
+        holds=HoldService(uow, seconds=settings.slot_hold_seconds),
         admin=AdminService(uow, limits=limits),
         brochures=BrochureService(
             uow, SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)

@@ -54,6 +54,7 @@ BROCHURE_ROUTE = ("POST", "/v1/brochures")
 # Successful calls to these answer 201 Created instead of the transcoder's 200.
 CREATE_ROUTES = [
     ("POST", "/v1/appointments"),
+    ("POST", "/v1/appointments/holds"),
     ("POST", "/v1/brochures"),
     ("POST", "/v1/admin/consultants"),
     ("POST", "/v1/admin/slots"),

@@ -56,6 +56,8 @@ class AppointmentSettings(ServiceSettings):
     # Issue 14: a customer may cancel or move a booking only until this many hours before it
     # starts (staff any time); 0 turns the window off.
     change_notice_hours: int = Field(default=24, ge=0, le=24 * 365)
+    # How long a customer's hold keeps a slot to themselves while they fill in the form (issue 14).
+    slot_hold_seconds: int = Field(default=300, ge=1, le=3600)
 
 
 class NotificationSettings(ServiceSettings):

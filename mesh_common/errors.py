@@ -49,6 +49,7 @@ _KINDS = [
     ErrorKind("NOT_FOUND", 404, "NOT_FOUND", None, "Not found", ("NOT_FOUND", "UNIMPLEMENTED"), (404,)),
     ErrorKind("SLOT_NOT_FOUND", 404, "NOT_FOUND", "This slot does not exist."),
     ErrorKind("BOOKING_NOT_FOUND", 404, "NOT_FOUND", "This booking does not exist."),
+    ErrorKind("HOLD_NOT_FOUND", 404, "NOT_FOUND", "This hold does not exist: it was released, used or replaced."),
     ErrorKind("CONSULTANT_NOT_FOUND", 404, "NOT_FOUND", "This consultant does not exist."),
     ErrorKind("SLOT_UNAVAILABLE", 409, "ABORTED", "This slot was just booked. Please choose another."),
     ErrorKind("BOOKING_ALREADY_CANCELLED", 409, "FAILED_PRECONDITION", "This booking is already cancelled."),

@@ -21,6 +21,7 @@ from appointment_svc.adapters.tables import (
     time_slots,
 )
 from appointment_svc.domain.events import BookingEvent
+from appointment_svc.domain.holds import SlotHold
 from appointment_svc.domain.model import (
     ACTIVE_STATUSES,
     DAILY_BOOKING_CAPACITY,
@@ -71,14 +72,14 @@ LOCK_CUSTOMER_THEN_MAILBOX = (
 )
 
 # Everything a booking is checked against, in one statement (one snapshot): the slot with its
-# consultant (row-locked when {lock} says FOR UPDATE), the booking this request id already made,
+# consultant (row-locked when {lock} says FOR UPDATE) and its hold row, the booking this request id already made,
 # the customer's upcoming active bookings, and the mailbox's recent and promised emails. The
 # counts match SqlBookingRepository.upcoming_active / active_to and SqlEmailLedger.sent_since.
 # The consultant's service areas are read, not locked: a booking checked against the areas of its
 # snapshot is the same as one made just before staff changed them, and a change of areas never
 # undoes bookings already made.
 BOOKING_FACTS = f"""
-SELECT slot.*, earlier.id AS earlier_id, earlier.request_fingerprint AS earlier_fingerprint,
+SELECT slot.*, earlier.id AS earlier_id, earlier.request_fingerprint AS earlier_fingerprint, hold.*,
     (SELECT count(*) FROM bookings
       WHERE user_id = %(user_id)s AND {ACTIVE_STATUS_SQL} AND slot_starts_at > %(now)s) AS upcoming_active,
     ARRAY(SELECT sent_at FROM booking_emails WHERE recipient = %(recipient)s AND sent_at > %(since)s) AS emails_sent,
@@ -93,6 +94,9 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT id, request_fingerprint FROM bookings WHERE user_id = %(user_id)s AND request_id = %(request_id)s
 ) AS earlier ON true
+LEFT JOIN LATERAL (
+    SELECT id AS hold_id, user_id AS hold_user_id, expires_at AS hold_expires_at FROM slot_holds WHERE slot_id = %(slot_id)s
+) AS hold ON true
 """
 READ_BOOKING_FACTS = BOOKING_FACTS.format(lock="")
 LOCK_BOOKING_FACTS = BOOKING_FACTS.format(lock="FOR UPDATE OF s")
@@ -399,4 +403,7 @@ async def read_booking_facts(
         upcoming_active=row.upcoming_active,
         emails_sent=list(row.emails_sent),
         emails_promised=row.emails_promised,
+        hold=None if row.hold_id is None or row.id is None else SlotHold(
+            row.hold_id, row.id, row.hold_user_id, row.hold_expires_at, row.starts_at
+        ),
     )

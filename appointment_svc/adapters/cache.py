@@ -1,6 +1,7 @@
 """Redis availability cache. Redis is an optimisation: when it is down we read PostgreSQL."""
 from __future__ import annotations
 
+import math
 import struct
 import sys
 from array import array
@@ -67,9 +68,12 @@ def _unpack(raw: bytes) -> EncodedGrid | None:
 # A postcode-filtered entry and its day's index in one atomic step: the index is refreshed with every
 # entry and expires no sooner than it, so invalidate_day always finds every live entry of the day.
 _PUT_INDEXED = """
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], KEYS[1])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
+local left = redis.call('PTTL', KEYS[2])
+if left < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
 return 1
 """
 
@@ -91,12 +95,18 @@ class AvailabilityCache:
         (CACHE_MISS if grid is None else CACHE_HIT).inc()
         return grid
 
-    async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
+    async def put(self, query: AvailabilityQuery, grid: EncodedGrid, ttl_seconds: float | None = None) -> None:
+        # `ttl_seconds`: a grid that hides a held slot lives no longer than the first such hold.
+        if ttl_seconds is None or ttl_seconds >= self._ttl:
+            milliseconds = self._ttl * 1000
+        else:
+            milliseconds = max(1, math.ceil(ttl_seconds * 1000))
         try:
             if query.outward_code is None:
-                await self._redis.set(cache_key(query), _pack(grid), ex=self._ttl)
+                await self._redis.set(cache_key(query), _pack(grid), px=milliseconds)
                 return
-            await self._put_indexed(keys=[cache_key(query), area_index_key(query.day)], args=[_pack(grid), self._ttl])
+            # The day's index of postcode-filtered keys never expires before one of its keys.
+            await self._put_indexed(keys=[cache_key(query), area_index_key(query.day)], args=[_pack(grid), milliseconds])
         except (RedisError, OSError) as exc:
             log.warning("availability cache write failed", error=type(exc).__name__)
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from appointment_svc.adapters.constraints import raise_translated
-from appointment_svc.adapters.tables import bookings, consultants, time_slots
+from appointment_svc.adapters.tables import bookings, consultants, slot_holds, time_slots
 from appointment_svc.domain.errors import ConsultantNotFound, SlotOverlap
 from appointment_svc.domain.model import (
     AppointmentType,
@@ -54,6 +54,8 @@ def slot_from_row(row, prefix: str = "") -> Slot:
         ends_at=column("ends_at"),
         is_booked=column("is_booked"),
         is_blocked=column("is_blocked"),
+        # Only the availability query reads it; every other row has no such column.
+        held_until=getattr(row, prefix + "held_until", None),
     )
 
 
@@ -74,7 +76,12 @@ SLOT_WITH_CONSULTANT = select(
 
 # Built once: every cache miss runs one of these two, and building a statement (and its cache key)
 # per request cost more CPU than PostgreSQL spent answering it.
-OPEN_SLOTS = SLOT_WITH_CONSULTANT.where(
+# A slot with a live hold comes with the hold's end (held_until): the domain leaves it out, and the
+# cached grid lives no longer than the first such hold (AvailabilityService).
+OPEN_SLOTS = (
+    SLOT_WITH_CONSULTANT.add_columns(slot_holds.c.expires_at.label("held_until"))
+    .outerjoin(slot_holds, (slot_holds.c.slot_id == time_slots.c.id) & (slot_holds.c.expires_at > bindparam("now")))
+).where(
     time_slots.c.type == bindparam("type"),
     time_slots.c.starts_at >= bindparam("from"),
     time_slots.c.starts_at < bindparam("to"),
@@ -86,7 +93,7 @@ OPEN_SLOTS_IN_CATEGORY = OPEN_SLOTS.where(bindparam("category", type_=String) ==
 
 async def open_slots(conn: AsyncConnection, query: AvailabilityQuery, now: datetime) -> list[Slot]:
     start, end = london_day_bounds(query.day)
-    parameters = {"type": query.type.value, "from": max(start, now), "to": end}
+    parameters = {"type": query.type.value, "from": max(start, now), "to": end, "now": now}
     if query.category is None:
         statement = OPEN_SLOTS
     else:

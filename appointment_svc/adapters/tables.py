@@ -120,6 +120,19 @@ bookings = Table(
     Index("ix_bookings_active_recipient", "recipient", postgresql_where=text(ACTIVE_STATUS_SQL)),
 )
 
+# Slot holds (issue 14). One row per slot and one per customer (the unique constraints), live
+# while expires_at is ahead: a row that ran out is replaced under the slot's row lock, so "live"
+# needs no clock in an index and two live holds of one slot cannot exist.
+slot_holds = Table(
+    "slot_holds",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("slot_id", Uuid, ForeignKey("time_slots.id"), nullable=False, unique=True),
+    Column("user_id", Text, nullable=False, unique=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Append-only: migration 0003 makes the database refuse UPDATE and DELETE on it.
 booking_status_history = Table(
     "booking_status_history",

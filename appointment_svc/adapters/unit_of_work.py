@@ -7,6 +7,7 @@ from appointment_svc.adapters.bookings import SqlBookingRepository, SqlEmailLedg
 from appointment_svc.adapters.brochures import SqlBrochureRepository
 from appointment_svc.adapters.consultants import SqlConsultantRepository
 from appointment_svc.adapters.event_codec import encode_event
+from appointment_svc.adapters.holds import SqlHoldRepository
 from appointment_svc.adapters.outbox import defer_event
 from appointment_svc.adapters.slots import SqlSlotRepository
 from appointment_svc.adapters.statement_batch import BatchingConnection
@@ -42,6 +43,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.bookings = SqlBookingRepository(self._batch)
         self.slots = SqlSlotRepository(self._batch)
         self.consultants = SqlConsultantRepository(self._batch)
+        self.holds = SqlHoldRepository(self._batch)
         self.brochures = SqlBrochureRepository(self._batch)
         self.emails = SqlEmailLedger(self._batch)
         self.outbox = SqlOutbox(self._batch)

@@ -63,6 +63,10 @@ class BookingNotFound(DomainError):
     code = "BOOKING_NOT_FOUND"
 
 
+class HoldNotFound(DomainError):
+    code = "HOLD_NOT_FOUND"
+
+
 class BookingAlreadyCancelled(DomainError):
     code = "BOOKING_ALREADY_CANCELLED"
 

@@ -91,6 +91,22 @@ class SlotUnblocked:
 
 
 @dataclass(frozen=True)
+class SlotHeld:
+    """A customer took a hold on the slot: it leaves everyone's grid until the hold ends."""
+
+    slot_id: UUID
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class SlotHoldReleased:
+    """A hold was let go of (released, replaced or used by its booking) before it ran out."""
+
+    slot_id: UUID
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
 class BrochureRequested:
     request: BrochureRequest
     at: datetime

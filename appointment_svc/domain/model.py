@@ -95,6 +95,11 @@ class Slot:
     ends_at: datetime
     is_booked: bool = False
     is_blocked: bool = False
+    # When a customer's live hold on the slot ends (issue 14); None when nobody holds it.
+    held_until: datetime | None = None
+
+    def is_held(self, now: datetime) -> bool:
+        return self.held_until is not None and self.held_until > now
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,12 @@ def london_date(instant: datetime) -> date:
 
 
 def is_bookable(slot: Slot, now: datetime) -> bool:
-    return not slot.is_booked and not slot.is_blocked and slot.starts_at > now
+    return not slot.is_booked and not slot.is_blocked and slot.starts_at > now and not slot.is_held(now)
+
+
+def first_hold_end(candidates: list[Slot], now: datetime) -> datetime | None:
+    """When the earliest live hold among `candidates` ends: a grid made now is wrong from then on."""
+    return min((s.held_until for s in candidates if s.is_held(now)), default=None)
 
 
 def available_slots(candidates: list[Slot], query: AvailabilityQuery, now: datetime) -> list[Slot]:
@@ -298,6 +308,8 @@ class BookSlot:
     contact: Contact
     slot_id: UUID
     request_id: str | None = None
+    # The customer's hold on the slot (issue 14), if the booking is made under one.
+    hold_id: UUID | None = None
 
     def fingerprint(self) -> str:
         """What must match for a retried request_id to count as the same request."""

@@ -103,6 +103,7 @@ def book_slot_command(request: pb.CreateAppointmentRequest, user_id: str) -> Boo
         address_required=kind is AppointmentType.HOME_MEASUREMENT,
     )
     slot_id = uuid_field(request.slot_id, "slotId", violations)
+    hold_id = uuid_field(request.hold_id, "holdId", violations) if request.hold_id else None
     if len(request.request_id) > 128:
         violations.append(FieldViolation("requestId", "must be at most 128 characters"))
     raise_if_invalid(violations)
@@ -114,7 +115,15 @@ def book_slot_command(request: pb.CreateAppointmentRequest, user_id: str) -> Boo
         contact=clean_contact(request.first_name, request.last_name, request.email, request.phone, request.postcode, request.address),
         slot_id=slot_id,
         request_id=request.request_id or None,
+        hold_id=hold_id,
     )
+
+
+def required_uuid(value: str, field: str) -> UUID:
+    violations: list[FieldViolation] = []
+    parsed = uuid_field(value, field, violations)
+    raise_if_invalid(violations)
+    return parsed
 
 
 def booking_id(value: str) -> UUID:

@@ -126,7 +126,7 @@ def add_appointment_service(servicer: AppointmentServicer, server: GuardedServer
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, Readiness]:
     server = grpc.aio.server(options=SERVER_OPTIONS)
     guarded = GuardedServer(server, container.settings.rpc_deadline_seconds)
-    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth), guarded)
+    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth, container.holds), guarded)
     brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), guarded)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), guarded)
     health_servicer = health.aio.HealthServicer()

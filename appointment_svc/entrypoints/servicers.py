@@ -10,6 +10,7 @@ from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.errors import rpc
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
+from appointment_svc.service_layer.holds import HoldService
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import appointment_service_pb2_grpc as pb_grpc
 from booking.v1 import resources_pb2 as res
@@ -26,10 +27,11 @@ PRE_ENCODED_RESPONSES = frozenset({"ListAvailableSlots"})
 
 
 class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
-    def __init__(self, availability: AvailabilityService, bookings: BookingService, auth: Authenticator):
+    def __init__(self, availability: AvailabilityService, bookings: BookingService, auth: Authenticator, holds: HoldService):
         self._availability = availability
         self._bookings = bookings
         self._auth = auth
+        self._holds = holds
 
     @rpc
     async def ListAvailableSlots(self, request: pb.ListAvailableSlotsRequest, context) -> bytes:
@@ -43,6 +45,18 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         return pb.CreateAppointmentResponse(
             booking_id=str(booking.id), reference_code=booking.reference_code, status=res.BookingStatus.Value(booking.status.value)
         )
+
+    @rpc
+    async def CreateSlotHold(self, request: pb.CreateSlotHoldRequest, context) -> pb.CreateSlotHoldResponse:
+        principal = self._auth.principal(context)
+        hold = await self._holds.hold(convert.required_uuid(request.slot_id, "slotId"), principal)
+        return pb.CreateSlotHoldResponse(hold_id=str(hold.id), slot_id=str(hold.slot_id), expires_at=convert.timestamp(hold.expires_at))
+
+    @rpc
+    async def ReleaseSlotHold(self, request: pb.ReleaseSlotHoldRequest, context) -> pb.ReleaseSlotHoldResponse:
+        principal = self._auth.principal(context)
+        hold = await self._holds.release(convert.required_uuid(request.hold_id, "holdId"), principal)
+        return pb.ReleaseSlotHoldResponse(hold_id=str(hold.id), slot_id=str(hold.slot_id))
 
     @rpc
     async def CancelAppointment(self, request: pb.CancelAppointmentRequest, context) -> pb.CancelAppointmentResponse:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Callable
 
 from appointment_svc.domain.limits import BookingLimits
-from appointment_svc.domain.model import AvailabilityQuery, Slot, available_slots
+from appointment_svc.domain.model import AvailabilityQuery, Slot, available_slots, first_hold_end
 from appointment_svc.service_layer.ports import AvailabilityCache, EncodedGrid, SlotReader, epoch_micros
 from mesh_common.clock import utc_now
 
@@ -49,6 +49,8 @@ class AvailabilityService:
         if grid is None:
             candidates = await self._slots.open_on(query, now)
             grid = encode_grid(available_slots(candidates, query, now), self._encode_slot)
-            await self._cache.put(query, grid)
+            # A held slot must come back when its hold runs out, which no event announces.
+            hold_ends = first_hold_end(candidates, now)
+            await self._cache.put(query, grid, None if hold_ends is None else (hold_ends - now).total_seconds())
         # A cached grid can outlive a slot's start time: the slots that have started are cut off on every read.
         return grid.not_started_at(now)

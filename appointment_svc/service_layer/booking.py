@@ -15,6 +15,7 @@ from appointment_svc.domain.errors import (
     SlotNotFound,
     SlotUnavailable,
 )
+from appointment_svc.domain.holds import check_hold_for_booking
 from appointment_svc.domain.limits import EMAIL_WINDOW, BookingLimits
 from appointment_svc.domain.model import (
     Booking,
@@ -137,6 +138,7 @@ class BookingService:
         if facts.slot is None:
             raise SlotNotFound()
         self._check_rules(facts.slot, command, now)
+        check_hold_for_booking(facts.hold, command.user_id, command.hold_id, now)
         self._check_limits(facts, now)
 
     def _check_rules(self, slot: Slot, command: BookSlot, now: datetime) -> None:
@@ -223,6 +225,10 @@ class BookingService:
         if slot is None:
             raise SlotNotFound()
         self._check_rules(slot, command, now)
+        # Under the slot's row lock no hold comes or goes: the one taken here is the current one,
+        # and it is used up by this change (or put back by the rollback of a refused one). Someone
+        # else's live hold refuses a new booking and a move alike.
+        check_hold_for_booking(await uow.holds.take_for_booking(slot.id), command.user_id, command.hold_id, now)
         if not await uow.slots.mark_booked(slot.id):
             raise SlotUnavailable()
         return slot

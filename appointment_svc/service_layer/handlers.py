@@ -9,6 +9,8 @@ from appointment_svc.domain.events import (
     BookingRescheduled,
     ConsultantAreasChanged,
     SlotBlocked,
+    SlotHeld,
+    SlotHoldReleased,
     SlotsAdded,
     SlotUnblocked,
 )
@@ -30,7 +32,7 @@ async def forget_availability_of_both_days(cache: AvailabilityCache, event: Book
 
 
 async def forget_availability_of_slot_days(
-    cache: AvailabilityCache, event: SlotsAdded | SlotBlocked | SlotUnblocked | ConsultantAreasChanged
+    cache: AvailabilityCache, event: SlotsAdded | SlotBlocked | SlotUnblocked | ConsultantAreasChanged | SlotHeld | SlotHoldReleased
 ) -> None:
     starts: tuple[datetime, ...] = event.starts if isinstance(event, (SlotsAdded, ConsultantAreasChanged)) else (event.starts_at,)
     for day in sorted({london_date(start) for start in starts}):

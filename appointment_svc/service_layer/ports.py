@@ -95,7 +95,8 @@ class AvailabilityCache(Protocol):
 
     async def get(self, query: AvailabilityQuery) -> EncodedGrid | None: ...
 
-    async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None: ...
+    async def put(self, query: AvailabilityQuery, grid: EncodedGrid, ttl_seconds: float | None = None) -> None:
+        """`ttl_seconds`: keep the entry no longer than this (the cache's own TTL still bounds it)."""
 
     async def invalidate_day(self, day: date) -> None: ...
 

@@ -12,7 +12,16 @@ from uuid import UUID
 
 from appointment_svc.domain import staff
 from appointment_svc.domain.brochures import BrochureRequest
-from appointment_svc.domain.events import BookingEvent, ConsultantAreasChanged, SlotBlocked, SlotsAdded, SlotUnblocked
+from appointment_svc.domain.events import (
+    BookingEvent,
+    ConsultantAreasChanged,
+    SlotBlocked,
+    SlotHeld,
+    SlotHoldReleased,
+    SlotsAdded,
+    SlotUnblocked,
+)
+from appointment_svc.domain.holds import SlotHold
 from appointment_svc.domain.model import AvailabilityQuery, Booking, Consultant, Slot
 
 
@@ -129,6 +138,47 @@ class SlotRepository(abc.ABC):
 
     @abc.abstractmethod
     async def calendar(self, query: staff.SlotCalendarQuery) -> list[staff.CalendarSlot]: ...
+
+
+class HoldRepository(abc.ABC):
+    """Slot holds (issue 14): at most one row per slot and one per customer, live while `expires_at`
+    is ahead. Rows are added or removed only under their slot's row lock (SlotRepository.get with
+    lock=True), or by their holder; the changes record the events that refresh the availability cache."""
+
+    def __init__(self) -> None:
+        self.events: list[SlotHeld | SlotHoldReleased] = []
+
+    async def add(self, hold: SlotHold) -> None:
+        """SlotTaken when storage already holds a row for the slot (a caller skipped the row lock)."""
+        await self._add(hold)
+        self.events.append(SlotHeld(hold.slot_id, hold.starts_at))
+
+    async def remove(self, hold: SlotHold, now: datetime) -> None:
+        await self._remove(hold.id)
+        if hold.is_live(now):
+            self.events.append(SlotHoldReleased(hold.slot_id, hold.starts_at))
+
+    @abc.abstractmethod
+    async def _add(self, hold: SlotHold) -> None: ...
+
+    @abc.abstractmethod
+    async def _remove(self, hold_id: UUID) -> None: ...
+
+    @abc.abstractmethod
+    async def get(self, hold_id: UUID, *, lock: bool = False) -> SlotHold | None: ...
+
+    @abc.abstractmethod
+    async def for_slot(self, slot_id: UUID) -> SlotHold | None:
+        """The slot's hold row, live or run out."""
+
+    @abc.abstractmethod
+    async def of_customer(self, user_id: str) -> SlotHold | None:
+        """The customer's hold row, live or run out."""
+
+    @abc.abstractmethod
+    async def take_for_booking(self, slot_id: UUID) -> SlotHold | None:
+        """Delete the slot's hold row and return it: the booking that runs this under the slot's
+        row lock either commits (the hold is used up) or is refused and rolls it back."""
 
 
 class ConsultantRepository(abc.ABC):

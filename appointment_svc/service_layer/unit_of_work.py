@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from appointment_svc.domain.holds import SlotHold
 from appointment_svc.domain.model import Booking, Slot
 from appointment_svc.service_layer.lifecycle import write_event
 from appointment_svc.service_layer.messagebus import MessageBus
@@ -15,6 +16,7 @@ from appointment_svc.service_layer.repositories import (
     BookingRepository,
     BrochureRepository,
     ConsultantRepository,
+    HoldRepository,
     SlotRepository,
 )
 
@@ -29,6 +31,10 @@ class BookingFacts:
     upcoming_active: int  # the customer's upcoming PENDING/CONFIRMED bookings
     emails_sent: list[datetime]  # booking emails to the recipient since `since`
     emails_promised: int  # active bookings whose emails go to the recipient
+    # The slot's hold row as of this read. Read without the slot's row lock it is a hint; under the
+    # lock the booking reads it again (HoldRepository.take_for_booking) in a statement of its own,
+    # because a statement that waited for the row lock still sees other tables as they were.
+    hold: SlotHold | None = None
 
 
 class UnitOfWork(abc.ABC):
@@ -39,6 +45,7 @@ class UnitOfWork(abc.ABC):
     bookings: BookingRepository
     slots: SlotRepository
     consultants: ConsultantRepository
+    holds: HoldRepository
     brochures: BrochureRepository
     emails: EmailLedger
     outbox: Outbox
@@ -81,6 +88,7 @@ class UnitOfWork(abc.ABC):
             upcoming_active=await self.bookings.upcoming_active(user_id, now),
             emails_sent=await self.emails.sent_since(recipient, since),
             emails_promised=await self.bookings.active_to(recipient),
+            hold=await self.holds.for_slot(slot_id),
         )
 
     async def serialise_booking(self, user_id: str, recipient: str) -> None:
@@ -97,6 +105,8 @@ class UnitOfWork(abc.ABC):
             yield self.slots.events.pop(0)
         while self.consultants.events:
             yield self.consultants.events.pop(0)
+        while self.holds.events:
+            yield self.holds.events.pop(0)
 
     @abc.abstractmethod
     async def _begin(self) -> None: ...

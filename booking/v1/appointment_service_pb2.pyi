@@ -30,7 +30,7 @@ class ListAvailableSlotsResponse(_message.Message):
     def __init__(self, slots: _Optional[_Iterable[_Union[_resources_pb2.Slot, _Mapping]]] = ...) -> None: ...
 
 class CreateAppointmentRequest(_message.Message):
-    __slots__ = ("type", "for_kitchen", "for_bedroom", "first_name", "last_name", "email", "phone", "postcode", "address", "slot_id", "request_id")
+    __slots__ = ("type", "for_kitchen", "for_bedroom", "first_name", "last_name", "email", "phone", "postcode", "address", "slot_id", "request_id", "hold_id")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     FOR_KITCHEN_FIELD_NUMBER: _ClassVar[int]
     FOR_BEDROOM_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,7 @@ class CreateAppointmentRequest(_message.Message):
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     SLOT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
     type: _resources_pb2.AppointmentType
     for_kitchen: bool
     for_bedroom: bool
@@ -53,7 +54,8 @@ class CreateAppointmentRequest(_message.Message):
     address: str
     slot_id: str
     request_id: str
-    def __init__(self, type: _Optional[_Union[_resources_pb2.AppointmentType, str]] = ..., for_kitchen: _Optional[bool] = ..., for_bedroom: _Optional[bool] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., postcode: _Optional[str] = ..., address: _Optional[str] = ..., slot_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    hold_id: str
+    def __init__(self, type: _Optional[_Union[_resources_pb2.AppointmentType, str]] = ..., for_kitchen: _Optional[bool] = ..., for_bedroom: _Optional[bool] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., postcode: _Optional[str] = ..., address: _Optional[str] = ..., slot_id: _Optional[str] = ..., request_id: _Optional[str] = ..., hold_id: _Optional[str] = ...) -> None: ...
 
 class CreateAppointmentResponse(_message.Message):
     __slots__ = ("booking_id", "reference_code", "status")
@@ -110,6 +112,36 @@ class RescheduleAppointmentResponse(_message.Message):
     previous_slot: _resources_pb2.Slot
     reschedule_count: int
     def __init__(self, booking_id: _Optional[str] = ..., reference_code: _Optional[str] = ..., status: _Optional[_Union[_resources_pb2.BookingStatus, str]] = ..., slot: _Optional[_Union[_resources_pb2.Slot, _Mapping]] = ..., previous_slot: _Optional[_Union[_resources_pb2.Slot, _Mapping]] = ..., reschedule_count: _Optional[int] = ...) -> None: ...
+
+class CreateSlotHoldRequest(_message.Message):
+    __slots__ = ("slot_id",)
+    SLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    slot_id: str
+    def __init__(self, slot_id: _Optional[str] = ...) -> None: ...
+
+class CreateSlotHoldResponse(_message.Message):
+    __slots__ = ("hold_id", "slot_id", "expires_at")
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    slot_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, hold_id: _Optional[str] = ..., slot_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReleaseSlotHoldRequest(_message.Message):
+    __slots__ = ("hold_id",)
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    def __init__(self, hold_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseSlotHoldResponse(_message.Message):
+    __slots__ = ("hold_id", "slot_id")
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    slot_id: str
+    def __init__(self, hold_id: _Optional[str] = ..., slot_id: _Optional[str] = ...) -> None: ...
 
 class GetAppointmentRequest(_message.Message):
     __slots__ = ("booking_id",)

@@ -72,6 +72,16 @@ class AppointmentServiceStub:
                 request_serializer=booking_dot_v1_dot_appointment__service__pb2.GetAppointmentRequest.SerializeToString,
                 response_deserializer=booking_dot_v1_dot_appointment__service__pb2.GetAppointmentResponse.FromString,
                 _registered_method=True)
+        self.CreateSlotHold = channel.unary_unary(
+                '/booking.v1.AppointmentService/CreateSlotHold',
+                request_serializer=booking_dot_v1_dot_appointment__service__pb2.CreateSlotHoldRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_appointment__service__pb2.CreateSlotHoldResponse.FromString,
+                _registered_method=True)
+        self.ReleaseSlotHold = channel.unary_unary(
+                '/booking.v1.AppointmentService/ReleaseSlotHold',
+                request_serializer=booking_dot_v1_dot_appointment__service__pb2.ReleaseSlotHoldRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_appointment__service__pb2.ReleaseSlotHoldResponse.FromString,
+                _registered_method=True)
         self.ListMyAppointments = channel.unary_unary(
                 '/booking.v1.AppointmentService/ListMyAppointments',
                 request_serializer=booking_dot_v1_dot_appointment__service__pb2.ListMyAppointmentsRequest.SerializeToString,
@@ -99,7 +109,8 @@ class AppointmentServiceServicer:
         """ListAvailableSlots returns the bookable slots of one London day. They are
         the day's slots of one appointment type, ordered by start, then consultant
         name; slots already started, booked or blocked are left out, so a past day
-        has none. No token needed (one that is sent must be valid). Answers may be
+        has none, and so are slots a customer holds (CreateSlotHold) until the
+        hold ends. No token needed (one that is sent must be valid). Answers may be
         cached for up to 30 seconds, so a slot shown may just have been taken:
         booking it then gives SLOT_UNAVAILABLE, never a double booking. With a
         postcode, home measurements are those of consultants who visit it. Errors:
@@ -116,7 +127,8 @@ class AppointmentServiceServicer:
         confirmation and `booking.created` is published. REST answers 201. Errors:
         VALIDATION_ERROR (a field, a slot of another type, or a service the slot's
         consultant does not cover), SLOT_NOT_FOUND, SLOT_UNAVAILABLE (booked or
-        blocked, or another customer won the race for it), SLOT_IN_PAST,
+        blocked, held by another customer, the hold named by hold_id has ended,
+        or another customer won the race for it), SLOT_IN_PAST,
         OUTSIDE_SERVICE_AREA (a home measurement at a postcode the slot's
         consultant does not visit; REST 422),
         BOOKING_LIMIT_REACHED (the caller already holds 3 upcoming PENDING or
@@ -174,6 +186,31 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSlotHold(self, request, context):
+        """CreateSlotHold keeps a slot for the caller while they fill in the booking
+        form. Until the hold ends (SLOT_HOLD_SECONDS after it was taken, 300 by
+        default; the database's record of that time decides) the slot is left out
+        of everyone's ListAvailableSlots and only the caller can book it. A caller
+        has at most one hold: a new one lets go of their previous hold. Holding the
+        slot the caller already holds answers that hold unchanged (it is not
+        extended). Any signed-in caller may hold, as any may book; the hold is
+        theirs alone. REST answers 201. Errors: VALIDATION_ERROR, SLOT_NOT_FOUND,
+        SLOT_UNAVAILABLE (booked, blocked or held by someone else), SLOT_IN_PAST.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseSlotHold(self, request, context):
+        """ReleaseSlotHold lets go of the caller's hold, so the slot is bookable by
+        anyone again. Only the holder may call it. Errors: VALIDATION_ERROR,
+        HOLD_NOT_FOUND (no such hold, or it was used by a booking, released or
+        replaced), FORBIDDEN (someone else's hold).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListMyAppointments(self, request, context):
         """ListMyAppointments returns a page of the caller's own bookings. Every
         status, newest first. Errors: VALIDATION_ERROR (page or limit out of
@@ -210,6 +247,16 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.GetAppointment,
                     request_deserializer=booking_dot_v1_dot_appointment__service__pb2.GetAppointmentRequest.FromString,
                     response_serializer=booking_dot_v1_dot_appointment__service__pb2.GetAppointmentResponse.SerializeToString,
+            ),
+            'CreateSlotHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSlotHold,
+                    request_deserializer=booking_dot_v1_dot_appointment__service__pb2.CreateSlotHoldRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_appointment__service__pb2.CreateSlotHoldResponse.SerializeToString,
+            ),
+            'ReleaseSlotHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseSlotHold,
+                    request_deserializer=booking_dot_v1_dot_appointment__service__pb2.ReleaseSlotHoldRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_appointment__service__pb2.ReleaseSlotHoldResponse.SerializeToString,
             ),
             'ListMyAppointments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMyAppointments,
@@ -365,6 +412,60 @@ class AppointmentService:
             '/booking.v1.AppointmentService/GetAppointment',
             booking_dot_v1_dot_appointment__service__pb2.GetAppointmentRequest.SerializeToString,
             booking_dot_v1_dot_appointment__service__pb2.GetAppointmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSlotHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AppointmentService/CreateSlotHold',
+            booking_dot_v1_dot_appointment__service__pb2.CreateSlotHoldRequest.SerializeToString,
+            booking_dot_v1_dot_appointment__service__pb2.CreateSlotHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseSlotHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AppointmentService/ReleaseSlotHold',
+            booking_dot_v1_dot_appointment__service__pb2.ReleaseSlotHoldRequest.SerializeToString,
+            booking_dot_v1_dot_appointment__service__pb2.ReleaseSlotHoldResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -79,6 +79,23 @@ def active_bookings(database_url: str, slot_id: uuid.UUID) -> int:
         ).fetchone()[0]
 
 
+def live_holds(database_url: str, slot_id: uuid.UUID) -> int:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM slot_holds WHERE slot_id = %s AND expires_at > now()", (slot_id,)
+        ).fetchone()[0]
+
+
+def each_slot_has_at_most_one_booking_or_hold(database_url: str) -> bool:
+    """The invariant of issue 14: no slot has more than one active booking or live hold in all."""
+    with psycopg.connect(database_url) as connection:
+        return connection.execute("""
+            SELECT count(*) FROM time_slots s
+            WHERE (SELECT count(*) FROM bookings b WHERE b.slot_id = s.id AND b.status IN ('PENDING','CONFIRMED'))
+                + (SELECT count(*) FROM slot_holds h WHERE h.slot_id = s.id AND h.expires_at > now()) > 1
+        """).fetchone()[0] == 0
+
+
 def outbox_subjects(database_url: str) -> list[str]:
     with psycopg.connect(database_url) as connection:
         return [r[0] for r in connection.execute("SELECT subject FROM outbox ORDER BY created_at")]

@@ -16,6 +16,7 @@ from appointment_svc.domain import staff
 from appointment_svc.domain.brochures import BrochureRequest
 from appointment_svc.domain.errors import ConsultantNotFound, SlotOverlap
 from appointment_svc.domain.events import BookingEvent
+from appointment_svc.domain.holds import SlotHold
 from appointment_svc.domain.model import (
     ACTIVE_STATUSES,
     AppointmentType,
@@ -34,6 +35,7 @@ from appointment_svc.service_layer.repositories import (
     BookingRepository,
     BrochureRepository,
     ConsultantRepository,
+    HoldRepository,
     SlotRepository,
 )
 from appointment_svc.service_layer.unit_of_work import UnitOfWork
@@ -51,6 +53,7 @@ class Tables:
     brochures: dict[UUID, BrochureRequest] = field(default_factory=dict)
     brochure_times: list[tuple[str, datetime]] = field(default_factory=list)
     reference_numbers: dict[date, int] = field(default_factory=dict)
+    holds: dict[UUID, SlotHold] = field(default_factory=dict)
 
 
 class FakeDatabase:
@@ -187,8 +190,9 @@ class FakeSlotRepository(SlotRepository):
 
     async def open_on(self, query: AvailabilityQuery, now: datetime) -> list[Slot]:
         start, end = london_day_bounds(query.day)
+        held = {h.slot_id: h.expires_at for h in self._t.holds.values() if h.is_live(now)}
         return [
-            s
+            dataclasses.replace(s, held_until=held.get(s.id))
             for s in self._t.slots.values()
             if s.type is query.type and max(start, now) <= s.starts_at < end and not (s.is_booked or s.is_blocked)
         ]
@@ -226,6 +230,38 @@ class FakeSlotRepository(SlotRepository):
 
     async def _set_blocked(self, slot_id: UUID, blocked: bool) -> None:
         self._t.slots[slot_id] = dataclasses.replace(self._t.slots[slot_id], is_blocked=blocked)
+
+
+class FakeHoldRepository(HoldRepository):
+    """The slot_holds table: its two unique constraints, one row per slot and one per customer."""
+
+    def __init__(self, db: FakeDatabase, tables: Tables):
+        super().__init__()
+        self._db, self._t = db, tables
+
+    async def _add(self, hold: SlotHold) -> None:
+        if any(h.slot_id == hold.slot_id for h in self._t.holds.values()):
+            raise SlotTaken()
+        assert not any(h.user_id == hold.user_id for h in self._t.holds.values()), "slot_holds_user_id_key"
+        self._t.holds[hold.id] = hold
+
+    async def _remove(self, hold_id: UUID) -> None:
+        self._t.holds.pop(hold_id, None)
+
+    async def get(self, hold_id: UUID, *, lock: bool = False) -> SlotHold | None:
+        return self._t.holds.get(hold_id)
+
+    async def for_slot(self, slot_id: UUID) -> SlotHold | None:
+        return next((h for h in self._t.holds.values() if h.slot_id == slot_id), None)
+
+    async def of_customer(self, user_id: str) -> SlotHold | None:
+        return next((h for h in self._t.holds.values() if h.user_id == user_id), None)
+
+    async def take_for_booking(self, slot_id: UUID) -> SlotHold | None:
+        hold = await self.for_slot(slot_id)
+        if hold is not None:
+            del self._t.holds[hold.id]
+        return hold
 
 
 class FakeConsultantRepository(ConsultantRepository):
@@ -319,6 +355,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.bookings = FakeBookingRepository(self._db, self._work)
         self.slots = FakeSlotRepository(self._db, self._work)
         self.consultants = FakeConsultantRepository(self._work)
+        self.holds = FakeHoldRepository(self._db, self._work)
         self.brochures = FakeBrochureRepository(self._db, self._work, self._clock)
         self.emails = FakeEmailLedger(self._db, self._work)
         self.outbox = FakeOutbox(self._work)
@@ -347,13 +384,15 @@ class FakeCache:
 
     def __init__(self) -> None:
         self.entries: dict[AvailabilityQuery, EncodedGrid] = {}
+        self.ttls: dict[AvailabilityQuery, float | None] = {}
         self.invalidated: list[date] = []
 
     async def get(self, query: AvailabilityQuery) -> EncodedGrid | None:
         return self.entries.get(query)
 
-    async def put(self, query: AvailabilityQuery, grid: EncodedGrid) -> None:
+    async def put(self, query: AvailabilityQuery, grid: EncodedGrid, ttl_seconds: float | None = None) -> None:
         self.entries[query] = grid
+        self.ttls[query] = ttl_seconds
 
     async def invalidate_day(self, day: date) -> None:
         self.invalidated.append(day)
@@ -412,5 +451,5 @@ def a_slot(db: FakeDatabase, starts_at: datetime = NOW + timedelta(days=2), **ov
     return db.add_slot(Slot(uuid.uuid4(), **values))
 
 
-def a_booking_form(slot: Slot, user: str = "u1", request_id: str | None = None, **contact) -> BookSlot:
-    return BookSlot(user, slot.type, True, False, dataclasses.replace(JANE, **contact), slot.id, request_id)
+def a_booking_form(slot: Slot, user: str = "u1", request_id: str | None = None, hold_id: UUID | None = None, **contact) -> BookSlot:
+    return BookSlot(user, slot.type, True, False, dataclasses.replace(JANE, **contact), slot.id, request_id, hold_id)

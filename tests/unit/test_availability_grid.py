@@ -78,7 +78,7 @@ class DictRedis:
     async def get(self, key: str) -> bytes | None:
         return self.values.get(key)
 
-    async def set(self, key: str, value: bytes, ex: int) -> None:
+    async def set(self, key: str, value: bytes, **lifetime) -> None:
         self.values[key] = value
 
     def register_script(self, script: str):

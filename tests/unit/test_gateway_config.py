@@ -33,7 +33,7 @@ def test_every_rest_route_is_under_the_authenticated_prefix():
     from gateway.config import API_PREFIX, CREATE_ROUTES, PUBLIC_ROUTES, check_routes, http_rules
 
     rules = http_rules(DEFAULT_DESCRIPTOR)
-    assert len(rules) == 21  # 19 + SetConsultantAreas + RescheduleAppointment (issue 14)
+    assert len(rules) == 23  # 19 + SetConsultantAreas + RescheduleAppointment + CreateSlotHold + ReleaseSlotHold (issue 14)
     assert all(path.startswith(API_PREFIX) for _, path in rules)
     assert set(PUBLIC_ROUTES) <= set(rules) and set(CREATE_ROUTES) <= set(rules)
     assert all(path.startswith("/v1/admin/") for _, path in http_rules(DEFAULT_DESCRIPTOR, ["booking.v1.AdminService"]))
@@ -72,7 +72,7 @@ def test_every_path_variable_of_the_descriptor_is_guarded():
 
     bindings = path_bindings(DEFAULT_DESCRIPTOR)
     templated = [(method, path) for method, path in http_rules(DEFAULT_DESCRIPTOR) if "{" in path]
-    assert len(bindings) == len(templated) == 11  # 9 + SetConsultantAreas + RescheduleAppointment (issue 14)
+    assert len(bindings) == len(templated) == 12  # 9 + SetConsultantAreas + RescheduleAppointment + ReleaseSlotHold (issue 14)
     assert ("PATCH", "^%/v1%/appointments%/[^/]+%/cancel$", ["booking_id"]) in bindings
     assert ("POST", "^%/v1%/appointments%/[^/]+%:reschedule$", ["booking_id"]) in bindings
     assert ("POST", "^%/v1%/admin%/slots%/[^/]+%/block$", ["slot_id"]) in bindings

@@ -105,6 +105,8 @@ def test_only_changes_of_what_is_bookable_are_wired_to_the_cache():
         events.SlotBlocked,
         events.SlotUnblocked,
         events.ConsultantAreasChanged,  # who a home-visit grid offers
+        events.SlotHeld,
+        events.SlotHoldReleased,
     }
 
 

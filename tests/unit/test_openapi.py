@@ -105,6 +105,7 @@ def test_admin_routes_and_customer_routes_naming_a_booking_can_answer_forbidden(
         ("PATCH", "/v1/appointments/{bookingId}/cancel"),
         ("POST", "/v1/appointments/{bookingId}:reschedule"),
         ("GET", "/v1/appointments/{bookingId}"),
+        ("DELETE", "/v1/appointments/holds/{holdId}"),
     }
 
 

@@ -119,12 +119,17 @@ def pick_and_book(page: Page, slot: OwnSlot) -> None:
     page.get_by_role("button", name="Book this appointment").click()
 
 
-def signed_in_at_the_slot(page: Page, sub: str, slot: OwnSlot, details: Details | None = None) -> None:
-    """Signs in as `sub` and walks a showroom visit up to `slot`, chosen but not yet booked."""
+def signed_in_at_the_day(page: Page, sub: str, slot: OwnSlot, details: Details | None = None) -> None:
+    """Signs in as `sub` and walks a showroom visit up to the grid of `slot`'s day."""
     sign_in(page, sub, then="#/book")
     choose_type_and_service(page, "SHOWROOM_VISIT")
     fill_details(page, details or Details())
     show_day(page, slot.day)
+
+
+def signed_in_at_the_slot(page: Page, sub: str, slot: OwnSlot, details: Details | None = None) -> None:
+    """Signs in as `sub` and walks a showroom visit up to `slot`, chosen (and so held) but not yet booked."""
+    signed_in_at_the_day(page, sub, slot, details)
     slot_button(page, slot).click()
 
 

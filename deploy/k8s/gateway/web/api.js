@@ -9,6 +9,7 @@ const SENTENCES = {
   OUTSIDE_SERVICE_AREA: "This designer does not visit your postcode. Please choose another time.",
   SLOT_NOT_FOUND: "This slot no longer exists. Please choose another.",
   BOOKING_NOT_FOUND: "We could not find this booking.",
+  HOLD_NOT_FOUND: "We are no longer holding this time for you.",
   BOOKING_ALREADY_CANCELLED: "This booking is already cancelled.",
   INVALID_STATUS_TRANSITION: "This booking can no longer be changed that way.",
   BOOKING_LIMIT_REACHED: "You already have the most upcoming bookings we allow. Cancel one, or call the showroom.",

@@ -37,6 +37,9 @@ const DETAIL_FIELDS = new Set(DETAILS.map((d) => d.name));
 // OUTSIDE_SERVICE_AREA too: the grid only offers designers who visit the postcode, but a cached
 // grid may be up to 30 seconds behind a change of their areas.
 const SLOT_GONE = new Set(["SLOT_UNAVAILABLE", "SLOT_NOT_FOUND", "SLOT_IN_PAST", "OUTSIDE_SERVICE_AREA"]);
+// A picked time is held for this customer (POST /v1/appointments/holds) until its hold ends; a
+// screen reader hears when the hold starts and when this much of it is left, not every second.
+const HOLD_WARNING_SECONDS = 60;
 
 let state = freshState(null);
 
@@ -54,7 +57,28 @@ function freshState(sub) {
     requestId: null,
     serverErrors: null,
     booking: null,
+    hold: null, // {holdId, slotId, expiresAt} of the picked slot
+    holding: null, // the hold request in flight, if any
   };
+}
+
+const holdSecondsLeft = () => (state.hold ? Math.ceil((Date.parse(state.hold.expiresAt) - Date.now()) / 1000) : 0);
+const holdOfPick = () => (state.hold && state.slot && state.hold.slotId === state.slot.slotId && holdSecondsLeft() > 0 ? state.hold : null);
+
+// The customer no longer wants the picked time: let it go for everyone else (it ends by itself
+// if this call is lost).
+function dropSlot() {
+  const hold = state.hold;
+  state.slot = null;
+  state.hold = null;
+  state.holding = null;
+  if (hold) api("DELETE", `/v1/appointments/holds/${encodeURIComponent(hold.holdId)}`).catch(() => {});
+}
+
+function minutesAndSeconds(seconds) {
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return `${m}:${String(s).padStart(2, "0")}`;
 }
 
 const typeOf = (value) => TYPES.find((t) => t.value === value);
@@ -158,7 +182,7 @@ function typeStep(ctx) {
             text: t.text,
             onchange: () => {
               state.type = t.value;
-              state.slot = null;
+              dropSlot();
             },
           }),
         ),
@@ -196,7 +220,7 @@ function serviceStep(ctx) {
             text: s.text,
             onchange: (event) => {
               state[s.name] = event.target.checked;
-              state.slot = null;
+              dropSlot();
             },
           }),
         ),
@@ -274,6 +298,11 @@ function timeStep(ctx) {
   const gridError = h("div", { class: "journey-error" });
   const grid = h("ul", { class: "slot-grid", "aria-labelledby": "journey-grid-heading" });
   const chosen = h("p", { class: "journey-chosen", role: "status" });
+  // The countdown is plain text (not a live region); holdNews announces its start and its last minute.
+  const holdNote = h("p", { class: "journey-hold", id: "journey-hold" });
+  const holdNews = h("p", { class: "visually-hidden", role: "status" });
+  let ticker = null;
+  let warned = false;
   const bookError = h("div", { class: "journey-error" });
   const bookButton = h("button", { type: "submit", class: "button" }, "Book this appointment");
   let slots = [];
@@ -334,7 +363,12 @@ function timeStep(ctx) {
     const [first, ...others] = lists.map((list) => list.slots || []);
     const inAll = others.map((list) => new Set(list.map((s) => s.slotId)));
     slots = first.filter((s) => !state.gone.has(s.slotId) && inAll.every((ids) => ids.has(s.slotId)));
-    if (state.slot && !slots.some((s) => s.slotId === state.slot.slotId)) state.slot = null;
+    // The grid leaves out held times, this customer's own too: theirs stays on offer to them.
+    const held = holdOfPick() || state.holding ? state.slot : null;
+    if (held && londonDate(held.startsAt) === day && !slots.some((s) => s.slotId === held.slotId)) {
+      slots = [...slots, held].sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
+    }
+    if (state.slot && !slots.some((s) => s.slotId === state.slot.slotId)) dropSlot();
     render();
   }
 
@@ -367,21 +401,111 @@ function timeStep(ctx) {
   }
 
   function pick(slot) {
+    const again = state.slot && state.slot.slotId === slot.slotId;
     state.slot = slot;
     bookError.replaceChildren();
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.slotId : null;
     render();
     // Re-rendering replaced the buttons; keep the keyboard where it was.
     if (focused) grid.querySelector(`[data-slot-id="${CSS.escape(focused)}"]`)?.focus();
+    if (!(again && (holdOfPick() || state.holding))) takeHold(slot);
+  }
+
+  // Holds the picked time; a new hold lets the customer's previous one go (on the server).
+  function takeHold(slot) {
+    stopTicker();
+    state.hold = null;
+    holdNote.textContent = "Holding this time for you…";
+    const attempt = api("POST", "/v1/appointments/holds", { body: { slotId: slot.slotId } }).then(
+      (hold) => ({ hold }),
+      (error) => ({ error }),
+    );
+    state.holding = attempt;
+    attempt.then(({ hold, error }) => {
+      if (state.holding !== attempt) return; // another pick came after this one
+      state.holding = null;
+      if (!state.slot || state.slot.slotId !== slot.slotId) return;
+      if (hold) {
+        state.hold = hold;
+        if (!ctx.isCurrent()) return;
+        const minutes = Math.max(1, Math.round(holdSecondsLeft() / 60));
+        holdNews.textContent = `We are holding this time for you for ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+        showHold();
+      } else if (ctx.isCurrent()) {
+        holdNote.textContent = "";
+        if (SLOT_GONE.has(error.code)) failed(error);
+        // Anything else (a busy service, the network): the time can still be booked, unheld.
+      }
+    });
+  }
+
+  function stopTicker() {
+    if (ticker !== null) clearInterval(ticker);
+    ticker = null;
+  }
+
+  function showHold() {
+    stopTicker();
+    warned = holdSecondsLeft() <= HOLD_WARNING_SECONDS;
+    if (!holdOfPick()) {
+      holdNote.textContent = "";
+      return;
+    }
+    tick();
+    ticker = setInterval(tick, 1000);
+  }
+
+  function tick() {
+    if (!ctx.isCurrent()) return stopTicker();
+    if (!state.hold) {
+      holdNote.textContent = "";
+      return stopTicker();
+    }
+    const left = holdSecondsLeft();
+    if (left <= 0) return holdEnded();
+    holdNote.textContent = `We are holding this time for you. Time left: ${minutesAndSeconds(left)}.`;
+    if (!warned && left <= HOLD_WARNING_SECONDS) {
+      warned = true;
+      holdNews.textContent = "One minute left to book this time before we offer it to others.";
+    }
+  }
+
+  // The hold ran out before the booking was sent: say so and go back to choosing a time. The
+  // hold is let go of too, in case this browser's clock runs ahead of the server's.
+  function holdEnded() {
+    stopTicker();
+    holdNote.textContent = "";
+    holdNews.textContent = "";
+    const hold = state.hold;
+    state.hold = null;
+    state.slot = null;
+    bookError.replaceChildren(messageBox("We could not hold this time for you any longer. Please choose a time again."));
+    render();
+    const released = hold ? api("DELETE", `/v1/appointments/holds/${encodeURIComponent(hold.holdId)}`).catch(() => {}) : Promise.resolve();
+    released.then(() => {
+      if (ctx.isCurrent()) load();
+    });
+    gridHeading.setAttribute("tabindex", "-1");
+    gridHeading.focus();
   }
 
   async function book() {
     if (inFlight) return;
+    if (state.holding && state.slot) {
+      // The time was picked a moment ago: book under its hold once the hold is there.
+      inFlight = true;
+      bookButton.disabled = true;
+      await state.holding;
+      inFlight = false;
+      bookButton.disabled = false;
+      if (!ctx.isCurrent()) return;
+    }
     if (!state.slot) {
-      bookError.replaceChildren(messageBox("Choose a time first."));
+      if (!bookError.childElementCount) bookError.replaceChildren(messageBox("Choose a time first."));
       return;
     }
-    const body = { type: state.type, forKitchen: state.forKitchen, forBedroom: state.forBedroom, ...state.details, slotId: state.slot.slotId };
+    const hold = holdOfPick();
+    const body = { type: state.type, forKitchen: state.forKitchen, forBedroom: state.forBedroom, ...state.details, slotId: state.slot.slotId, ...(hold ? { holdId: hold.holdId } : {}) };
     // One requestId per attempt: a repeated click or a retry after a lost answer sends the same
     // one (the server then books once); any change of slot or details is a new attempt.
     const key = JSON.stringify(body);
@@ -396,6 +520,8 @@ function timeStep(ctx) {
     try {
       const result = await api("POST", "/v1/appointments", { body: { ...body, requestId: state.requestId } });
       state.booking = { ...result, type: state.type, forKitchen: state.forKitchen, forBedroom: state.forBedroom, details: { ...state.details }, slot: state.slot };
+      state.hold = null; // the booking used it up
+      stopTicker();
       if (ctx.isCurrent()) ctx.navigate("#/book/done");
     } catch (error) {
       if (ctx.isCurrent()) failed(error);
@@ -419,6 +545,9 @@ function timeStep(ctx) {
     if (SLOT_GONE.has(error.code) && state.slot) {
       state.gone.add(state.slot.slotId);
       state.slot = null;
+      state.hold = null;
+      stopTicker();
+      holdNote.textContent = "";
       load();
       gridHeading.setAttribute("tabindex", "-1");
       gridHeading.focus();
@@ -440,6 +569,8 @@ function timeStep(ctx) {
     ),
     h("section", { class: "journey-grid", "aria-labelledby": "journey-grid-heading" }, gridHeading, gridStatus, gridError, grid),
     chosen,
+    holdNote,
+    holdNews,
     bookError,
     h("div", { class: "actions" }, h("button", { type: "button", class: "button button-secondary", onclick: () => ctx.navigate("#/book/details") }, "Back"), bookButton),
   );
@@ -449,6 +580,8 @@ function timeStep(ctx) {
   });
   showScreen(stepIndicator(3), h("h1", {}, "Choose a day and time"), h("p", {}, `${typeOf(state.type).title} for your ${servicesWords(state)}. Times are ${ZONE_LABEL}.`), form);
   load();
+  showHold();
+  return stopTicker;
 }
 
 function consultantName(slot) {
