@@ -80,6 +80,35 @@ def test_a_hold_racing_someone_elses_booking_has_exactly_one_winner(mesh, consul
     assert each_slot_has_at_most_one_booking_or_hold(mesh.database_url)
 
 
+def ending_in(mesh, hold_id: str, milliseconds: int) -> None:
+    """The injected fault: the hold's stored end moves to `milliseconds` from now (the database's
+    clock, which decides), as if the customer had been filling in the form for five minutes."""
+    import psycopg
+
+    with psycopg.connect(mesh.database_url, autocommit=True) as connection:
+        connection.execute(
+            "UPDATE slot_holds SET expires_at = clock_timestamp() + make_interval(secs => %s) WHERE id = %s",
+            (milliseconds / 1000, hold_id),
+        )
+
+
+@pytest.mark.parametrize("milliseconds", [0, 15, 40, 80, 150])
+def test_a_hold_ending_while_its_holder_books_gives_one_booking_or_a_clear_409_never_two(mesh, http, consultant, milliseconds):
+    slot = add_slot(mesh.database_url, consultant, london(free_days(), 9 + milliseconds % 9))
+    alice, bob = a_customer(), a_customer()
+    held = hold(http, mesh, slot, alice).json()
+    ending_in(mesh, held["holdId"], milliseconds)
+    statuses = at_the_same_moment(mesh, [
+        ("POST", "/v1/appointments", booking_form(slot, holdId=held["holdId"]), alice),
+        ("POST", "/v1/appointments", booking_form(slot), bob),
+    ])  # fmt: skip
+    # Inside the window the holder wins; past it the hold is over (409 for a booking naming it) and
+    # the slot is anyone's; bob may also come first while it still holds. Never two bookings.
+    assert set(statuses) <= {201, 409} and statuses.count(201) <= 1, statuses
+    assert active_bookings(mesh.database_url, slot) == statuses.count(201)
+    assert each_slot_has_at_most_one_booking_or_hold(mesh.database_url)
+
+
 def test_the_holder_books_with_the_hold_and_someone_else_gets_409(mesh, http, slot):
     alice = a_customer()
     held = hold(http, mesh, slot, alice).json()
