@@ -93,6 +93,11 @@ def traced(handler, method: str):
     child of the caller's `traceparent` metadata (Envoy's span, or a gRPC client's)."""
     import grpc
 
+    if not enabled():
+        # Nothing would be recorded: the span (metadata parse, context switch) is not worth its
+        # cost on every call (bench/RESULTS.md, issue 13). configure_tracing runs before the server
+        # registers its handlers.
+        return handler
     inner = handler.unary_unary
     tracer_ = tracer("booking.grpc")
     name = method.lstrip("/")
