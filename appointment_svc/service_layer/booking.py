@@ -38,11 +38,12 @@ from mesh_common.principal import Principal
 
 log = get_logger(__name__)
 
-# Pauses between the attempts at a slot lock someone else holds. Short first: the holder's booking
-# usually commits within tens of milliseconds, and the next look (a cache read of the holder's
-# "just booked" mark, not a database query) then answers 409. The patience in all (0.4 s) is what
-# may pass before a lock is suspected to have outlived its holder.
-LOCK_RETRY_DELAYS = (0.05, 0.35)
+# Pauses between the three attempts at a slot lock someone else holds. The patience in all (0.4 s)
+# is what may pass before a lock is suspected to have outlived its holder. While it waits, a racer
+# looks for the holder's "just booked" mark every MARK_POLL_SECONDS (a cache read, not a database
+# query), so a race that is decided is answered within that much of the winner's commit.
+LOCK_RETRY_DELAYS = (0.1, 0.3)
+MARK_POLL_SECONDS = 0.05
 
 
 class _AnsweredBefore(Exception):
@@ -168,9 +169,19 @@ class BookingService:
             if await self._lock.just_booked(slot_id):
                 raise SlotUnavailable()
             if attempt < len(LOCK_RETRY_DELAYS):
-                await asyncio.sleep(LOCK_RETRY_DELAYS[attempt])
+                await self._wait_for_the_holder(slot_id, LOCK_RETRY_DELAYS[attempt])
         await self._overrule_stale_lock(slot_id)
         return None
+
+    async def _wait_for_the_holder(self, slot_id: UUID, pause: float) -> None:
+        """Sleep `pause`, answering 409 as soon as the holder marks the slot booked."""
+        waited = 0.0
+        while waited < pause:
+            step = min(MARK_POLL_SECONDS, pause - waited)
+            await asyncio.sleep(step)
+            waited += step
+            if waited < pause and await self._lock.just_booked(slot_id):
+                raise SlotUnavailable()
 
     async def _precheck_holding(self, slot_id: UUID, token: str, precheck: Callable[[], Awaitable[None]]) -> None:
         try:
