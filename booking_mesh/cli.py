@@ -21,6 +21,10 @@ BACKING_URL_ENV = {
 }
 
 
+# A sample address for the dev mesh's showroom-visit emails (SHOWROOM_ADDRESS overrides it).
+DEV_SHOWROOM = "Fitted Kitchens & Bedrooms showroom, 12 Sample Street, London EC1A 1BB"
+
+
 def mesh_home() -> Path:
     return Path(os.environ.get("BOOKING_MESH_HOME", ".booking-mesh")).absolute()
 
@@ -135,7 +139,13 @@ def _up() -> int:
         _provision_brochure(env)
         appointments = _start_appointment_services(home, env, mesh)
         say("appointment_svc", f"gRPC on {', '.join(a.url for a in appointments)} (health, reflection)")
-        notification = NotificationService(home / "run", env, log_dir=home / "logs")
+        # The emails name a showroom and link to the booking page: the dev mesh's own, unless set.
+        notification_env = {
+            "SHOWROOM_ADDRESS": os.environ.get("SHOWROOM_ADDRESS", DEV_SHOWROOM),
+            "BOOKING_URL": os.environ.get("BOOKING_URL", f"http://127.0.0.1:{gateway_port}/"),
+            **env,
+        }
+        notification = NotificationService(home / "run", notification_env, log_dir=home / "logs")
         notification.start()
         mesh.started.append(notification)
         say("notification_svc", "consuming booking and brochure events")

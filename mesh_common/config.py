@@ -87,6 +87,10 @@ class NotificationSettings(ServiceSettings):
     notification_retry_max_seconds: float = 60.0
     notification_shutdown_grace_seconds: float = 10.0
     brand_name: str = "Fitted Kitchens & Bedrooms"
+    # Where showroom visits happen (emails and the calendar invitation's LOCATION), and where the
+    # brochure email sends people to book; empty: "Our showroom", and no link.
+    showroom_address: str = ""
+    booking_url: str = ""
     # The appointment service's notice window (same variable), so the emails state the rule it applies.
     change_notice_hours: int = Field(default=24, ge=0, le=24 * 365)
 

@@ -32,6 +32,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 CONFIRMATION = "booking-confirmation"
 TEAM_ALERT = "team-alert"
+TEAM_CANCELLATION_ALERT = "team-cancellation-alert"
 CANCELLATION = "booking-cancellation"
 CONFIRMED = "booking-confirmed"
 RESCHEDULED = "booking-rescheduled"
@@ -189,12 +190,14 @@ def _brochure_context(event: Message, delivery: Delivery) -> dict:
 EVENT_EMAILS = {
     BOOKING_CREATED: EventEmails(_check_booking, (
         Email(CONFIRMATION, _customer, _booking_context,
-              lambda c: f"Booking confirmation {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
+              lambda c: f"Booking request received {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
         Email(TEAM_ALERT, _teams, _booking_context, lambda c: f"New {c['team']} booking {c['ref']}: {c['kind']} on {c['when']}"),
     )),
     BOOKING_CANCELLED: EventEmails(_check_booking, (
         Email(CANCELLATION, _customer, _booking_context,
               lambda c: f"Cancelled {c['ref']}: your {c['kind']} on {c['when']}", calendar="CANCEL"),
+        Email(TEAM_CANCELLATION_ALERT, _teams, _booking_context,
+              lambda c: f"Cancelled {c['team']} booking {c['ref']}: {c['kind']} on {c['when']}"),
     )),
     BOOKING_CONFIRMED: EventEmails(_check_booking, (
         Email(CONFIRMED, _customer, _booking_context,
@@ -225,8 +228,12 @@ class EmailComposer:
         team_address: Callable[[str], str],
         clock: Callable[[], datetime] = utc_now,
         change_notice_hours: int = 24,
+        showroom_address: str = "",
+        booking_url: str = "",
     ):
         self._mail_from = mail_from
+        self._showroom = showroom_address
+        self._booking_url = booking_url
         self._notice_hours = change_notice_hours
         self._organizer_name, self._organizer_email = parseaddr(mail_from)
         self._brand = brand_name
@@ -252,7 +259,12 @@ class EmailComposer:
             raise ValueError(f"unknown email kind {delivery.kind}")
         if email.brochure and brochure_pdf is None:
             raise ValueError("the brochure email needs the brochure PDF")
-        context = {**email.context(event, delivery), "brand": self._brand, "notice_hours": self._notice_hours}
+        context = {
+            **email.context(event, delivery), "brand": self._brand, "notice_hours": self._notice_hours,
+            "booking_url": self._booking_url,
+        }  # fmt: skip
+        if "a" in context:  # a booking's email: where it happens, the configured showroom included
+            context["location"] = location_words(context["a"], self._showroom)
         message = self._message(event, delivery, email.subject(context), context)
         if email.calendar:
             self._attach_invitation(message, event, email.calendar, context)

@@ -21,20 +21,20 @@ class TypeWords:
     """How an appointment type reads in an email: its name in a sentence and where it takes place."""
 
     words: str
-    location: Callable[[res.Appointment], str]
+    location: Callable[[res.Appointment, str], str]  # (appointment, the showroom's address)
 
 
 _VIDEO_CALL = "Video call (we will email you the link before the appointment)"
 
 # One row per appointment type of the protos (a unit test holds every type to a row).
 TYPE_WORDS = {
-    res.HOME_MEASUREMENT: TypeWords("home measurement visit", lambda a: f"{a.address}, {a.postcode}"),
-    res.SHOWROOM_VISIT: TypeWords("showroom visit", lambda a: "Our showroom"),
-    res.VIDEO_CONSULTATION: TypeWords("video consultation", lambda a: _VIDEO_CALL),
+    res.HOME_MEASUREMENT: TypeWords("home measurement visit", lambda a, showroom: f"{a.address}, {a.postcode}"),
+    res.SHOWROOM_VISIT: TypeWords("showroom visit", lambda a, showroom: showroom or "Our showroom"),
+    res.VIDEO_CONSULTATION: TypeWords("video consultation", lambda a, showroom: _VIDEO_CALL),
 }
 # A type this service does not know (an event from a newer producer): generic words and no
 # address to send anyone to.
-_UNKNOWN_TYPE = TypeWords("appointment", lambda a: _VIDEO_CALL)
+_UNKNOWN_TYPE = TypeWords("appointment", lambda a, showroom: _VIDEO_CALL)
 
 
 # Whatever a reader might take as the end of a line: CRLF, a lone CR or LF, NEL, LS and PS.
@@ -70,8 +70,9 @@ def type_words(kind: int) -> str:
     return TYPE_WORDS.get(kind, _UNKNOWN_TYPE).words
 
 
-def location_words(appointment: res.Appointment) -> str:
-    return TYPE_WORDS.get(appointment.type, _UNKNOWN_TYPE).location(appointment)
+def location_words(appointment: res.Appointment, showroom: str = "") -> str:
+    """Where the appointment happens; `showroom`: the showroom's address (SHOWROOM_ADDRESS)."""
+    return TYPE_WORDS.get(appointment.type, _UNKNOWN_TYPE).location(appointment, showroom)
 
 
 def services(appointment: res.Appointment) -> list[str]:

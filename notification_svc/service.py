@@ -46,7 +46,7 @@ class NotificationService:
             s.notification_durable,
             EmailComposer(
                 mail_from=s.mail_from, brand_name=s.brand_name, team_address=s.team_address,
-                change_notice_hours=s.change_notice_hours,
+                change_notice_hours=s.change_notice_hours, showroom_address=s.showroom_address, booking_url=s.booking_url,
             ),
             self._mailer,
             BrochureSource(

@@ -67,10 +67,14 @@ def test_a_booking_sends_one_confirmation_and_one_alert_per_team_and_a_cancellat
     cancel_invite = next(v for k, v in attachments(cancellation[0]).items() if k.endswith(".ics")).decode()
     assert "METHOD:CANCEL" in cancel_invite and f"UID:{booking['bookingId']}@booking-mesh" in cancel_invite
 
+    # Each team hears of the cancellation as well (issue 16), after the customer in the same event.
+    for team in (KITCHEN_TEAM, BEDROOM_TEAM):
+        wait_for(lambda team=team: [m for m in with_reference(mesh.mail_to(team), reference) if "Cancelled" in m["Subject"]],
+                 what=f"{team}'s cancellation alert")  # fmt: skip
     # Every email of the booking arrived once, even after the later cancellation event went through.
     assert len(mesh.mail_to(customer)) == 2
-    assert len(with_reference(mesh.mail_to(KITCHEN_TEAM), reference)) == 1
-    assert len(with_reference(mesh.mail_to(BEDROOM_TEAM), reference)) == 1
+    assert len(with_reference(mesh.mail_to(KITCHEN_TEAM), reference)) == 2
+    assert len(with_reference(mesh.mail_to(BEDROOM_TEAM), reference)) == 2
 
 
 def test_a_kitchen_only_booking_alerts_only_the_kitchen_team(mesh, http, customer):

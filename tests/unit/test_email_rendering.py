@@ -147,8 +147,8 @@ def test_confirmation_invites_with_a_stable_uid_in_utc():
 
 
 def test_cancellation_cancels_the_same_uid_with_a_higher_sequence():
-    (message,) = render_all("booking.cancelled", cancelled())
-    assert message["To"] == "jane@example.com"
+    message, *alerts = render_all("booking.cancelled", cancelled())
+    assert message["To"] == "jane@example.com" and alerts and all(a["To"] != "jane@example.com" for a in alerts)
     assert "Cancelled" in message["Subject"] and "BK-20260303-0042" in message["Subject"]
     invite = calendar_of(render_all("booking.created", created())[0])
     cancel = calendar_of(message)
@@ -269,8 +269,61 @@ def test_hostile_text_cannot_add_headers_or_control_characters_to_the_email(line
     hostile = f"x{line_end}Bcc: victim@example.com{line_end}\x1b[31m"
     event = cancelled(address=f"1 High St{line_end}Flat 2", first_name=hostile, cancel_reason=hostile)
     event.appointment.slot.consultant.name = hostile
-    (message,) = render_all("booking.cancelled", event)
-    assert message["Bcc"] is None and list(message.keys()).count("To") == 1
-    for subtype in ("plain", "html"):
-        body = text_of(message, subtype)
-        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", body.replace("\r\n", "\n")), subtype
+    messages = render_all("booking.cancelled", event)  # the customer's and each team's alert
+    assert len(messages) == 2
+    for message in messages:
+        assert message["Bcc"] is None and list(message.keys()).count("To") == 1
+        for subtype in ("plain", "html"):
+            body = text_of(message, subtype)
+            assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", body.replace("\r\n", "\n")), subtype
+
+
+# -- the first hour (issue 16): what a customer and the teams read
+
+
+def configured(**settings) -> EmailComposer:
+    return EmailComposer(
+        mail_from="Bookings <bookings@example.co.uk>", brand_name="Fitted Kitchens & Bedrooms",
+        team_address=lambda team: f"{team}-team@example.co.uk", clock=lambda: datetime(2026, 2, 1, 12, 0, tzinfo=UTC),
+        **settings,
+    )  # fmt: skip
+
+
+def test_the_first_email_says_the_request_was_received_and_that_a_confirmation_follows():
+    confirmation = render_all("booking.created", created())[0]
+    assert confirmation["Subject"].startswith("Booking request received BK-20260303-0042")
+    body = text_of(confirmation, "plain")
+    assert "received your request" in body and "second email" in body and "Thank you for booking" not in body
+
+
+def test_a_showroom_visit_says_where_the_showroom_is_in_the_email_and_the_invitation():
+    c = configured(showroom_address="Fitted Kitchens & Bedrooms, 1 Example Road, London SW1A 1AA")
+    event = created(type=res.SHOWROOM_VISIT)
+    message = c.render("booking.created", event, c.plan("booking.created", event)[0])
+    assert "1 Example Road, London SW1A 1AA" in text_of(message, "plain")
+    assert "LOCATION:Fitted Kitchens & Bedrooms\\, 1 Example Road\\, London SW1A 1AA" in calendar_of(message).replace("\r\n ", "")
+    # Without the setting it still says something true.
+    assert "Our showroom" in text_of(render_all("booking.created", event)[0], "plain")
+
+
+def test_a_cancellation_alerts_each_team_of_the_booking_with_the_reason():
+    event = cancelled(for_kitchen=True, for_bedroom=True, cancel_reason="Moving house")
+    customer, *alerts = render_all("booking.cancelled", event)
+    assert customer["To"] == "jane@example.com"
+    assert sorted(a["To"] for a in alerts) == ["bedroom-team@example.co.uk", "kitchen-team@example.co.uk"]
+    for alert in alerts:
+        assert alert["Subject"].startswith("Cancelled ") and "BK-20260303-0042" in alert["Subject"]
+        body = text_of(alert, "plain")
+        assert "cancelled" in body and "Moving house" in body and "do not forward" in body
+        assert not list(alert.iter_attachments())  # no calendar invitation for the teams
+
+
+def test_the_brochure_email_links_to_the_booking_page_when_one_is_configured():
+    event = events_pb2.BrochureRequested(
+        event_id="8c1c9f65-0f7e-4bd0-9a1a-4b1e0f3b5e7a", request_id="r-1", first_name="John", last_name="Smith",
+        email="john@example.com", phone="07700900456", postcode="M1 1AE", address="1 Piccadilly",
+    )  # fmt: skip
+    c = configured(booking_url="https://www.example.co.uk/book")
+    message = c.render("brochure.requested", event, c.plan("brochure.requested", event)[0], brochure_pdf=brochure_pdf())
+    assert "https://www.example.co.uk/book" in text_of(message, "plain")
+    assert 'href="https://www.example.co.uk/book"' in text_of(message, "html")
