@@ -3,8 +3,9 @@
 // was typed lives in this module while the page lives, so going back and forth loses nothing.
 import { api, newRequestId } from "./api.js";
 import { bookingCalendar } from "./ics.js";
-import { addDays, formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } from "./time.js";
-import { avatar, clearFieldErrors, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
+import { addDays, formatDay, formatRange, londonDate, ZONE_LABEL } from "./time.js";
+import { bindDayField, freeForEveryService, renderSlots, showGridFailure } from "./slot_grid.js";
+import { clearFieldErrors, field, h, messageBox, showFieldErrors, showScreen } from "./ui.js";
 import { normaliseUkPostcode, validateContact } from "./validation.js";
 
 const BRAND = "Fitted Kitchens & Bedrooms";
@@ -297,6 +298,7 @@ function timeStep(ctx) {
   const gridStatus = h("p", { role: "status", class: "journey-grid-status" });
   const gridError = h("div", { class: "journey-error" });
   const grid = h("ul", { class: "slot-grid", "aria-labelledby": "journey-grid-heading" });
+  const parts = { grid, gridStatus, gridError };
   const chosen = h("p", { class: "journey-chosen", role: "status" });
   // The countdown is plain text (not a live region); holdNews announces its start and its last minute.
   const holdNote = h("p", { class: "journey-hold", id: "journey-hold" });
@@ -307,20 +309,7 @@ function timeStep(ctx) {
   const bookButton = h("button", { type: "submit", class: "button" }, "Book this appointment");
   let slots = [];
 
-  // Enter in the day field shows that day; it must not submit the form (that books).
-  dayInput.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      dayInput.dispatchEvent(new Event("change"));
-    }
-  });
-  dayInput.addEventListener("change", () => {
-    if (!dayInput.value || dayInput.value < today || dayInput.value > last) {
-      dayError.replaceChildren(messageBox(`Choose a day from ${formatDay(today)} to ${formatDay(last)}.`));
-      return;
-    }
-    setDay(dayInput.value);
-  });
+  bindDayField(dayInput, dayError, today, last, setDay);
 
   function setDay(day) {
     if (day < today || day > last) return;
@@ -347,22 +336,16 @@ function timeStep(ctx) {
     gridStatus.textContent = "Loading free times…";
     gridError.replaceChildren();
     grid.setAttribute("aria-busy", "true");
-    const categories = state.forKitchen && state.forBedroom ? ["KITCHEN", "BEDROOM"] : [state.forKitchen ? "KITCHEN" : "BEDROOM"];
-    let lists;
+    let free;
     try {
-      lists = await Promise.all(categories.map((category) => api("GET", "/v1/appointments/availability", { query: { type: state.type, date: day, category, postcode: visitAt } })));
+      free = await freeForEveryService({ type: state.type, date: day, postcode: visitAt }, state);
     } catch (error) {
       if (current !== loads || !ctx.isCurrent()) return;
-      grid.removeAttribute("aria-busy");
-      grid.replaceChildren();
-      gridStatus.textContent = "";
-      gridError.replaceChildren(messageBox(error.sentence), h("button", { type: "button", class: "button button-secondary button-small", onclick: load }, "Try again"));
+      showGridFailure(parts, error, load);
       return;
     }
     if (current !== loads || !ctx.isCurrent()) return;
-    const [first, ...others] = lists.map((list) => list.slots || []);
-    const inAll = others.map((list) => new Set(list.map((s) => s.slotId)));
-    slots = first.filter((s) => !state.gone.has(s.slotId) && inAll.every((ids) => ids.has(s.slotId)));
+    slots = free.filter((s) => !state.gone.has(s.slotId));
     // The grid leaves out held times, this customer's own too: theirs stays on offer to them.
     const held = holdOfPick() || state.holding ? state.slot : null;
     if (held && londonDate(held.startsAt) === day && !slots.some((s) => s.slotId === held.slotId)) {
@@ -373,30 +356,7 @@ function timeStep(ctx) {
   }
 
   function render() {
-    grid.removeAttribute("aria-busy");
-    gridStatus.textContent = slots.length ? `${slots.length} free time${slots.length === 1 ? "" : "s"}` : "No free slots on this day";
-    grid.replaceChildren(
-      ...slots.map((s) => {
-        const pressed = state.slot && state.slot.slotId === s.slotId;
-        const name = s.consultant && s.consultant.name ? s.consultant.name : "Our designer";
-        return h(
-          "li",
-          {},
-          h(
-            "button",
-            {
-              type: "button",
-              class: "slot",
-              "aria-pressed": pressed ? "true" : "false",
-              dataset: { slotId: s.slotId },
-              onclick: () => pick(s),
-            },
-            avatar(name, s.consultant && s.consultant.avatarUrl),
-            h("span", {}, h("span", { class: "slot-time" }, `${formatTime(s.startsAt)}–${formatTime(s.endsAt)}`), h("span", { class: "visually-hidden" }, ` ${ZONE_LABEL} with`), h("span", { class: "slot-consultant" }, ` ${name}`)),
-          ),
-        );
-      }),
-    );
+    renderSlots(parts, slots, state.slot && state.slot.slotId, pick);
     chosen.textContent = state.slot ? `Chosen: ${formatRange(state.slot.startsAt, state.slot.endsAt)} with ${consultantName(state.slot)}.` : "";
   }
 

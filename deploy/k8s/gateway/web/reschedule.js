@@ -2,8 +2,9 @@
 // day and a free time of the same appointment type and service, check it, then confirm. The
 // booking keeps its reference; the server takes the new time and frees the old one in one step.
 import { api, TYPE_WORDS } from "./api.js";
-import { addDays, formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } from "./time.js";
-import { announce, avatar, confirmDialog, h, messageBox, showScreen } from "./ui.js";
+import { addDays, formatDay, formatRange, londonDate, ZONE_LABEL } from "./time.js";
+import { bindDayField, freeForEveryService, renderSlots, showGridFailure } from "./slot_grid.js";
+import { announce, confirmDialog, h, messageBox, showScreen } from "./ui.js";
 import { NOTICE_SENTENCE, changeable } from "./bookings.js";
 
 const HORIZON_DAYS = 730;
@@ -51,23 +52,12 @@ function chooser(ctx, booking, back) {
   const gridStatus = h("p", { role: "status", class: "journey-grid-status" });
   const gridError = h("div", { class: "journey-error" });
   const grid = h("ul", { class: "slot-grid", "aria-labelledby": "move-grid-heading" });
+  const parts = { grid, gridStatus, gridError };
   const chosen = h("p", { class: "journey-chosen", role: "status" });
   const moveError = h("div", { class: "journey-error" });
   const moveButton = h("button", { type: "submit", class: "button" }, "Check and move");
 
-  dayInput.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      dayInput.dispatchEvent(new Event("change"));
-    }
-  });
-  dayInput.addEventListener("change", () => {
-    if (!dayInput.value || dayInput.value < today || dayInput.value > last) {
-      dayError.replaceChildren(messageBox(`Choose a day from ${formatDay(today)} to ${formatDay(last)}.`));
-      return;
-    }
-    setDay(dayInput.value);
-  });
+  bindDayField(dayInput, dayError, today, last, setDay);
 
   function setDay(value) {
     if (value < today || value > last) return;
@@ -87,44 +77,22 @@ function chooser(ctx, booking, back) {
     gridStatus.textContent = "Loading free times…";
     gridError.replaceChildren();
     grid.setAttribute("aria-busy", "true");
-    const categories = booking.forKitchen && booking.forBedroom ? ["KITCHEN", "BEDROOM"] : [booking.forKitchen ? "KITCHEN" : "BEDROOM"];
-    let lists;
+    let free;
     try {
-      lists = await Promise.all(categories.map((category) => api("GET", "/v1/appointments/availability", { query: { type: booking.type, date: day, category } })));
+      free = await freeForEveryService({ type: booking.type, date: day }, booking);
     } catch (error) {
       if (mine !== loads || !ctx.isCurrent()) return;
-      grid.removeAttribute("aria-busy");
-      grid.replaceChildren();
-      gridStatus.textContent = "";
-      gridError.replaceChildren(messageBox(error.sentence), h("button", { type: "button", class: "button button-secondary button-small", onclick: load }, "Try again"));
+      showGridFailure(parts, error, load);
       return;
     }
     if (mine !== loads || !ctx.isCurrent()) return;
-    const [first, ...others] = lists.map((list) => list.slots || []);
-    const inAll = others.map((list) => new Set(list.map((s) => s.slotId)));
-    slots = first.filter((s) => !gone.has(s.slotId) && inAll.every((ids) => ids.has(s.slotId)));
+    slots = free.filter((s) => !gone.has(s.slotId));
     if (chosenSlot && !slots.some((s) => s.slotId === chosenSlot.slotId)) chosenSlot = null;
     render();
   }
 
   function render() {
-    grid.removeAttribute("aria-busy");
-    gridStatus.textContent = slots.length ? `${slots.length} free time${slots.length === 1 ? "" : "s"}` : "No free slots on this day";
-    grid.replaceChildren(
-      ...slots.map((s) => {
-        const name = s.consultant && s.consultant.name ? s.consultant.name : "Our designer";
-        return h(
-          "li",
-          {},
-          h(
-            "button",
-            { type: "button", class: "slot", "aria-pressed": chosenSlot && chosenSlot.slotId === s.slotId ? "true" : "false", dataset: { slotId: s.slotId }, onclick: () => pick(s) },
-            avatar(name, s.consultant && s.consultant.avatarUrl),
-            h("span", {}, h("span", { class: "slot-time" }, `${formatTime(s.startsAt)}–${formatTime(s.endsAt)}`), h("span", { class: "visually-hidden" }, ` ${ZONE_LABEL} with`), h("span", { class: "slot-consultant" }, ` ${name}`)),
-          ),
-        );
-      }),
-    );
+    renderSlots(parts, slots, chosenSlot && chosenSlot.slotId, pick);
     chosen.textContent = chosenSlot ? `Chosen: ${formatRange(chosenSlot.startsAt, chosenSlot.endsAt)} with ${designer(chosenSlot)}.` : "";
   }
 
