@@ -8,9 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import psycopg
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from appointment_svc.adapters.bookings import table_page_statement
 from appointment_svc.adapters.cache import AvailabilityCache
@@ -24,7 +22,6 @@ from appointment_svc.domain.errors import (
     SlotOverlap,
     SlotUnavailable,
 )
-from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import LONDON, AppointmentType, AvailabilityQuery, BookingStatus, BookSlot, Category
 from appointment_svc.domain.schedule import WeeklyPattern
 from appointment_svc.domain.staff import (
@@ -37,50 +34,23 @@ from appointment_svc.domain.staff import (
     TableSort,
 )
 from appointment_svc.domain.validation import Contact
-from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
 from booking.v1 import events_pb2, resources_pb2
 from mesh_common.auth import Principal, Role
-from mesh_common.config import sqlalchemy_url
 from tests.grids import decode_ids, encode_ids, slot_ids
 from tests.integration.booking_fixtures import (
     active_bookings,
     add_consultant,
     add_slot,
     appointment_has_started,
-    units_of_work,
 )
+from tests.integration.conftest import FAR_HORIZON
 
 UTC = timezone.utc
 LONDON_SUMMER_DAY = date(2031, 7, 15)
 STAFF = Principal("staff-1", Role.ADMIN)
 # These tests are about staff tools on fixed days years ahead, not about the booking horizon.
-FAR_HORIZON = BookingLimits(horizon_days=36_500)
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=30, max_overflow=10)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def redis(redis_url):
-    client = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def uow(engine, redis):
-    return units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis))
-
-
-@pytest.fixture
-def admin(uow) -> AdminService:
-    return AdminService(uow, limits=FAR_HORIZON)
 
 
 @pytest.fixture

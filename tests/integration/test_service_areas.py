@@ -7,52 +7,23 @@ from datetime import date, datetime, time, timezone
 
 import psycopg
 import pytest
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from appointment_svc.adapters.cache import AvailabilityCache, area_index_key, cache_key
 from appointment_svc.adapters.redis_breaker import RedisBreaker
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.adapters.slots import SqlSlotReader
 from appointment_svc.domain.errors import OutsideServiceArea
-from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import LONDON, AppointmentType, AvailabilityQuery, BookSlot, Category
 from appointment_svc.domain.staff import NewConsultant
 from appointment_svc.domain.validation import Contact
-from appointment_svc.service_layer.admin import AdminService
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
-from mesh_common.config import sqlalchemy_url
 from tests.grids import decode_ids, encode_ids
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, units_of_work
+from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot
+from tests.integration.conftest import FAR_HORIZON
 
 HOME = AppointmentType.HOME_MEASUREMENT
 DAY = date(2031, 9, 16)  # no other test of this layer uses it
-FAR_HORIZON = BookingLimits(horizon_days=36_500)
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=5)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def redis(redis_url):
-    client = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def uow(engine, redis):
-    return units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis))
-
-
-@pytest.fixture
-def admin(uow) -> AdminService:
-    return AdminService(uow, limits=FAR_HORIZON)
 
 
 @pytest.fixture
