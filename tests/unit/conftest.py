@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.fakes import FakeCache, FakeDatabase
+from tests.unit.fakes import FakeCache, FakeDatabase, FakeSlotLock
 
 
 @pytest.fixture
@@ -14,3 +14,8 @@ def db() -> FakeDatabase:
 @pytest.fixture
 def cache() -> FakeCache:
     return FakeCache()
+
+
+@pytest.fixture
+def lock() -> FakeSlotLock:
+    return FakeSlotLock()

@@ -39,6 +39,7 @@ from appointment_svc.service_layer.repositories import (
     SlotRepository,
 )
 from appointment_svc.service_layer.unit_of_work import UnitOfWork
+from mesh_common.principal import Principal, Role
 
 
 @dataclass
@@ -440,7 +441,11 @@ class FakeSlotLock:
 
 # -- builders for the tests' worlds
 
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)  # noon in London (GMT)
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+# Who calls the use cases in the tests: two customers and a member of staff.
+ALICE = Principal("u1", Role.CUSTOMER)
+BOB = Principal("u2", Role.CUSTOMER)
+STAFF = Principal("staff-1", Role.ADMIN)  # noon in London (GMT)
 BOTH = Consultant(uuid.uuid4(), "Amelia Hart", "https://a.example/a.png", (Category.KITCHEN, Category.BEDROOM))
 JANE = Contact("Jane", "Doe", "Jane.Doe+shop@GoogleMail.com", "07700900123", "SW1A 1AA", "1 High St")
 

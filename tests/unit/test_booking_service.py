@@ -18,17 +18,7 @@ from appointment_svc.domain.errors import (
 )
 from appointment_svc.domain.model import AppointmentType, Booking, BookingStatus
 from appointment_svc.service_layer.booking import BookingService
-from mesh_common.principal import Principal, Role
-from tests.unit.fakes import NOW, FakeSlotLock, FakeUnitOfWork, a_booking_form, a_slot
-
-ALICE = Principal("u1", Role.CUSTOMER)
-BOB = Principal("u2", Role.CUSTOMER)
-STAFF = Principal("staff-1", Role.ADMIN)
-
-
-@pytest.fixture
-def lock() -> FakeSlotLock:
-    return FakeSlotLock()
+from tests.unit.fakes import ALICE, BOB, NOW, STAFF, FakeUnitOfWork, a_booking_form, a_slot
 
 
 @pytest.fixture

@@ -25,17 +25,7 @@ from appointment_svc.domain.model import AppointmentType, BookingStatus, Categor
 from appointment_svc.domain.notice import NO_NOTICE
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.messagebus import MessageBus
-from mesh_common.principal import Principal, Role
-from tests.unit.fakes import NOW, FakeSlotLock, FakeUnitOfWork, a_booking_form, a_slot
-
-ALICE = Principal("u1", Role.CUSTOMER)
-BOB = Principal("u2", Role.CUSTOMER)
-STAFF = Principal("staff-1", Role.ADMIN)
-
-
-@pytest.fixture
-def lock() -> FakeSlotLock:
-    return FakeSlotLock()
+from tests.unit.fakes import ALICE, BOB, NOW, STAFF, FakeUnitOfWork, a_booking_form, a_slot
 
 
 @pytest.fixture

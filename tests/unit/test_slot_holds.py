@@ -23,12 +23,8 @@ from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.holds import HoldService
 from appointment_svc.service_layer.messagebus import MessageBus
 from appointment_svc.service_layer.ports import EncodedGrid
-from mesh_common.principal import Principal, Role
 from tests.clock import ManualClock
-from tests.unit.fakes import NOW, FakeSlotLock, FakeSlotReader, FakeUnitOfWork, a_booking_form, a_slot
-
-ALICE = Principal("u1", Role.CUSTOMER)
-BOB = Principal("u2", Role.CUSTOMER)
+from tests.unit.fakes import ALICE, BOB, NOW, FakeSlotLock, FakeSlotReader, FakeUnitOfWork, a_booking_form, a_slot
 
 
 def a_hold(slot, user: str = "u1", minutes: int = 5) -> SlotHold:
