@@ -10,6 +10,7 @@ from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.service_layer.admin import AdminService
+from appointment_svc.service_layer.booking import BookingService
 from mesh_common.config import sqlalchemy_url
 from tests.integration.booking_fixtures import units_of_work
 
@@ -39,3 +40,13 @@ def uow(engine, redis):
 @pytest.fixture
 def admin(uow) -> AdminService:
     return AdminService(uow, limits=FAR_HORIZON)
+
+
+@pytest.fixture
+async def service(database_url, redis_url):
+    """The booking use cases on a pool large enough for the racing tests (each racer a connection)."""
+    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60, max_overflow=10)
+    redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    yield BookingService(units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis)), RedisSlotLock(redis))
+    await redis.aclose()
+    await engine.dispose()

@@ -54,15 +54,6 @@ def command(slot_id, user="alice", request_id=None, **contact_overrides) -> Book
 
 
 @pytest.fixture
-async def service(database_url, redis_url):
-    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60, max_overflow=10)
-    redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    yield BookingService(units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis)), RedisSlotLock(redis))
-    await redis.aclose()
-    await engine.dispose()
-
-
-@pytest.fixture
 def slot(database_url):
     return add_slot(database_url, add_consultant(database_url))
 

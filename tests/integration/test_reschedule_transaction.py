@@ -7,11 +7,7 @@ import uuid
 
 import psycopg
 import pytest
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointment_svc.adapters.cache import AvailabilityCache
-from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.errors import (
     BookingNotFound,
     ChangeWindowClosed,
@@ -21,11 +17,9 @@ from appointment_svc.domain.errors import (
     ValidationFailed,
 )
 from appointment_svc.domain.model import BookingStatus
-from appointment_svc.service_layer.booking import BookingService
 from booking.v1 import events_pb2
 from mesh_common.auth import Principal, Role
-from mesh_common.config import sqlalchemy_url
-from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, outbox_subjects, units_of_work
+from tests.integration.booking_fixtures import active_bookings, add_consultant, add_slot, outbox_subjects
 from tests.integration.test_booking_transaction import command
 
 STAFF = Principal("staff-1", Role.ADMIN)
@@ -33,15 +27,6 @@ STAFF = Principal("staff-1", Role.ADMIN)
 
 def owner(user: str) -> Principal:
     return Principal(user, Role.CUSTOMER)
-
-
-@pytest.fixture
-async def service(database_url, redis_url):
-    engine = create_async_engine(sqlalchemy_url(database_url), pool_size=60, max_overflow=10)
-    redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    yield BookingService(units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis)), RedisSlotLock(redis))
-    await redis.aclose()
-    await engine.dispose()
 
 
 def slot_flags(database_url, *slot_ids) -> list[bool]:
