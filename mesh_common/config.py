@@ -20,6 +20,8 @@ class EventBusSettings(BaseSettings):
     events_stream: str = "BOOKING_EVENTS"
     events_dlq_stream: str = "BOOKING_EVENTS_DLQ"
     events_subject_prefix: str = ""
+    # JetStream replicas of the event and dead-letter streams (3 on the overlay's 3-node NATS).
+    events_stream_replicas: int = Field(default=1, ge=1, le=5)
 
 
 class ServiceSettings(EventBusSettings):

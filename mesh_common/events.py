@@ -57,10 +57,13 @@ class EventTopology:
     stream: str = "BOOKING_EVENTS"
     dlq_stream: str = "BOOKING_EVENTS_DLQ"
     subject_prefix: str = ""
+    # Copies JetStream keeps of each stream: 1 on a single server, 3 on a three-node cluster (an
+    # acknowledged publish then survives the loss of a node). ensure_streams applies it at start.
+    replicas: int = 1
 
     @classmethod
     def from_settings(cls, settings) -> EventTopology:
-        return cls(settings.events_stream, settings.events_dlq_stream, settings.events_subject_prefix)
+        return cls(settings.events_stream, settings.events_dlq_stream, settings.events_subject_prefix, settings.events_stream_replicas)
 
     def subject(self, logical: str) -> str:
         """The wire subject of a logical one (`booking.created`)."""
@@ -85,6 +88,7 @@ class EventTopology:
             discard=DiscardPolicy.OLD,
             max_age=EVENT_MAX_AGE_SECONDS,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            num_replicas=self.replicas,
         )
 
     def dlq_config(self) -> StreamConfig:
@@ -97,6 +101,7 @@ class EventTopology:
             discard=DiscardPolicy.OLD,
             max_age=DLQ_MAX_AGE_SECONDS,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            num_replicas=self.replicas,
         )
 
 

@@ -75,9 +75,26 @@ def test_the_schema_check_catches_a_misspelt_field():
     assert validation_errors([broken], KUBERNETES_VERSIONS[0])
 
 
+def _named(doc: dict) -> tuple:
+    name = doc["metadata"]["name"]
+    if doc["kind"] == "ConfigMap":  # generated: the content hash after the last dash changes with the content
+        name = name.rsplit("-", 1)[0]
+    return doc["kind"], doc["metadata"].get("namespace"), name
+
+
+def _booking_config(docs) -> dict:
+    (config,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("booking-config-")]
+    return config["data"]
+
+
+def test_the_overlay_keeps_three_copies_of_each_event_stream_and_the_base_one():
+    assert _booking_config(kustomize_build(BACKING_SERVICES))["EVENTS_STREAM_REPLICAS"] == "3"
+    assert "EVENTS_STREAM_REPLICAS" not in _booking_config(kustomize_build(K8S))  # the default, 1: one NATS server
+
+
 def test_the_overlay_adds_the_backing_services_and_keeps_the_whole_base():
-    base = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in kustomize_build(K8S)}
-    overlay = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in kustomize_build(BACKING_SERVICES)}
+    base = {_named(d) for d in kustomize_build(K8S)}
+    overlay = {_named(d) for d in kustomize_build(BACKING_SERVICES)}
     assert overlay - base == {("Namespace", None, "booking-data"), ("Cluster", "booking-data", "booking-pg")}
     assert base <= overlay
 
