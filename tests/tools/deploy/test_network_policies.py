@@ -13,11 +13,12 @@ SCRAPER_LABEL = {"booking-mesh/metrics-scraper": "true"}
 KUBE_DNS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
             "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}  # fmt: skip
 # What each workload must reach outside the namespace, by port (its backing services).
+# 4317: OTLP/gRPC to a trace collector (mesh_common/tracing.py), for the three that send spans.
 BACKING_PORTS = {
-    "appointment-svc": {5432, 6379, 4222},
-    "notification-svc": {4222, 25, 465, 587, 443},
+    "appointment-svc": {5432, 6379, 4222, 4317},
+    "notification-svc": {4222, 25, 465, 587, 443, 4317},
     "appointment-migrate": {5432},
-    "gateway": set(),
+    "gateway": {4317},
 }
 
 
