@@ -186,7 +186,8 @@ function consultantsPage(ctx) {
 
 // ---- The slot calendar
 
-const STATES = { FREE: "Free", BOOKED: "Booked", BLOCKED: "Blocked" };
+// HELD: a customer is booking it right now; it is free again if their hold ends unused.
+const STATES = { FREE: "Free", BOOKED: "Booked", BLOCKED: "Blocked", HELD: "Held by a customer who is booking" };
 
 function slotsPage(ctx) {
   const today = londonDate();

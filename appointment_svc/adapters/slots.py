@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy import String, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -116,7 +116,8 @@ class SqlSlotReader(SlotReader):
 
 
 def slot_calendar_statement(query: SlotCalendarQuery):
-    """Every slot starting on the London day, with the reference of the booking that holds it."""
+    """Every slot starting on the London day, with the reference of the booking that holds it and
+    the end of a customer's live hold on it."""
     start, end = london_day_bounds(query.day)
     # Not only PENDING/CONFIRMED: a completed or missed appointment keeps its slot booked, and
     # staff still want to see whose it was. Cancelled bookings gave the slot back.
@@ -129,7 +130,8 @@ def slot_calendar_statement(query: SlotCalendarQuery):
         .scalar_subquery()
     )
     statement = (
-        SLOT_WITH_CONSULTANT.add_columns(holder.label("reference_code"))
+        SLOT_WITH_CONSULTANT.add_columns(holder.label("reference_code"), slot_holds.c.expires_at.label("held_until"))
+        .outerjoin(slot_holds, (slot_holds.c.slot_id == time_slots.c.id) & (slot_holds.c.expires_at > func.now()))
         .where(time_slots.c.starts_at >= start, time_slots.c.starts_at < end)
         .order_by(time_slots.c.starts_at, consultants.c.name, consultants.c.id, time_slots.c.id)
     )

@@ -93,6 +93,7 @@ class SlotState(str, enum.Enum):
     FREE = "FREE"
     BOOKED = "BOOKED"
     BLOCKED = "BLOCKED"
+    HELD = "HELD"
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,10 @@ class CalendarSlot:
         # A booked slot cannot be blocked (check_blockable), so booked wins should both be set.
         if self.slot.is_booked:
             return SlotState.BOOKED
-        return SlotState.BLOCKED if self.slot.is_blocked else SlotState.FREE
+        if self.slot.is_blocked:
+            return SlotState.BLOCKED
+        # The calendar reads live holds only (held_until set), so a hold that ran out shows FREE.
+        return SlotState.HELD if self.slot.held_until is not None else SlotState.FREE
 
 
 def check_new_slot(slot: NewSlot, now: datetime, limits: BookingLimits) -> None:

@@ -18,10 +18,12 @@ class SlotState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FREE: _ClassVar[SlotState]
     BOOKED: _ClassVar[SlotState]
     BLOCKED: _ClassVar[SlotState]
+    HELD: _ClassVar[SlotState]
 SLOT_STATE_UNSPECIFIED: SlotState
 FREE: SlotState
 BOOKED: SlotState
 BLOCKED: SlotState
+HELD: SlotState
 
 class ListAppointmentsRequest(_message.Message):
     __slots__ = ("status", "page", "limit", "sort", "from_date", "to_date", "reference_code", "email")

@@ -213,3 +213,20 @@ def test_grpcurl_holds_and_releases_on_the_service_port(mesh, slot):
     )  # fmt: skip
     assert released.returncode == 0, released.stderr
     assert live_holds(mesh.database_url, slot) == 0
+
+
+def test_staff_see_a_held_slot_as_held_in_the_days_slots(mesh, http, staff, consultant):
+    day = free_days()
+    slot = add_slot(mesh.database_url, consultant, london(day, 16))
+
+    def state() -> str:
+        listed = http.get("/v1/admin/slots", params={"date": day.isoformat(), "consultantId": str(consultant)}, headers=staff)
+        assert listed.status_code == 200, listed.text
+        return next(s["state"] for s in listed.json()["slots"] if s["slotId"] == str(slot))
+
+    assert state() == "FREE"
+    holder = a_customer()
+    held = hold(http, mesh, slot, holder).json()
+    assert state() == "HELD"
+    assert http.delete(f"/v1/appointments/holds/{held['holdId']}", headers=mesh.auth(holder)).status_code == 200
+    assert state() == "FREE"

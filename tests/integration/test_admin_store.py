@@ -437,6 +437,24 @@ async def test_the_calendar_follows_a_block_an_unblock_and_a_booking(admin, book
     assert await state() == (SlotState.FREE, None)
 
 
+async def test_the_calendar_shows_a_customers_live_hold_and_free_again_once_it_ends(admin, uow, database_url):
+    from appointment_svc.service_layer.holds import HoldService
+    from mesh_common.principal import Principal, Role
+
+    slot = add_slot(database_url, consultant := add_consultant(database_url))
+    day = london_date_of(database_url, slot)
+
+    async def state():
+        [entry] = await admin.slot_calendar(SlotCalendarQuery(day, consultant_id=consultant))
+        return entry.state
+
+    await HoldService(uow).hold(slot, Principal("holder", Role.CUSTOMER))
+    assert await state() is SlotState.HELD
+    with psycopg.connect(database_url, autocommit=True) as connection:  # the hold's time runs out
+        connection.execute("UPDATE slot_holds SET expires_at = now() - interval '1 second' WHERE slot_id = %s", (slot,))
+    assert await state() is SlotState.FREE
+
+
 def london_date_of(database_url, slot_id) -> date:
     with psycopg.connect(database_url) as connection:
         starts_at = connection.execute("SELECT starts_at FROM time_slots WHERE id = %s", (slot_id,)).fetchone()[0]
