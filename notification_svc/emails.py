@@ -165,7 +165,6 @@ def _booking_context(event: Message, delivery: Delivery) -> dict:
         "until": london_time(appointment.slot.ends_at) if appointment.slot.HasField("ends_at") else "",
         "services": services_words(appointment),
         "consultant": appointment.slot.consultant.name,
-        "location": location_words(appointment),
         "team": delivery.team or "",
         "other_team": "bedroom" if delivery.team == "kitchen" else "kitchen",
         "both_teams": appointment.for_kitchen and appointment.for_bedroom,
@@ -263,7 +262,7 @@ class EmailComposer:
             **email.context(event, delivery), "brand": self._brand, "notice_hours": self._notice_hours,
             "booking_url": self._booking_url,
         }  # fmt: skip
-        if "a" in context:  # a booking's email: where it happens, the configured showroom included
+        if "a" in context:  # a booking's email: where it happens, which for a showroom visit is configured here
             context["location"] = location_words(context["a"], self._showroom)
         message = self._message(event, delivery, email.subject(context), context)
         if email.calendar:
