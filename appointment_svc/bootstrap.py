@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from appointment_svc.adapters import metrics
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.outbox import OutboxRelay
+from appointment_svc.adapters.periodic import Job, JobRunner
 from appointment_svc.adapters.pool_liveness import replace_closed_connections
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.redis_breaker import RedisBreaker
@@ -20,6 +21,7 @@ from appointment_svc.adapters.unit_of_work import SqlUnitOfWork
 from appointment_svc.domain import events
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.notice import ChangeNotice
+from appointment_svc.domain.reminders import ReminderLead
 from appointment_svc.entrypoints.auth import Authenticator
 from appointment_svc.entrypoints.servicers import slot_in_list_response
 from appointment_svc.service_layer import handlers, ports
@@ -29,6 +31,7 @@ from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.brochures import BrochureService
 from appointment_svc.service_layer.holds import HoldService
 from appointment_svc.service_layer.messagebus import Handler, MessageBus
+from appointment_svc.service_layer.reminders import ReminderService
 from mesh_common.auth import TokenVerifier
 from mesh_common.config import AppointmentSettings, sqlalchemy_url
 from mesh_common.events import EventTopology
@@ -46,12 +49,15 @@ class Container:
     relay: OutboxRelay
     admin: AdminService
     auth: Authenticator
+    # Scheduled jobs (reminders): started and stopped next to the relay.
+    jobs: JobRunner
 
     async def ping_database(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        await self.jobs.stop()
         await self.relay.stop()
         await self.redis.aclose()
         await self.engine.dispose()
@@ -74,6 +80,7 @@ def event_handlers(cache: ports.AvailabilityCache, lock: ports.SlotLock) -> dict
         events.BookingConfirmed: [counted],
         events.BookingCompleted: [counted],
         events.BookingMarkedNoShow: [counted],
+        events.ReminderDue: [counted],
         events.SlotsAdded: [slot_days],
         events.SlotBlocked: [slot_days],
         events.SlotUnblocked: [slot_days],
@@ -110,13 +117,17 @@ def build(settings: AppointmentSettings) -> Container:
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, bus)
 
+    reminders = ReminderService(uow)
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(
         settings=settings,
         engine=engine,
         redis=redis,
         availability=AvailabilityService(SqlSlotReader(engine), cache, slot_in_list_response, limits=limits),
-        bookings=BookingService(uow, lock, limits=limits, notice=ChangeNotice(settings.change_notice_hours)),
+        bookings=BookingService(
+            uow, lock, limits=limits, notice=ChangeNotice(settings.change_notice_hours),
+            reminder=ReminderLead(settings.reminder_lead_minutes),
+        ),  # fmt: skip
         holds=HoldService(uow, seconds=settings.slot_hold_seconds),
         admin=AdminService(uow, limits=limits),
         brochures=BrochureService(
@@ -126,4 +137,7 @@ def build(settings: AppointmentSettings) -> Container:
             engine, settings.nats_url, EventTopology.from_settings(settings), poll_seconds=settings.outbox_poll_seconds
         ),
         auth=Authenticator(verifier),
+        jobs=JobRunner([
+            Job("reminders", reminders.queue_due, settings.reminder_poll_seconds, batch_size=reminders.batch_size),
+        ]),  # fmt: skip
     )

@@ -60,6 +60,10 @@ class AppointmentSettings(ServiceSettings):
     change_notice_hours: int = Field(default=24, ge=0, le=24 * 365)
     # How long a customer's hold keeps a slot to themselves while they fill in the form (issue 14).
     slot_hold_seconds: int = Field(default=300, ge=1, le=3600)
+    # Issue 15: each PENDING/CONFIRMED booking's reminder email goes out this long before its slot
+    # starts (none for a booking made or moved inside it); the scheduler looks for due ones this often.
+    reminder_lead_minutes: int = Field(default=24 * 60, ge=1, le=60 * 24 * 365)
+    reminder_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
 
 
 class NotificationSettings(ServiceSettings):

@@ -24,6 +24,7 @@ BOOKING_CREATED = "booking.created"
 BOOKING_CANCELLED = "booking.cancelled"
 BOOKING_CONFIRMED = "booking.confirmed"
 BOOKING_RESCHEDULED = "booking.rescheduled"
+BOOKING_REMINDER_DUE = "booking.reminder_due"
 BROCHURE_REQUESTED = "brochure.requested"
 
 EVENT_TYPES: dict[str, type[Message]] = {
@@ -31,6 +32,7 @@ EVENT_TYPES: dict[str, type[Message]] = {
     BOOKING_CANCELLED: events_pb2.BookingCancelled,
     BOOKING_CONFIRMED: events_pb2.BookingConfirmed,
     BOOKING_RESCHEDULED: events_pb2.BookingRescheduled,
+    BOOKING_REMINDER_DUE: events_pb2.BookingReminderDue,
     BROCHURE_REQUESTED: events_pb2.BrochureRequested,
 }
 

@@ -16,7 +16,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from booking.v1 import resources_pb2 as res
 from mesh_common.clock import utc_now
-from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BOOKING_RESCHEDULED, BROCHURE_REQUESTED
+from mesh_common.events import (
+    BOOKING_CANCELLED,
+    BOOKING_CONFIRMED,
+    BOOKING_CREATED,
+    BOOKING_REMINDER_DUE,
+    BOOKING_RESCHEDULED,
+    BROCHURE_REQUESTED,
+)
 from notification_svc import ics
 from notification_svc.formatting import (
     location_words,
@@ -37,6 +44,7 @@ CANCELLATION = "booking-cancellation"
 CONFIRMED = "booking-confirmed"
 RESCHEDULED = "booking-rescheduled"
 TEAM_RESCHEDULE_ALERT = "team-reschedule-alert"
+REMINDER = "booking-reminder"
 BROCHURE = "brochure-delivery"
 
 MESSAGE_ID_DOMAIN = "booking-mesh"
@@ -207,6 +215,11 @@ EVENT_EMAILS = {
               lambda c: f"Booking {c['ref']} rescheduled: your {c['kind']} is now on {c['when']}", calendar="REQUEST"),
         Email(TEAM_RESCHEDULE_ALERT, _teams, _rescheduled_context,
               lambda c: f"Rescheduled {c['team']} booking {c['ref']}: {c['kind']} now on {c['when']}"),
+    )),
+    # The invitation again, same UID and SEQUENCE: a calendar that lost it gets it back unchanged.
+    BOOKING_REMINDER_DUE: EventEmails(_check_booking, (
+        Email(REMINDER, _customer, _booking_context,
+              lambda c: f"Reminder {c['ref']}: your {c['kind']} on {c['when']}", calendar="REQUEST"),
     )),
     BROCHURE_REQUESTED: EventEmails(_check_brochure, (
         Email(BROCHURE, _requester, _brochure_context, lambda c: f"Your {c['brand']} brochure", brochure=True),

@@ -20,7 +20,7 @@ from appointment_svc.adapters.tables import (
     consultants,
     time_slots,
 )
-from appointment_svc.domain.events import BookingEvent
+from appointment_svc.domain.events import BookingEvent, HistoryKind
 from appointment_svc.domain.holds import SlotHold
 from appointment_svc.domain.model import (
     ACTIVE_STATUSES,
@@ -42,10 +42,13 @@ USER_REQUEST_INDEX = "uq_bookings_user_request"
 # The hot statements of a booking, written once in psycopg's parameter style and sent without
 # SQLAlchemy compiling anything (psycopg prepares them server-side after a few uses).
 BOOKING_COLUMNS = [
-    c.name for c in bookings.c if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason", "reschedule_count")
+    c.name for c in bookings.c
+    if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason", "reschedule_count", "reminder_sent_at")
 ]
 INSERT_BOOKING = insert_sql("bookings", BOOKING_COLUMNS)
-INSERT_HISTORY = insert_sql("booking_status_history", ["booking_id", "from_status", "to_status", "changed_by", "changed_at", "reason"])
+INSERT_HISTORY = insert_sql(
+    "booking_status_history", ["booking_id", "from_status", "to_status", "changed_by", "changed_at", "reason", "kind"]
+)
 INSERT_EMAIL = insert_sql("booking_emails", ["recipient", "booking_id", "kind", "sent_at"])
 FORGET_EMAILS = "DELETE FROM booking_emails WHERE recipient = %(recipient)s AND sent_at < %(before)s"
 
@@ -138,6 +141,7 @@ def booking_with_slot(row) -> Booking:
         cancel_reason=row.cancel_reason,
         request_id=row.request_id,
         reschedule_count=row.reschedule_count,
+        reminder_due_at=row.reminder_due_at,
     )
 
 
@@ -232,6 +236,7 @@ class SqlBookingRepository(BookingRepository):
                 status=booking.status.value,
                 request_id=booking.request_id,
                 request_fingerprint=fingerprint,
+                reminder_due_at=booking.reminder_due_at,
                 created_at=booking.created_at,
                 updated_at=booking.created_at,
             ),
@@ -269,7 +274,11 @@ class SqlBookingRepository(BookingRepository):
     async def save(self, booking: Booking, now: datetime) -> None:
         values = dict(status=booking.status.value, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason, updated_at=now)
         if self._slots_loaded.get(booking.id) != booking.slot.id:
-            values.update(slot_id=booking.slot.id, reschedule_count=booking.reschedule_count)
+            # Only a move gives a new reminder time: any other save writing the loaded value back
+            # could re-arm a reminder the scheduler claimed since.
+            values.update(
+                slot_id=booking.slot.id, reschedule_count=booking.reschedule_count, reminder_due_at=booking.reminder_due_at
+            )
         statement = update(bookings).where(bookings.c.id == booking.id).values(**values)
         try:
             await self.conn.execute(statement)
@@ -288,6 +297,7 @@ class SqlBookingRepository(BookingRepository):
                 changed_by=event.by,
                 changed_at=event.at,
                 reason=event.reason,
+                kind=event.history_kind.value,
             ),
         )
 
@@ -306,9 +316,40 @@ class SqlBookingRepository(BookingRepository):
                 changed_by=row.changed_by,
                 changed_at=row.changed_at,
                 reason=row.reason,
+                kind=HistoryKind(row.kind),
             )
             for row in rows
         ]
+
+    async def _claim_due_reminders(self, now: datetime, limit: int) -> list[Booking]:
+        # SKIP LOCKED: a booking another scheduler (or a customer's change) holds is left to it. The
+        # row locks last until the commit that writes the reminders' outbox events and clears the
+        # due times (save_reminded), so a claim is either all of that or nothing.
+        claim = (
+            select(bookings.c.id, bookings.c.reminder_due_at)
+            .where(bookings.c.reminder_due_at <= now, bookings.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+            .order_by(bookings.c.reminder_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        due = dict((await self.conn.execute(claim)).all())
+        if not due:
+            return []
+        rows = await self.conn.execute(
+            select(*BOOKING_WITH_SLOT_COLUMNS).select_from(BOOKINGS_WITH_SLOTS).where(bookings.c.id.in_(list(due)))
+        )
+        claimed = [booking_with_slot(row) for row in rows]
+        for booking in claimed:
+            self._slots_loaded[booking.id] = booking.slot.id
+        return claimed
+
+    async def save_reminded(self, reminded: list[Booking], at: datetime) -> None:
+        if reminded:
+            await self.conn.execute(
+                update(bookings)
+                .where(bookings.c.id.in_([b.id for b in reminded]))
+                .values(reminder_due_at=None, reminder_sent_at=at)
+            )
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         total = (await self.conn.execute(select(func.count()).select_from(bookings).where(bookings.c.user_id == user_id))).scalar_one()

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp
 from appointment_svc.domain import events
 from booking.v1 import events_pb2
-from mesh_common.events import BOOKING_RESCHEDULED, BROCHURE_REQUESTED
+from mesh_common.events import BOOKING_REMINDER_DUE, BOOKING_RESCHEDULED, BROCHURE_REQUESTED
 
 
 def encode_event(event) -> tuple[str, object]:
@@ -29,6 +29,8 @@ def encode_event(event) -> tuple[str, object]:
             rescheduled_by=event.by,
             **common,
         )
+    if isinstance(event, events.ReminderDue):
+        return BOOKING_REMINDER_DUE, events_pb2.BookingReminderDue(appointment=appointment_message(event.booking), **common)
     raise TypeError(f"no encoding for {type(event).__name__}")
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 
+from appointment_svc.domain.events import HistoryKind
 from appointment_svc.domain.model import ACTIVE_STATUSES, AppointmentType, BookingStatus
 
 metadata = MetaData()
@@ -103,6 +104,10 @@ bookings = Table(
     Column("slot_starts_at", DateTime(timezone=True), nullable=False),
     # Moves to another slot so far: the calendar invitations' SEQUENCE rises with it (migration 0005).
     Column("reschedule_count", Integer, nullable=False, server_default=text("0")),
+    # Issue 15 (migration 0009): when the reminder email is due (domain/reminders.py; NULL: none is),
+    # and when the last one was queued. The scheduler claims due rows and sets the first to NULL.
+    Column("reminder_due_at", DateTime(timezone=True)),
+    Column("reminder_sent_at", DateTime(timezone=True)),
     CheckConstraint(KNOWN_STATUS_SQL, name="bookings_known_status"),
     CheckConstraint("reschedule_count >= 0", name="bookings_reschedule_count_not_negative"),
     CheckConstraint(KNOWN_TYPE_SQL, name="bookings_known_type"),
@@ -118,6 +123,11 @@ bookings = Table(
     Index("ix_bookings_user_created", "user_id", "created_at"),
     Index("ix_bookings_email_lower", func.lower(text("email"))),
     Index("ix_bookings_active_recipient", "recipient", postgresql_where=text(ACTIVE_STATUS_SQL)),
+    # The reminder scheduler's claim: only rows still owed a reminder, so it stays small.
+    Index(
+        "ix_bookings_reminder_due", "reminder_due_at",
+        postgresql_where=text(f"reminder_due_at IS NOT NULL AND {ACTIVE_STATUS_SQL}"),
+    ),  # fmt: skip
 )
 
 # Slot holds (issue 14). One row per slot and one per customer (the unique constraints), live
@@ -144,6 +154,9 @@ booking_status_history = Table(
     Column("changed_by", Text, nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("reason", Text, nullable=False, server_default=""),
+    # events.HistoryKind: a change of status, a move, or a reminder queued (migration 0009).
+    Column("kind", Text, nullable=False, server_default="STATUS"),
+    CheckConstraint(sql_in("kind", HistoryKind), name="booking_status_history_known_kind"),
 )
 
 brochure_requests = Table(

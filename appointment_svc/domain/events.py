@@ -2,6 +2,7 @@
 reacted to by the handlers wired in appointment_svc/bootstrap.py once the commit is durable."""
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,15 @@ if TYPE_CHECKING:
     # Only for annotations: the aggregates create these events, so their modules import this one.
     from appointment_svc.domain.brochures import BrochureRequest
     from appointment_svc.domain.model import Booking, BookingStatus, Slot
+
+
+class HistoryKind(str, enum.Enum):
+    """What a history row records: a change of status, a move to another slot (the status stays),
+    or the reminder email being queued (the status stays)."""
+
+    STATUS = "STATUS"
+    MOVE = "MOVE"
+    REMINDER = "REMINDER"
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class BookingEvent:
 
     # A booking that no longer holds its slot gives it back (and the availability of its day changes).
     releases_slot: ClassVar[bool] = False
+    history_kind: ClassVar[HistoryKind] = HistoryKind.STATUS
 
 
 class BookingCreated(BookingEvent):
@@ -51,6 +62,14 @@ class BookingRescheduled(BookingEvent):
     free again. Both days' availability changed."""
 
     previous_slot: Slot | None = None
+    history_kind: ClassVar[HistoryKind] = HistoryKind.MOVE
+
+
+class ReminderDue(BookingEvent):
+    """The booking's reminder email is due (issue 15): written to the outbox by the scheduler that
+    claimed it, once per reminder_due_at the booking was given. The status stays."""
+
+    history_kind = HistoryKind.REMINDER
 
 
 # A completed or missed appointment's time is spent: its slot stays taken.
@@ -121,6 +140,7 @@ CUSTOMER_EMAIL = {
     BookingCancelled: "booking-cancellation",
     BookingConfirmed: "booking-confirmed",
     BookingRescheduled: "booking-rescheduled",
+    ReminderDue: "booking-reminder",
 }
 
 # Only these leave the service, through the outbox: nothing outside it listens for the others.

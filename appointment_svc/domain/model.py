@@ -28,9 +28,11 @@ from appointment_svc.domain.events import (
     BookingEvent,
     BookingMarkedNoShow,
     BookingRescheduled,
+    ReminderDue,
 )
 from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.domain.postcodes import covers, outward_code
+from appointment_svc.domain.reminders import ReminderLead
 from appointment_svc.domain.validation import Contact
 from mesh_common.clock import LONDON
 
@@ -167,10 +169,14 @@ class Booking:
     request_id: str | None = None
     # How many times it moved to another slot: its calendar invitations' SEQUENCE rises with it.
     reschedule_count: int = 0
+    # When its reminder email is due (domain/reminders.py); None once queued, or when none is due.
+    reminder_due_at: datetime | None = None
     events: list[BookingEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
-    def create(cls, command: BookSlot, slot: Slot, reference: str, at: datetime) -> Booking:
+    def create(
+        cls, command: BookSlot, slot: Slot, reference: str, at: datetime, *, reminder: ReminderLead = ReminderLead()
+    ) -> Booking:
         """A new PENDING booking of `slot`, which the caller has checked (check_bookable) and taken."""
         booking = cls(
             id=uuid.uuid4(),
@@ -184,6 +190,7 @@ class Booking:
             status=BookingStatus.PENDING,
             created_at=at,
             request_id=command.request_id or None,
+            reminder_due_at=reminder.due_at(slot.starts_at, at),
         )
         booking.events.append(BookingCreated(booking, None, BookingStatus.PENDING, command.user_id, at))
         return booking
@@ -236,8 +243,9 @@ class Booking:
             notice.check(self.slot.starts_at, at)
 
     def reschedule(
-        self, slot: Slot, by: str, at: datetime, *, staff: bool = False, notice: ChangeNotice = ChangeNotice()
-    ) -> None:
+        self, slot: Slot, by: str, at: datetime, *, staff: bool = False, notice: ChangeNotice = ChangeNotice(),
+        reminder: ReminderLead = ReminderLead(),
+    ) -> None:  # fmt: skip
         """Move to `slot`, which the caller has checked as for a new booking (check_bookable) and
         taken; the status, reference and owner stay, the old slot is the caller's to free."""
         self.check_reschedulable(by, at, staff=staff, notice=notice)
@@ -249,7 +257,22 @@ class Booking:
         reason = f"Moved from {before:%d %B %Y %H:%M} to {after:%d %B %Y %H:%M} (UK time)"
         self.slot = slot
         self.reschedule_count += 1
+        self.reminder_due_at = reminder.due_at(slot.starts_at, at)
         self.events.append(BookingRescheduled(self, self.status, self.status, by, at, reason, previous_slot=previous))
+
+    def reminder_is_due(self, at: datetime) -> bool:
+        return self.status in ACTIVE_STATUSES and self.reminder_due_at is not None and self.reminder_due_at <= at
+
+    def remind(self, by: str, at: datetime) -> None:
+        """Queue the reminder email that is due; a booking not due one (cancelled, moved since it was
+        claimed, already reminded) is refused, so no path can send two for one due time."""
+        if not self.reminder_is_due(at):
+            raise InvalidStatusTransition(f"Booking {self.reference_code} has no reminder due.")
+        when = self.slot.starts_at.astimezone(LONDON)
+        self.reminder_due_at = None
+        self.events.append(
+            ReminderDue(self, self.status, self.status, by, at, f"Reminder email for {when:%d %B %Y %H:%M} (UK time)")
+        )
 
     def wanting(self, slot_id: UUID) -> BookSlot:
         """This booking as the form that would book `slot_id` anew: a slot it moves to must pass every

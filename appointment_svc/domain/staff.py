@@ -9,6 +9,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from appointment_svc.domain.errors import FieldViolation, SlotBooked, SlotInPast, ValidationFailed
+from appointment_svc.domain.events import HistoryKind
 from appointment_svc.domain.limits import BookingLimits
 from appointment_svc.domain.model import AppointmentType, BookingStatus, Category, Slot
 from appointment_svc.domain.schedule import WeeklyPattern, pattern_times
@@ -21,13 +22,15 @@ MAX_GENERATED_SLOTS = 10_000
 
 @dataclass(frozen=True)
 class StatusChange:
-    """One entry of a booking's append-only history; from_status is None for its creation."""
+    """One entry of a booking's append-only history; from_status is None for its creation. A move
+    or a reminder leaves the status as it was (from_status == to_status); `kind` says which."""
 
     from_status: BookingStatus | None
     to_status: BookingStatus
     changed_by: str
     changed_at: datetime
     reason: str = ""
+    kind: HistoryKind = HistoryKind.STATUS
 
 
 class TableSort(str, enum.Enum):

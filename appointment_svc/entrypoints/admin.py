@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
 from appointment_svc.domain.errors import FieldViolation
+from appointment_svc.domain.events import HistoryKind
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
 from appointment_svc.domain.postcodes import clean_service_areas
 from appointment_svc.domain.schedule import WeeklyPattern
@@ -235,12 +236,20 @@ def calendar_slot_message(entry: CalendarSlot) -> pb.CalendarSlot:
     )
 
 
+HISTORY_KINDS = {
+    HistoryKind.STATUS: res.HistoryEntryKind.STATUS_CHANGE,
+    HistoryKind.MOVE: res.HistoryEntryKind.MOVE,
+    HistoryKind.REMINDER: res.HistoryEntryKind.REMINDER,
+}
+
+
 def status_change_message(change: StatusChange) -> res.StatusChange:
     """Only what applies: no from_status for the creation, a reason only where one was given."""
     message = res.StatusChange(
         to_status=res.BookingStatus.Value(change.to_status.value),
         changed_by=change.changed_by,
         changed_at=convert.timestamp(change.changed_at),
+        kind=HISTORY_KINDS[change.kind],
     )
     if change.from_status is not None:
         message.from_status = res.BookingStatus.Value(change.from_status.value)

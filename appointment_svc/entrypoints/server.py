@@ -154,6 +154,7 @@ async def serve(settings: AppointmentSettings) -> None:
     container = build(settings)
     server, port, readiness = await start_server(container, f"{settings.grpc_host}:{settings.grpc_port}")
     await container.relay.start()
+    await container.jobs.start()
     metrics_server = None
     if settings.metrics_port:
         metrics_server, metrics_port = serve_metrics(settings.metrics_host, settings.metrics_port)

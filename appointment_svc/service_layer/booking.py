@@ -27,6 +27,7 @@ from appointment_svc.domain.model import (
     reference_code,
 )
 from appointment_svc.domain.notice import ChangeNotice
+from appointment_svc.domain.reminders import ReminderLead
 from appointment_svc.domain.validation import canonical_email
 from appointment_svc.service_layer.email_quota import check_room_for_a_booking, serialise_booking_emails
 from appointment_svc.service_layer.lifecycle import save_status_change
@@ -62,8 +63,10 @@ class BookingService:
         clock: Callable[[], datetime] = utc_now,
         limits: BookingLimits = BookingLimits(),
         notice: ChangeNotice = ChangeNotice(),
+        reminder: ReminderLead = ReminderLead(),
     ):
         self._uow = uow_factory
+        self._reminder = reminder
         self._lock = lock
         self._clock = clock
         self._limits = limits
@@ -223,7 +226,7 @@ class BookingService:
             facts = await self._facts(uow, command, now, locked=True)
             self._check_limits(facts, now)
             slot = await self._take_slot(uow, facts, command, now)
-            booking = Booking.create(command, slot, reference, now)
+            booking = Booking.create(command, slot, reference, now, reminder=self._reminder)
             await uow.bookings.add(booking, command.fingerprint() if command.request_id else None)
             await uow.commit()
         log.info("booking created", booking_id=str(booking.id), slot_id=str(slot.id), reference=booking.reference_code)
@@ -290,7 +293,7 @@ class BookingService:
                     self._check_room_for_the_move(facts, now)
                 slot = await self._take_slot(uow, facts, command, now)
                 previous = booking.slot
-                booking.reschedule(slot, principal.user_id, now, staff=staff, notice=self._notice)
+                booking.reschedule(slot, principal.user_id, now, staff=staff, notice=self._notice, reminder=self._reminder)
                 await uow.bookings.save(booking, now)
                 await uow.slots.free(previous.id)
                 await uow.commit()

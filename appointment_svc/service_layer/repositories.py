@@ -41,11 +41,25 @@ class BookingRepository(abc.ABC):
             self.seen.append(booking)
         return booking
 
+    async def claim_due_reminders(self, now: datetime, limit: int) -> list[Booking]:
+        """Up to `limit` PENDING/CONFIRMED bookings whose reminder is due at `now`, earliest first,
+        each locked until the transaction ends; bookings another transaction holds are skipped."""
+        claimed = await self._claim_due_reminders(now, limit)
+        self.seen.extend(claimed)
+        return claimed
+
     @abc.abstractmethod
     async def _add(self, booking: Booking, fingerprint: str | None) -> None: ...
 
     @abc.abstractmethod
     async def _get(self, booking_id: UUID, *, lock: bool) -> Booking | None: ...
+
+    @abc.abstractmethod
+    async def _claim_due_reminders(self, now: datetime, limit: int) -> list[Booking]: ...
+
+    @abc.abstractmethod
+    async def save_reminded(self, reminded: list[Booking], at: datetime) -> None:
+        """Store that these claimed bookings' reminders were queued at `at`: none is due any more."""
 
     @abc.abstractmethod
     async def for_request(self, user_id: str, request_id: str) -> tuple[Booking, str] | None:

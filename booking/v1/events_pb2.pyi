@@ -55,6 +55,16 @@ class BookingRescheduled(_message.Message):
     rescheduled_by: str
     def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., appointment: _Optional[_Union[_resources_pb2.Appointment, _Mapping]] = ..., previous_slot: _Optional[_Union[_resources_pb2.Slot, _Mapping]] = ..., rescheduled_by: _Optional[str] = ...) -> None: ...
 
+class BookingReminderDue(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "appointment")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    appointment: _resources_pb2.Appointment
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., appointment: _Optional[_Union[_resources_pb2.Appointment, _Mapping]] = ...) -> None: ...
+
 class BrochureRequested(_message.Message):
     __slots__ = ("event_id", "occurred_at", "request_id", "first_name", "last_name", "email", "phone", "postcode", "address")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]

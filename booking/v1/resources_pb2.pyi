@@ -31,6 +31,13 @@ class BookingStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELLED: _ClassVar[BookingStatus]
     COMPLETED: _ClassVar[BookingStatus]
     NO_SHOW: _ClassVar[BookingStatus]
+
+class HistoryEntryKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HISTORY_ENTRY_KIND_UNSPECIFIED: _ClassVar[HistoryEntryKind]
+    STATUS_CHANGE: _ClassVar[HistoryEntryKind]
+    MOVE: _ClassVar[HistoryEntryKind]
+    REMINDER: _ClassVar[HistoryEntryKind]
 APPOINTMENT_TYPE_UNSPECIFIED: AppointmentType
 HOME_MEASUREMENT: AppointmentType
 SHOWROOM_VISIT: AppointmentType
@@ -44,6 +51,10 @@ CONFIRMED: BookingStatus
 CANCELLED: BookingStatus
 COMPLETED: BookingStatus
 NO_SHOW: BookingStatus
+HISTORY_ENTRY_KIND_UNSPECIFIED: HistoryEntryKind
+STATUS_CHANGE: HistoryEntryKind
+MOVE: HistoryEntryKind
+REMINDER: HistoryEntryKind
 
 class Consultant(_message.Message):
     __slots__ = ("consultant_id", "name", "avatar_url", "categories", "postcode_areas")
@@ -120,15 +131,17 @@ class Appointment(_message.Message):
     def __init__(self, booking_id: _Optional[str] = ..., reference_code: _Optional[str] = ..., status: _Optional[_Union[BookingStatus, str]] = ..., type: _Optional[_Union[AppointmentType, str]] = ..., for_kitchen: _Optional[bool] = ..., for_bedroom: _Optional[bool] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., postcode: _Optional[str] = ..., address: _Optional[str] = ..., slot: _Optional[_Union[Slot, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[str] = ..., user_id: _Optional[str] = ..., reschedule_count: _Optional[int] = ...) -> None: ...
 
 class StatusChange(_message.Message):
-    __slots__ = ("from_status", "to_status", "changed_by", "changed_at", "reason")
+    __slots__ = ("from_status", "to_status", "changed_by", "changed_at", "reason", "kind")
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     TO_STATUS_FIELD_NUMBER: _ClassVar[int]
     CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
     CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     from_status: BookingStatus
     to_status: BookingStatus
     changed_by: str
     changed_at: _timestamp_pb2.Timestamp
     reason: str
-    def __init__(self, from_status: _Optional[_Union[BookingStatus, str]] = ..., to_status: _Optional[_Union[BookingStatus, str]] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+    kind: HistoryEntryKind
+    def __init__(self, from_status: _Optional[_Union[BookingStatus, str]] = ..., to_status: _Optional[_Union[BookingStatus, str]] = ..., changed_by: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[HistoryEntryKind, str]] = ...) -> None: ...

@@ -123,21 +123,32 @@ class FakeBookingRepository(BookingRepository):
 
     async def save(self, booking: Booking, now: datetime) -> None:
         stored = self._t.bookings[booking.id]
-        if booking.slot.id != stored.slot.id and booking.status in ACTIVE_STATUSES and any(
+        moved = booking.slot.id != stored.slot.id
+        if moved and booking.status in ACTIVE_STATUSES and any(
             b.slot.id == booking.slot.id and b.status in ACTIVE_STATUSES for b in self._t.bookings.values()
         ):
             raise SlotTaken()  # the partial unique index, as in _add
         self._t.bookings[booking.id] = dataclasses.replace(
             stored, status=booking.status, cancelled_at=booking.cancelled_at, cancel_reason=booking.cancel_reason,
             slot=booking.slot, reschedule_count=booking.reschedule_count,
+            # As in SQL: only a move writes the reminder's due time.
+            reminder_due_at=booking.reminder_due_at if moved else stored.reminder_due_at,
         )
 
     async def add_history(self, event: BookingEvent) -> None:
-        change = staff.StatusChange(event.from_status, event.to_status, event.by, event.at, event.reason)
+        change = staff.StatusChange(event.from_status, event.to_status, event.by, event.at, event.reason, event.history_kind)
         self._t.history.append((event.booking.id, change))
 
     async def history(self, booking_id: UUID) -> list[staff.StatusChange]:
         return [change for owner, change in self._t.history if owner == booking_id]
+
+    async def _claim_due_reminders(self, now: datetime, limit: int) -> list[Booking]:
+        due = sorted((b for b in self._t.bookings.values() if b.reminder_is_due(now)), key=lambda b: b.reminder_due_at)
+        return [self._loaded(b) for b in due[:limit]]
+
+    async def save_reminded(self, reminded: list[Booking], at: datetime) -> None:
+        for booking in reminded:
+            self._t.bookings[booking.id] = dataclasses.replace(self._t.bookings[booking.id], reminder_due_at=None)
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         mine = sorted((b for b in self._t.bookings.values() if b.user_id == user_id), key=lambda b: b.created_at, reverse=True)

@@ -262,6 +262,7 @@ def test_steps_accumulate_in_order_and_do_not_affect_equality():
 def test_only_the_events_with_a_customer_email_leave_the_service():
     assert set(events.CUSTOMER_EMAIL) == {
         events.BookingCreated, events.BookingConfirmed, events.BookingCancelled, events.BookingRescheduled,
+        events.ReminderDue,
     }
 
 

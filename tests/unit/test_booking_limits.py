@@ -13,7 +13,7 @@ from appointment_svc.domain.model import AppointmentType, BookSlot, Category, Co
 from appointment_svc.domain.validation import Contact
 from booking.v1 import events_pb2
 from booking.v1 import resources_pb2 as res
-from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BOOKING_RESCHEDULED
+from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BOOKING_REMINDER_DUE, BOOKING_RESCHEDULED
 from notification_svc.emails import EmailComposer
 
 UTC = timezone.utc
@@ -102,6 +102,7 @@ def test_every_booking_event_counts_exactly_the_customer_email_the_notification_
         events.BookingCancelled: composer.plan(BOOKING_CANCELLED, events_pb2.BookingCancelled(appointment=appointment)),
         events.BookingConfirmed: composer.plan(BOOKING_CONFIRMED, events_pb2.BookingConfirmed(appointment=appointment)),
         events.BookingRescheduled: composer.plan(BOOKING_RESCHEDULED, events_pb2.BookingRescheduled(appointment=appointment)),
+        events.ReminderDue: composer.plan(BOOKING_REMINDER_DUE, events_pb2.BookingReminderDue(appointment=appointment)),
     }
     to_customer = {event: [d.kind for d in deliveries if d.recipient == "jane@example.com"] for event, deliveries in planned.items()}
     assert to_customer == {event: [kind] for event, kind in events.CUSTOMER_EMAIL.items()}

@@ -84,7 +84,8 @@ def test_the_lua_knows_the_descriptors_enums():
     from gateway.config import enum_types
 
     assert enum_types(DEFAULT_DESCRIPTOR) == [
-        "booking.v1.AppointmentType", "booking.v1.BookingStatus", "booking.v1.Category", "booking.v1.SlotState",
+        "booking.v1.AppointmentType", "booking.v1.BookingStatus", "booking.v1.Category", "booking.v1.HistoryEntryKind",
+        "booking.v1.SlotState",
     ]  # fmt: skip
     assert '["booking.v1.Category"] = true' in lua_code()
 
