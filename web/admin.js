@@ -269,6 +269,13 @@ function historyFrom(status) {
   return STATUS_WORDS[status] || "New booking";
 }
 
+// A reminder entry (kind REMINDER) keeps the status; its reason says which time it was for.
+function historyBy(change, customer) {
+  if (change.kind === "REMINDER") return "Automatic reminder";
+  if (!change.changedBy) return "Not known";
+  return `${change.changedBy}${change.changedBy === customer ? " (customer)" : ""}`;
+}
+
 function showBooking(ctx, bookingId) {
   const path = `/v1/admin/appointments/${encodeURIComponent(bookingId)}`;
   const backQuery = ctx.query.toString();
@@ -337,7 +344,7 @@ function showBooking(ctx, bookingId) {
                       {},
                       h("td", {}, historyFrom(change.fromStatus)),
                       h("td", {}, STATUS_WORDS[change.toStatus] || "Unknown"),
-                      h("td", {}, change.changedBy ? `${change.changedBy}${change.changedBy === a.userId ? " (customer)" : ""}` : "Not known"),
+                      h("td", {}, historyBy(change, a.userId)),
                       h("td", {}, when(change.changedAt)),
                       h("td", {}, change.reason || "None given"),
                     ),

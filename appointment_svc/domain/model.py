@@ -271,7 +271,7 @@ class Booking:
         when = self.slot.starts_at.astimezone(LONDON)
         self.reminder_due_at = None
         self.events.append(
-            ReminderDue(self, self.status, self.status, by, at, f"Reminder email for {when:%d %B %Y %H:%M} (UK time)")
+            ReminderDue(self, self.status, self.status, by, at, f"Reminder email sent for {when:%d %B %Y %H:%M} (UK time)")
         )
 
     def wanting(self, slot_id: UUID) -> BookSlot:
