@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from appointment_svc.adapters.cache import AvailabilityCache
@@ -184,7 +185,7 @@ async def test_a_scheduler_whose_transaction_dies_leaves_its_claims_to_the_next_
         ).fetchone()[0]
     assert killed >= 1
     release.set()
-    with pytest.raises(Exception):
+    with pytest.raises(DBAPIError):  # its connection is gone: the claim is rolled back with it
         await asyncio.wait_for(dying, 10)
     assert reminder_events(database_url) == []
     assert await asyncio.wait_for(rival.queue_due(), 5) == len(made)
