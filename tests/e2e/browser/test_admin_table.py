@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import httpx
+import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -414,6 +415,24 @@ def test_the_table_and_a_booking_work_with_the_keyboard_alone(page, booking):
     page.keyboard.press("Enter")
     expect(page.get_by_role("main").get_by_role("status").filter(has_text="Booking cancelled.")).to_be_focused()
     expect(page.get_by_role("region", name="Status history").get_by_role("row")).to_have_count(4)
+
+
+def test_the_history_shows_when_the_reminder_went_out(mesh, page, booking):
+    # The session's mesh reminds a day ahead: the row the reminder scheduler writes, written here.
+    with psycopg.connect(mesh.database_url) as connection:
+        connection.execute(
+            "INSERT INTO booking_status_history (booking_id, from_status, to_status, changed_by, changed_at, reason, kind)"
+            " VALUES (%s, 'PENDING', 'PENDING', 'reminder-scheduler', now(), 'Reminder email sent for 03 March 2031 10:00 (UK time)', 'REMINDER')",
+            (booking["bookingId"],),
+        )
+    open_table(page, f"?referenceCode={booking['referenceCode']}")
+    page.get_by_role("link", name=booking["referenceCode"]).click()
+    history = page.get_by_role("region", name="Status history").get_by_role("row")
+    expect(history).to_have_count(3)
+    expect_change(
+        history.nth(2), "Pending", "Pending", "Automatic reminder", reason="Reminder email sent for 03 March 2031 10:00 (UK time)"
+    )
+    assert_accessible(page, "a booking whose reminder went out")
 
 
 def test_a_table_that_cannot_load_says_so_and_can_try_again(page, diary):
