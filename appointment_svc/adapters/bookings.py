@@ -5,7 +5,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from appointment_svc.adapters.advisory import lock_until_commit
@@ -343,13 +343,19 @@ class SqlBookingRepository(BookingRepository):
             self._slots_loaded[booking.id] = booking.slot.id
         return claimed
 
-    async def save_reminded(self, reminded: list[Booking], at: datetime) -> None:
-        if reminded:
-            await self.conn.execute(
-                update(bookings)
-                .where(bookings.c.id.in_([b.id for b in reminded]))
-                .values(reminder_due_at=None, reminder_sent_at=at)
+    async def save_reminded(self, claimed: list[Booking], sent: list[Booking], at: datetime) -> None:
+        if not claimed:
+            return
+        sent_ids = [b.id for b in sent]
+        await self.conn.execute(
+            update(bookings)
+            .where(bookings.c.id.in_([b.id for b in claimed]))
+            .values(
+                reminder_due_at=None,
+                reminder_sent_at=case((bookings.c.id.in_(sent_ids), at), else_=bookings.c.reminder_sent_at)
+                if sent_ids else bookings.c.reminder_sent_at,
             )
+        )
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         total = (await self.conn.execute(select(func.count()).select_from(bookings).where(bookings.c.user_id == user_id))).scalar_one()

@@ -263,16 +263,21 @@ class Booking:
     def reminder_is_due(self, at: datetime) -> bool:
         return self.status in ACTIVE_STATUSES and self.reminder_due_at is not None and self.reminder_due_at <= at
 
-    def remind(self, by: str, at: datetime) -> None:
-        """Queue the reminder email that is due; a booking not due one (cancelled, moved since it was
-        claimed, already reminded) is refused, so no path can send two for one due time."""
+    def remind(self, by: str, at: datetime) -> bool:
+        """Queue the reminder email that is due (True). A booking not due one (cancelled, moved since
+        it was claimed, already reminded) is refused, so no path can send two for one due time. One
+        whose appointment has started by now (every scheduler was down through the lead) drops its
+        reminder instead (False): a reminder after the start helps nobody."""
         if not self.reminder_is_due(at):
             raise InvalidStatusTransition(f"Booking {self.reference_code} has no reminder due.")
-        when = self.slot.starts_at.astimezone(LONDON)
         self.reminder_due_at = None
+        if self.slot.starts_at <= at:
+            return False
+        when = self.slot.starts_at.astimezone(LONDON)
         self.events.append(
             ReminderDue(self, self.status, self.status, by, at, f"Reminder email sent for {when:%d %B %Y %H:%M} (UK time)")
         )
+        return True
 
     def wanting(self, slot_id: UUID) -> BookSlot:
         """This booking as the form that would book `slot_id` anew: a slot it moves to must pass every

@@ -46,10 +46,11 @@ class ReminderService:
         async with self._uow() as uow:
             now = self._clock()
             claimed: list[Booking] = await uow.bookings.claim_due_reminders(now, self.batch_size)
-            for booking in claimed:
-                booking.remind(SCHEDULER, now)
-            await uow.bookings.save_reminded(claimed, now)
+            sent = [booking for booking in claimed if booking.remind(SCHEDULER, now)]
+            await uow.bookings.save_reminded(claimed, sent, now)
             await uow.commit()
+        sent_ids = {booking.id for booking in sent}
         for booking in claimed:
-            log.info("reminder queued", booking_id=str(booking.id), reference=booking.reference_code)
+            what = "reminder queued" if booking.id in sent_ids else "reminder dropped: the appointment has started"
+            log.info(what, booking_id=str(booking.id), reference=booking.reference_code)
         return len(claimed)

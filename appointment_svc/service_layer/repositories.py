@@ -58,8 +58,9 @@ class BookingRepository(abc.ABC):
     async def _claim_due_reminders(self, now: datetime, limit: int) -> list[Booking]: ...
 
     @abc.abstractmethod
-    async def save_reminded(self, reminded: list[Booking], at: datetime) -> None:
-        """Store that these claimed bookings' reminders were queued at `at`: none is due any more."""
+    async def save_reminded(self, claimed: list[Booking], sent: list[Booking], at: datetime) -> None:
+        """Store that none of the claimed bookings is due a reminder any more, and that those `sent`
+        had theirs queued at `at`."""
 
     @abc.abstractmethod
     async def for_request(self, user_id: str, request_id: str) -> tuple[Booking, str] | None:

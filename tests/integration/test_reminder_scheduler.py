@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.periodic import Job, JobRunner
 from appointment_svc.adapters.slot_lock import RedisSlotLock
+from appointment_svc.domain.notice import NO_NOTICE
 from appointment_svc.domain.reminders import ReminderLead
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.reminders import SCHEDULER, ReminderService
@@ -26,10 +27,16 @@ from mesh_common.config import sqlalchemy_url
 from tests.integration.booking_fixtures import add_consultant, add_slot, units_of_work
 from tests.integration.test_booking_transaction import command
 
-LEAD = ReminderLead(60)
+LEAD = ReminderLead(120)
 STAFF = Principal("staff-1", Role.ADMIN)
-# Past every test slot's reminder time (they lie within the 730-day booking horizon).
-FAR_FUTURE = datetime.now(timezone.utc) + timedelta(days=800)
+# The tests' slots are a minute long and start BASE + i minutes (i < 60): when the schedulers run
+# at DUE, every one of them is due its reminder and none has started.
+BASE = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=3)
+DUE = BASE - timedelta(minutes=59)
+
+
+def soon_slot(database_url, consultant, i: int):
+    return add_slot(database_url, consultant, BASE + timedelta(minutes=i), minutes=1)
 
 
 @pytest.fixture
@@ -43,7 +50,9 @@ async def services(database_url, redis_url):
         redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         made.append((engine, redis))
         uow = units_of_work(engine, AvailabilityCache(redis), RedisSlotLock(redis))
-        return BookingService(uow, RedisSlotLock(redis), reminder=LEAD), ReminderService(uow, clock=clock, batch_size=batch_size)
+        # No notice window: the tests' customers change bookings hours before they start.
+        bookings = BookingService(uow, RedisSlotLock(redis), notice=NO_NOTICE, reminder=LEAD)
+        return bookings, ReminderService(uow, clock=clock, batch_size=batch_size)
 
     yield make
     for engine, redis in made:
@@ -80,20 +89,20 @@ async def test_two_schedulers_at_once_queue_exactly_one_reminder_per_due_booking
     booking, _ = services()
     consultant = add_consultant(database_url)
     due = [
-        await booking.book(command(add_slot(database_url, consultant), user=f"u{i}", email=f"u{i}@example.com"))
-        for i in range(60)
+        await booking.book(command(soon_slot(database_url, consultant, i), user=f"u{i}", email=f"u{i}@example.com"))
+        for i in range(56)
     ]
-    cancelled = await booking.book(command(add_slot(database_url, consultant), user="c", email="c@example.com"))
+    cancelled = await booking.book(command(soon_slot(database_url, consultant, 56), user="c", email="c@example.com"))
     await booking.cancel(cancelled.id, Principal("c", Role.CUSTOMER), "")
-    moved = await booking.book(command(add_slot(database_url, consultant), user="m", email="m@example.com"))
-    new_slot = add_slot(database_url, consultant)
+    moved = await booking.book(command(soon_slot(database_url, consultant, 57), user="m", email="m@example.com"))
+    new_slot = soon_slot(database_url, consultant, 58)
     await booking.reschedule(moved.id, STAFF, new_slot)
     soon = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=30)
     inside = await booking.book(command(add_slot(database_url, consultant, soon), user="s", email="s@example.com"))
 
     # Small batches, so the two keep meeting over the same rows for many passes.
-    _, first = services(clock=lambda: FAR_FUTURE, batch_size=7)
-    _, second = services(clock=lambda: FAR_FUTURE, batch_size=7)
+    _, first = services(clock=lambda: DUE, batch_size=7)
+    _, second = services(clock=lambda: DUE, batch_size=7)
     jobs = [Job("reminders", first.queue_due, 0.01, batch_size=7), Job("reminders", second.queue_due, 0.01, batch_size=7)]
     runners = [JobRunner([job]) for job in jobs]
     counts = await asyncio.wait_for(asyncio.gather(drain(runners[0], jobs[0]), drain(runners[1], jobs[1])), 60)
@@ -124,14 +133,14 @@ async def test_a_booking_reminded_then_moved_is_reminded_again_for_its_new_time_
     clock = {"now": now}
     booking, reminders = services(clock=lambda: clock["now"])
     made = await booking.book(command(add_slot(database_url, consultant, now + timedelta(hours=3))))
-    assert await reminders.queue_due() == 0  # due only an hour before the start
-    clock["now"] = now + timedelta(hours=2, minutes=1)
+    assert await reminders.queue_due() == 0  # due only two hours before the start
+    clock["now"] = now + timedelta(hours=1, minutes=1)
     assert await reminders.queue_due() == 1
     assert await reminders.queue_due() == 0
     later = add_slot(database_url, consultant, now + timedelta(days=3))
     await booking.reschedule(made.id, STAFF, later)
     assert await reminders.queue_due() == 0
-    clock["now"] = now + timedelta(days=3) - timedelta(minutes=59)
+    clock["now"] = now + timedelta(days=3) - timedelta(minutes=119)
     assert await reminders.queue_due() == 1
     first, second = reminder_events(database_url)
     assert (first.appointment.reschedule_count, second.appointment.slot.slot_id) == (0, str(later))
@@ -139,13 +148,27 @@ async def test_a_booking_reminded_then_moved_is_reminded_again_for_its_new_time_
     assert kinds == ["STATUS", "REMINDER", "MOVE", "REMINDER"]
 
 
+async def test_a_reminder_that_fell_due_while_no_scheduler_ran_is_dropped_once_the_appointment_started(services, database_url):
+    consultant = add_consultant(database_url)
+    booking, _ = services()
+    made = await booking.book(command(soon_slot(database_url, consultant, 0)))
+    _, late = services(clock=lambda: BASE)
+    assert await late.queue_due() == 1
+    assert reminder_events(database_url) == []
+    assert [kind for kind, *_ in reminder_history(database_url, made.id)] == ["STATUS"]
+    with psycopg.connect(database_url) as connection:
+        assert connection.execute("SELECT reminder_due_at, reminder_sent_at FROM bookings").fetchall() == [(None, None)]
+    assert await late.queue_due() == 0
+
+
 async def test_a_scheduler_whose_transaction_dies_leaves_its_claims_to_the_next_pass(services, database_url):
     consultant = add_consultant(database_url)
     booking, _ = services()
     made = [
-        await booking.book(command(add_slot(database_url, consultant), user=f"k{i}", email=f"k{i}@example.com")) for i in range(5)
+        await booking.book(command(soon_slot(database_url, consultant, i), user=f"k{i}", email=f"k{i}@example.com"))
+        for i in range(5)
     ]
-    _, reminders = services(clock=lambda: FAR_FUTURE)
+    _, reminders = services(clock=lambda: DUE)
     hold = asyncio.Event()
     release = asyncio.Event()
     original = reminders._uow
@@ -176,7 +199,7 @@ async def test_a_scheduler_whose_transaction_dies_leaves_its_claims_to_the_next_
     dying = asyncio.create_task(reminders.queue_due())
     await asyncio.wait_for(hold.wait(), 10)
     # Another replica meanwhile finds every due booking claimed, and skips rather than waits.
-    _, rival = services(clock=lambda: FAR_FUTURE)
+    _, rival = services(clock=lambda: DUE)
     assert await asyncio.wait_for(rival.queue_due(), 5) == 0
     with psycopg.connect(database_url, autocommit=True) as connection:
         killed = connection.execute(

@@ -146,8 +146,8 @@ class FakeBookingRepository(BookingRepository):
         due = sorted((b for b in self._t.bookings.values() if b.reminder_is_due(now)), key=lambda b: b.reminder_due_at)
         return [self._loaded(b) for b in due[:limit]]
 
-    async def save_reminded(self, reminded: list[Booking], at: datetime) -> None:
-        for booking in reminded:
+    async def save_reminded(self, claimed: list[Booking], sent: list[Booking], at: datetime) -> None:
+        for booking in claimed:
             self._t.bookings[booking.id] = dataclasses.replace(self._t.bookings[booking.id], reminder_due_at=None)
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:

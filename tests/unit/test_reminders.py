@@ -141,16 +141,27 @@ async def test_a_move_inside_the_lead_gets_no_reminder(bookings, reminders, db, 
 
 
 async def test_a_pass_queues_at_most_its_batch_earliest_first(bookings, db, lock, cache, clock):
-    for hours in (5, 3, 4):
-        await booked(bookings, db, NOW + hours * HOUR)
+    minutes = timedelta(minutes=1)
+    for later in (20, 0, 10):
+        await booked(bookings, db, NOW + 3 * HOUR + later * minutes)
+
     def uow():
         return FakeUnitOfWork(db, MessageBus(event_handlers(cache, lock)))
 
     small = ReminderService(uow, clock=lambda: clock["now"], batch_size=2)
-    clock["now"] = NOW + 10 * HOUR
+    clock["now"] = NOW + 2 * HOUR + 30 * minutes
     assert await small.queue_due() == 2
-    assert [e.booking.slot.starts_at for e in db.tables.outbox] == [NOW + 3 * HOUR, NOW + 4 * HOUR]
+    assert [e.booking.slot.starts_at for e in db.tables.outbox] == [NOW + 3 * HOUR, NOW + 3 * HOUR + 10 * minutes]
     assert await small.queue_due() == 1
+
+
+async def test_a_reminder_that_fell_due_while_no_scheduler_ran_is_dropped_once_the_appointment_started(bookings, reminders, db, clock):
+    booking = await booked(bookings, db, NOW + 3 * HOUR)
+    clock["now"] = NOW + 3 * HOUR
+    assert await reminders.queue_due() == 1  # claimed, and dropped
+    assert db.tables.outbox == [] and db.booking(booking.id).reminder_due_at is None
+    assert [c.kind for c in db.history_of(booking.id)] == [HistoryKind.STATUS]
+    assert await reminders.queue_due() == 0
 
 
 def test_the_aggregate_refuses_a_reminder_that_is_not_due(db):
@@ -158,7 +169,7 @@ def test_the_aggregate_refuses_a_reminder_that_is_not_due(db):
     booking = Booking.create(a_booking_form(slot), slot, "BK-20260302-0001", NOW, reminder=LEAD)
     with pytest.raises(InvalidStatusTransition):
         booking.remind(SCHEDULER, NOW + HOUR)
-    booking.remind(SCHEDULER, NOW + 2 * HOUR)
+    assert booking.remind(SCHEDULER, NOW + 2 * HOUR) is True
     assert isinstance(booking.events[-1], events.ReminderDue)
     with pytest.raises(InvalidStatusTransition):
         booking.remind(SCHEDULER, NOW + 2 * HOUR)
