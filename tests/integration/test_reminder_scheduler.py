@@ -5,6 +5,7 @@ reminded of its new time only."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -213,3 +214,34 @@ async def test_a_scheduler_whose_transaction_dies_leaves_its_claims_to_the_next_
     assert reminder_events(database_url) == []
     assert await asyncio.wait_for(rival.queue_due(), 5) == len(made)
     assert sorted(e.appointment.booking_id for e in reminder_events(database_url)) == sorted(str(b.id) for b in made)
+
+
+def test_the_migration_marks_earlier_moves_as_moves_in_the_append_only_history(backing):
+    from alembic import command as alembic
+
+    from appointment_svc.adapters.migrate import alembic_config, upgrade_to_head
+
+    database_url = backing["postgres"].create_database(f"migrate_{uuid.uuid4().hex[:10]}")
+    alembic.upgrade(alembic_config(database_url), "0008_slot_holds")
+    consultant = add_consultant(database_url)
+    slot = add_slot(database_url, consultant)
+    booking_id = uuid.uuid4()
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "INSERT INTO bookings (id, reference_code, user_id, type, for_kitchen, for_bedroom, first_name, last_name,"
+            " email, phone, postcode, address, slot_id, status, slot_starts_at)"
+            " VALUES (%s, 'BK-20260101-0001', 'u', 'SHOWROOM_VISIT', true, false, 'J', 'D', 'j@example.com',"
+            " '07700900123', 'SW1A 1AA', '1 High St', %s, 'CONFIRMED', now())",
+            (booking_id, slot),
+        )
+        for from_status, to_status in ((None, "PENDING"), ("PENDING", "PENDING"), ("PENDING", "CONFIRMED")):
+            connection.execute(
+                "INSERT INTO booking_status_history (booking_id, from_status, to_status, changed_by) VALUES (%s, %s, %s, 'u')",
+                (booking_id, from_status, to_status),
+            )
+    upgrade_to_head(database_url)
+    assert [kind for kind, *_ in reminder_history(database_url, booking_id)] == ["STATUS", "MOVE", "STATUS"]
+    with psycopg.connect(database_url) as connection, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        connection.execute("UPDATE booking_status_history SET kind = 'REMINDER'")  # still append-only afterwards
+    with psycopg.connect(database_url) as connection:
+        assert connection.execute("SELECT reminder_due_at FROM bookings").fetchall() == [(None,)]
