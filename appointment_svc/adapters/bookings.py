@@ -326,17 +326,21 @@ class SqlBookingRepository(BookingRepository):
         # row locks last until the commit that writes the reminders' outbox events and clears the
         # due times (save_reminded), so a claim is either all of that or nothing.
         claim = (
-            select(bookings.c.id, bookings.c.reminder_due_at)
+            select(bookings.c.id)
             .where(bookings.c.reminder_due_at <= now, bookings.c.status.in_([s.value for s in ACTIVE_STATUSES]))
             .order_by(bookings.c.reminder_due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        due = dict((await self.conn.execute(claim)).all())
-        if not due:
+        ids = list((await self.conn.execute(claim)).scalars())
+        if not ids:
             return []
+        # The locked rows with their slots, read after the locks (a fresh snapshot: what the locks hold).
         rows = await self.conn.execute(
-            select(*BOOKING_WITH_SLOT_COLUMNS).select_from(BOOKINGS_WITH_SLOTS).where(bookings.c.id.in_(list(due)))
+            select(*BOOKING_WITH_SLOT_COLUMNS)
+            .select_from(BOOKINGS_WITH_SLOTS)
+            .where(bookings.c.id.in_(ids))
+            .order_by(bookings.c.reminder_due_at, bookings.c.id)
         )
         claimed = [booking_with_slot(row) for row in rows]
         for booking in claimed:
