@@ -103,8 +103,11 @@ bookings = Table(
     Column("slot_starts_at", DateTime(timezone=True), nullable=False),
     # Moves to another slot so far: the calendar invitations' SEQUENCE rises with it (migration 0005).
     Column("reschedule_count", Integer, nullable=False, server_default=text("0")),
+    # The number the last event published about the booking carried (migration 0009).
+    Column("event_sequence", Integer, nullable=False, server_default=text("0")),
     CheckConstraint(KNOWN_STATUS_SQL, name="bookings_known_status"),
     CheckConstraint("reschedule_count >= 0", name="bookings_reschedule_count_not_negative"),
+    CheckConstraint("event_sequence >= 0", name="bookings_event_sequence_not_negative"),
     CheckConstraint(KNOWN_TYPE_SQL, name="bookings_known_type"),
     CheckConstraint("for_kitchen OR for_bedroom", name="bookings_some_service"),
     # The last line of defence against double booking: one active booking per slot.

@@ -167,6 +167,8 @@ class Booking:
     request_id: str | None = None
     # How many times it moved to another slot: its calendar invitations' SEQUENCE rises with it.
     reschedule_count: int = 0
+    # The number the last event published about it carried (service_layer.lifecycle.write_event).
+    event_sequence: int = 0
     events: list[BookingEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod

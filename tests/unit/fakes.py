@@ -139,6 +139,9 @@ class FakeBookingRepository(BookingRepository):
     async def history(self, booking_id: UUID) -> list[staff.StatusChange]:
         return [change for owner, change in self._t.history if owner == booking_id]
 
+    async def _store_event_sequence(self, booking: Booking) -> None:
+        self._t.bookings[booking.id] = dataclasses.replace(self._t.bookings[booking.id], event_sequence=booking.event_sequence)
+
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         mine = sorted((b for b in self._t.bookings.values() if b.user_id == user_id), key=lambda b: b.created_at, reverse=True)
         return [self._loaded(b) for b in mine[offset : offset + limit]], len(mine)
