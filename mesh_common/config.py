@@ -88,6 +88,8 @@ class NotificationSettings(ServiceSettings):
     notification_retry_base_seconds: float = 2.0
     notification_retry_max_seconds: float = 60.0
     notification_shutdown_grace_seconds: float = 10.0
+    # Events one fetch brings (and one replica holds) at most.
+    notification_fetch_batch: int = Field(default=50, ge=1, le=1000)
     # Per booking, the last event whose emails are sent (notification_svc.ordering): replicas hold a
     # booking's later event back (for retry seconds at a time) until its predecessor is handled, for
     # at most max wait seconds. Remembered as long as the sent ledger's entries.

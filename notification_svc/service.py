@@ -63,6 +63,7 @@ class NotificationService:
             retry_base_seconds=s.notification_retry_base_seconds,
             retry_max_seconds=s.notification_retry_max_seconds,
             ack_wait_seconds=s.notification_ack_wait_seconds,
+            batch_size=s.notification_fetch_batch,
         )
         await self.consumer.ensure_consumer()
         self._task = asyncio.create_task(self.consumer.run(self._stopping), name="notification-consumer")
