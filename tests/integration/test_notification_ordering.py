@@ -15,9 +15,9 @@ from tests.integration.notification_fixtures import (  # noqa: F401 - fixtures
     booking_rescheduled,
     brochure_fixture,
     bus_fixture,
+    close_bus,
     email_kind,
     open_bus,
-    close_bus,
 )
 from tests.polling import eventually
 
@@ -64,7 +64,8 @@ async def test_two_replicas_on_one_durable_mail_every_bookings_events_in_order(b
         for n in range(bookings):
             events = lifecycle(bus)
             booking_of.update({e.event_id: e.appointment.booking_id for e in events})
-            for event, subject in zip(events[::-1] if n % 3 == 0 else events, ("booking.created", "booking.rescheduled", "booking.cancelled")[:: -1 if n % 3 == 0 else 1]):
+            published = list(zip(("booking.created", "booking.rescheduled", "booking.cancelled"), events, strict=True))
+            for subject, event in published[::-1] if n % 3 == 0 else published:
                 await bus.publish(subject, event)
         await eventually(lambda: len(bus.mailbox.to(bus.customer())) >= 3 * bookings, timeout=60, message="every customer email")
         await eventually(bus.idle, timeout=15, message="consumer idle")
