@@ -157,6 +157,7 @@ def audit_mail(maildir, churn: Churn, notification_kills: int) -> None:
         return all(len({m for m, _ in seen.get(a, [])}) >= len(kinds) for a, kinds in expected.items()) and seen
 
     seen = wait_for(complete, timeout=180, what="every booking's emails")
+    print(f"soak: {len(churn.booked)} bookings, {len(churn.cancelled)} cancelled, notification kills {notification_kills}")
     repeats = 0
     out_of_order = {}
     for address, kinds in expected.items():
