@@ -21,6 +21,9 @@ BACKING_URL_ENV = {
 }
 
 
+# Each replica is a Python process of its own on this one machine: past this, they only fight over its cores.
+MAX_REPLICAS = 16
+
 # A sample address for the dev mesh's showroom-visit emails (SHOWROOM_ADDRESS overrides it).
 DEV_SHOWROOM = "Fitted Kitchens & Bedrooms showroom, 12 Sample Street, London EC1A 1BB"
 
@@ -90,7 +93,7 @@ def up(args: argparse.Namespace) -> int:
               f"{INSTALL_DEV_EXTRA}\n  " + "\n  ".join(missing), file=sys.stderr)  # fmt: skip
         return 1
     try:
-        return _up()
+        return _up(args.replicas)
     except ImportError as exc:
         print(f"booking-mesh: the Python package providing {exc.name!r} is missing; install the dev extra: "
               f"{INSTALL_DEV_EXTRA}", file=sys.stderr)  # fmt: skip
@@ -100,13 +103,12 @@ def up(args: argparse.Namespace) -> int:
         return 1
 
 
-def _up() -> int:
+def _up(replicas: int | None = None) -> int:
     from appointment_svc.adapters.migrate import upgrade_to_head
     from appointment_svc.seed import seed_if_empty
     from booking_mesh.embedded.envoy import EnvoyGateway, GatewayError
     from booking_mesh.embedded.errors import ServiceError
     from booking_mesh.embedded.ports import port_is_free
-    from booking_mesh.services import NotificationService
     from booking_mesh.supervisor import CrashLoop, Supervisor
     from gateway.web import DevSignIn
 
@@ -137,7 +139,7 @@ def _up() -> int:
         created = seed_if_empty(env["DATABASE_URL"])
         say("seed", f"created demo consultants and {created} slots" if created else "kept existing data")
         _provision_brochure(env)
-        appointments = _start_appointment_services(home, env, mesh)
+        appointments = _start_appointment_services(home, env, mesh, replicas)
         say("appointment_svc", f"gRPC on {', '.join(a.url for a in appointments)} (health, reflection)")
         # The emails name a showroom and link to the booking page: the dev mesh's own, unless set.
         notification_env = {
@@ -145,11 +147,9 @@ def _up() -> int:
             "BOOKING_URL": os.environ.get("BOOKING_URL", f"http://127.0.0.1:{gateway_port}/"),
             **env,
         }
-        notification = NotificationService(home / "run", notification_env, log_dir=home / "logs")
-        notification.start()
-        mesh.started.append(notification)
-        say("notification_svc", "consuming booking and brochure events")
-        say("metrics", "  ".join([*(a.metrics_url for a in appointments), notification.metrics_url]))
+        notifications = _start_notification_services(home, notification_env, mesh, replicas or 1)
+        say("notification_svc", f"consuming booking and brochure events ({len(notifications)} on one durable consumer)")
+        say("metrics", "  ".join(s.metrics_url for s in [*appointments, *notifications]))
         sign_in = DevSignIn(KeyPair.load(keys_dir), issuer=env["JWT_ISSUER"], audience=env["JWT_AUDIENCE"]).start()
         mesh.on_stop.append(sign_in.stop)
         gateway = EnvoyGateway(
@@ -167,7 +167,7 @@ def _up() -> int:
         gateway.start()
         mesh.started.append(gateway)
         say("gateway", f"Envoy on {gateway.url}")
-        metrics = [a.metrics_url for a in appointments] + [notification.metrics_url, f"{gateway.admin_url}/stats/prometheus"]
+        metrics = [s.metrics_url for s in [*appointments, *notifications]] + [f"{gateway.admin_url}/stats/prometheus"]
         written = endpoints.write(home, _endpoints(env, gateway.url, appointments, metrics))
         mesh.on_stop.append(lambda: endpoints.remove(home))
         say("endpoints", f"{written}  (booking-mesh status prints them)")
@@ -218,24 +218,43 @@ def _endpoints(env: dict[str, str], gateway_url: str, appointments: list, metric
     )
 
 
-def _start_appointment_services(home: Path, env: dict[str, str], mesh: Mesh) -> list:
-    """One process per core (or APPOINTMENT_SVC_PROCESSES), each on its own port; Envoy balances
-    over them round-robin and, while one restarts, sends everything to the others."""
+def _replica_names(service: str, count: int) -> list[str]:
+    return [service] if count == 1 else [f"{service}_{n}" for n in range(1, count + 1)]
+
+
+def _start_appointment_services(home: Path, env: dict[str, str], mesh: Mesh, replicas: int | None = None) -> list:
+    """`replicas` processes, else one per core (or APPOINTMENT_SVC_PROCESSES), each on its own port;
+    Envoy balances over them round-robin and, while one restarts, sends everything to the others."""
     from booking_mesh.embedded.errors import ServiceError
     from booking_mesh.services import AppointmentService, service_processes
 
     try:
-        count = service_processes()
+        count = replicas or service_processes()
     except ValueError as exc:
         raise ServiceError(str(exc)) from exc
-    names = ["appointment_svc"] if count == 1 else [f"appointment_svc_{n}" for n in range(1, count + 1)]
+    names = _replica_names("appointment_svc", count)
     services = [AppointmentService(home / "run", env, log_dir=home / "logs", name=name) for name in names]
+    _start_one_by_one(services, mesh)
+    return services
+
+
+def _start_notification_services(home: Path, env: dict[str, str], mesh: Mesh, replicas: int) -> list:
+    """`replicas` processes sharing the one durable consumer (JetStream hands each event to one of
+    them; notification_svc.ordering keeps each booking's emails in order), each with its own
+    health and metrics port."""
+    from booking_mesh.services import NotificationService
+
+    services = [NotificationService(home / "run", env, log_dir=home / "logs", name=name) for name in _replica_names("notification_svc", replicas)]
+    _start_one_by_one(services, mesh)
+    return services
+
+
+def _start_one_by_one(services: list, mesh: Mesh) -> None:
     for service in services:
         # One after the other: a fork while this process's gRPC health probe runs can crash the
         # child before its exec (grpc/grpc#43055), as two services started at once did.
         mesh.started.append(service)
         service.start()
-    return services
 
 
 def _provision_brochure(env: dict[str, str]) -> None:
@@ -288,10 +307,20 @@ def _token_lifetime(text: str) -> int:
     return seconds
 
 
+def _replica_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_REPLICAS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_REPLICAS}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="booking-mesh", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the whole mesh and serve until Ctrl-C/SIGTERM").set_defaults(func=up)
+    start = commands.add_parser("up", help="start the whole mesh and serve until Ctrl-C/SIGTERM")
+    start.add_argument("--replicas", type=_replica_count, default=None, metavar="N",
+                       help="run N appointment-service and N notification-service processes behind the one gateway "
+                            "(default: one appointment process per core or APPOINTMENT_SVC_PROCESSES, one notification process)")
+    start.set_defaults(func=up)
     mint = commands.add_parser("token", help="print a JWT the running dev mesh accepts (signed with its home's keys)")
     mint.add_argument("--sub", required=True, help="user id (the token's subject)")
     mint.add_argument("--role", default="CUSTOMER", choices=[r.value for r in Role])

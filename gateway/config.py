@@ -404,6 +404,7 @@ def render_envoy_config(
     web_served_from: str | None = None,
     dev_sign_in: tuple[str, int] | None = None,
     otlp_collector: tuple[str, int] | None = None,
+    stats_port: int | None = None,
 ) -> str:
     """The Envoy YAML for the public listener in front of the given gRPC endpoints.
 
@@ -419,7 +420,12 @@ def render_envoy_config(
     per client address and in all per ``brochure_limit_window_seconds``.
     ``otlp_collector`` (host, port): Envoy starts a trace per request, sends its spans there over
     OTLP/gRPC and passes `traceparent` to the services (None: no tracing).
+    ``stats_port``: a second listener (on ``listen_address``) that answers GET /stats/prometheus
+    from the admin interface and 404 to anything else, for a scraper inside the cluster; the admin
+    interface itself stays on 127.0.0.1, so it needs a fixed ``admin_port`` (None: no such listener).
     """
+    if stats_port is not None and (int(admin_port) == 0 or int(stats_port) in (int(admin_port), int(listen_port))):
+        raise ValueError("a stats listener needs a fixed admin port and a port of its own")
     assets = web_assets(Path(web_root), served_from=web_served_from)
     largest = max(Path(web_root, a.path.name).stat().st_size for a in assets)
     if largest > MAX_DIRECT_RESPONSE_BYTES:
@@ -444,6 +450,7 @@ def render_envoy_config(
         listen_address=listen_address,
         listen_port=int(listen_port),
         admin_port=int(admin_port),
+        stats_port=None if stats_port is None else int(stats_port),
         upstreams=[(host, int(port)) for host, port in upstreams],
         upstreams_are_ips=all(_is_ip(host) for host, _ in upstreams),
         descriptor_path=str(Path(descriptor_path).resolve()),

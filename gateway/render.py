@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--listen-port", type=int, required=True)
     parser.add_argument("--listen-address", default="0.0.0.0", help="default 0.0.0.0: other machines reach the gateway")
     parser.add_argument("--admin-port", type=int, default=9901, help="Envoy admin, bound to 127.0.0.1 (default 9901)")
+    parser.add_argument("--stats-port", type=int, default=None,
+                        help="also listen here (on --listen-address) for GET /stats/prometheus only, for an in-cluster scraper")
     parser.add_argument("--upstream", type=parse_upstream, action="append", required=True, metavar="HOST:PORT",
                         help="appointment_svc gRPC endpoint; repeatable; a DNS name gives a STRICT_DNS cluster")
     parser.add_argument("--jwks", required=True, help="path of the JWKS file as Envoy sees it")
@@ -102,6 +104,7 @@ def render(args: argparse.Namespace) -> str:
         openapi_path=Path(args.openapi),
         web_root=Path(args.web_source),
         web_served_from=args.web_root,
+        stats_port=args.stats_port,
     )
     text = _keep_literal_path(text, checked, args.descriptor)
     text = _keep_literal_path(text, Path(args.openapi), args.openapi)

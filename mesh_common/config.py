@@ -92,6 +92,14 @@ class NotificationSettings(ServiceSettings):
     notification_retry_base_seconds: float = 2.0
     notification_retry_max_seconds: float = 60.0
     notification_shutdown_grace_seconds: float = 10.0
+    # Events one fetch brings (and one replica holds) at most.
+    notification_fetch_batch: int = Field(default=50, ge=1, le=1000)
+    # Per booking, the last event whose emails are sent (notification_svc.ordering): replicas hold a
+    # booking's later event back (for retry seconds at a time) until its predecessor is handled, for
+    # at most max wait seconds. Remembered as long as the sent ledger's entries.
+    notification_order_bucket: str = "notification_order"
+    notification_order_retry_seconds: float = Field(default=0.5, gt=0)
+    notification_order_max_wait_seconds: float = Field(default=300.0, ge=0)
     brand_name: str = "Fitted Kitchens & Bedrooms"
     # Where showroom visits happen (emails and the calendar invitation's LOCATION), and where the
     # brochure email sends people to book; empty: "Our showroom", and no link.

@@ -16,6 +16,9 @@ SMTP, recording each in the ledger right after the server accepted it → ack. S
 - a crashed consumer's events come back after `ack_wait` (seconds): while a batch is in hand a
   heartbeat tells JetStream that each of its unfinished events is in progress, so a slow SMTP
   server, or a long batch, is not mistaken for a dead consumer.
+- a booking's emails go in the order of its events (created, then confirmed or rescheduled, then
+  cancelled), even with several replicas sharing the consumer: notification_svc.ordering holds an
+  event back (hands it back for a moment) until its predecessor is handled, within a bound.
 Throughput: one fetch brings up to `batch_size` events, the ledger lookups of an event go out
 together, and the SMTP connection stays open from one event to the next (notification_svc.mailer).
 """
@@ -45,9 +48,31 @@ from notification_svc.failures import Outage, PermanentFailure, RetryableFailure
 from notification_svc.ledger import SentLedger
 from notification_svc.mailer import SmtpMailer
 from notification_svc.metrics import DEAD_LETTERED, EMAILS_FAILED, EMAILS_SENT, EVENTS_HANDLED
+from notification_svc.ordering import BookingOrder, Place
 
 log = get_logger(__name__)
 _tracer = tracer("booking.notification")
+
+
+class _Attempt:
+    """One delivery of a message. Hand-backs for order are no failures: the retry budget (backoff,
+    max deliveries) counts only the deliveries beyond them."""
+
+    def __init__(self, num_delivered: int):
+        self.num_delivered = num_delivered
+        self.held_back = 0
+
+    @property
+    def deliveries(self) -> int:
+        return max(1, self.num_delivered - self.held_back)
+
+
+class HeldBack(Exception):
+    """An event whose predecessor is not handled yet: hand it back for `place.wait` seconds."""
+
+    def __init__(self, place: Place):
+        super().__init__(f"held back {place.wait:.2f} s for order")
+        self.place = place
 
 
 class NotificationConsumer:
@@ -60,6 +85,7 @@ class NotificationConsumer:
         mailer: SmtpMailer,
         brochures: BrochureSource,
         ledger: SentLedger,
+        order: BookingOrder | None = None,
         *,
         max_deliveries: int = 8,
         retry_base_seconds: float = 2.0,
@@ -74,6 +100,7 @@ class NotificationConsumer:
         self._mailer = mailer
         self._brochures = brochures
         self._ledger = ledger
+        self._order = order
         self._max_deliveries = max_deliveries
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
@@ -160,24 +187,29 @@ class NotificationConsumer:
 
     async def _handle(self, msg: Msg) -> float | None:
         meta = msg.metadata
+        attempt = _Attempt(meta.num_delivered)
         try:
-            await self._deliver(msg)
+            await self._deliver(msg, attempt)
+        except HeldBack as exc:
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=exc.place.wait)
+            return None
         except asyncio.CancelledError:
             # Shutdown grace exceeded: hand the message back now rather than after ack_wait.
             with contextlib.suppress(Exception):
                 await asyncio.shield(msg.nak())
             raise
         except Outage as exc:
-            delay = self.backoff(meta.num_delivered)
+            delay = self.backoff(attempt.deliveries)
             log.warning("dependency down; will retry", reason=str(exc), seq=meta.sequence.stream, retry_in=round(delay, 2))
             with contextlib.suppress(Exception):
                 await msg.nak(delay=delay)
             return delay
         except RetryableFailure as exc:
-            if meta.num_delivered >= self._max_deliveries:
-                await self._dead_letter(msg, f"gave up after {meta.num_delivered} deliveries: {exc}")
+            if attempt.deliveries >= self._max_deliveries:
+                await self._dead_letter(msg, f"gave up after {attempt.deliveries} deliveries: {exc}")
             else:
-                delay = self.backoff(meta.num_delivered)
+                delay = self.backoff(attempt.deliveries)
                 log.warning("delivery failed; will retry", reason=str(exc), seq=meta.sequence.stream, retry_in=round(delay, 2))
                 with contextlib.suppress(Exception):
                     await msg.nak(delay=delay)
@@ -190,11 +222,11 @@ class NotificationConsumer:
             return 1.0
         except Exception as exc:  # an unforeseen failure counts like a retryable one
             log.exception("unexpected failure handling a message", seq=meta.sequence.stream)
-            if meta.num_delivered >= self._max_deliveries:
-                await self._dead_letter(msg, f"gave up after {meta.num_delivered} deliveries: {type(exc).__name__}: {exc}")
+            if attempt.deliveries >= self._max_deliveries:
+                await self._dead_letter(msg, f"gave up after {attempt.deliveries} deliveries: {type(exc).__name__}: {exc}")
             else:
                 with contextlib.suppress(Exception):
-                    await msg.nak(delay=self.backoff(meta.num_delivered))
+                    await msg.nak(delay=self.backoff(attempt.deliveries))
         return None
 
     async def _heartbeat(self, unfinished: list[Msg]) -> None:
@@ -224,8 +256,13 @@ class NotificationConsumer:
             raise PermanentFailure(str(exc)) from exc
         return subject, event, deliveries
 
-    async def _deliver(self, msg: Msg) -> None:
+    async def _deliver(self, msg: Msg, attempt: _Attempt) -> None:
         subject, event, deliveries = self._decode(msg)
+        if self._order is not None:
+            place = await self._order.place(event, redelivered=attempt.num_delivered > 1)
+            attempt.held_back = place.held_back
+            if place.wait is not None:
+                raise HeldBack(place)
         sent = await asyncio.gather(*(self._ledger.was_sent(event.event_id, d) for d in deliveries))
         pending = [d for d, was_sent in zip(deliveries, sent, strict=True) if not was_sent]
         if pending:
@@ -247,15 +284,18 @@ class NotificationConsumer:
                     self.emails_sent += 1
                     EMAILS_SENT.labels(delivery.kind).inc()
                     log.info("email sent", event_id=event.event_id, kind=delivery.kind, seq=msg.metadata.sequence.stream)
+        if self._order is not None:
+            await self._order.handled(event)
         await msg.ack_sync()
         EVENTS_HANDLED.labels(subject).inc()
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         meta = msg.metadata
         subject = self._topology.logical(msg.subject) or msg.subject
-        event_id = ""
+        event_id, event = "", None
         with contextlib.suppress(Exception):
-            event_id = events.decode_event(subject, msg.data).event_id
+            event = events.decode_event(subject, msg.data)
+            event_id = event.event_id
         headers = {
             # Idempotent per original stream message: a crash before the term re-publishes the same.
             MSG_ID_HEADER: f"dlq-{meta.stream}-{meta.sequence.stream}",
@@ -274,6 +314,10 @@ class NotificationConsumer:
             with contextlib.suppress(Exception):
                 await msg.nak(delay=self.backoff(meta.num_delivered))
             return
+        if self._order is not None and event is not None:
+            # Given up on: its booking's later events need not wait out the bound for it.
+            with contextlib.suppress(Exception):
+                await self._order.handled(event)
         await msg.term()
         DEAD_LETTERED.labels(subject).inc()
         log.error("message dead-lettered", seq=meta.sequence.stream, subject=subject, event_id=event_id, reason=headers[events.DLQ_REASON])

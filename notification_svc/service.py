@@ -17,6 +17,7 @@ from notification_svc.emails import EmailComposer
 from notification_svc.ledger import SentLedger
 from notification_svc.mailer import SmtpMailer
 from notification_svc.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING
+from notification_svc.ordering import BookingOrder
 
 log = get_logger(__name__)
 
@@ -39,6 +40,10 @@ class NotificationService:
         js = self._nc.jetstream(timeout=5.0)
         await ensure_streams(js, self.topology)
         ledger = await SentLedger.open(js, s.notification_sent_bucket, s.notification_sent_ttl_seconds)
+        order = await BookingOrder.open(
+            js, s.notification_order_bucket, s.notification_sent_ttl_seconds,
+            retry_seconds=s.notification_order_retry_seconds, max_wait_seconds=s.notification_order_max_wait_seconds,
+        )  # fmt: skip
         self._mailer = SmtpMailer(s.smtp_url, timeout=s.smtp_timeout_seconds)
         self.consumer = NotificationConsumer(
             js,
@@ -53,10 +58,12 @@ class NotificationService:
                 s3_client(s.s3_endpoint_url, s.s3_access_key, s.s3_secret_key, s.s3_region), s.brochure_bucket, s.brochure_key
             ),
             ledger,
+            order,
             max_deliveries=s.notification_max_deliveries,
             retry_base_seconds=s.notification_retry_base_seconds,
             retry_max_seconds=s.notification_retry_max_seconds,
             ack_wait_seconds=s.notification_ack_wait_seconds,
+            batch_size=s.notification_fetch_batch,
         )
         await self.consumer.ensure_consumer()
         self._task = asyncio.create_task(self.consumer.run(self._stopping), name="notification-consumer")

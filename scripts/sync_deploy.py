@@ -36,6 +36,7 @@ IN_CLUSTER_OPENAPI = "/etc/booking/openapi/openapi.json"
 IN_CLUSTER_WEB = "/etc/booking/web"
 RENDER_ARGS = [
     "--listen-port", "8080",
+    "--stats-port", "9902",
     "--upstream", "appointment-svc:50051",
     "--jwks", IN_CLUSTER_JWKS,
     "--descriptor", IN_CLUSTER_DESCRIPTOR,

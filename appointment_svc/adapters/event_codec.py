@@ -13,6 +13,13 @@ from mesh_common.events import BOOKING_REMINDER_DUE, BOOKING_RESCHEDULED, BROCHU
 def encode_event(event) -> tuple[str, object]:
     if isinstance(event, events.BrochureRequested):
         return BROCHURE_REQUESTED, brochure_requested(event)
+    subject, message = _booking_event(event)
+    # Every booking event message has the field (a unit test checks): a new one without it fails here.
+    message.sequence = event.sequence
+    return subject, message
+
+
+def _booking_event(event: events.BookingEvent) -> tuple[str, object]:
     common = {"event_id": str(uuid.uuid4()), "occurred_at": timestamp(datetime.now(timezone.utc))}
     if isinstance(event, events.BookingCreated):
         return "booking.created", events_pb2.BookingCreated(appointment=appointment_message(event.booking), **common)

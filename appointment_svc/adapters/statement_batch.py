@@ -48,6 +48,15 @@ class BatchingConnection:
         """Whether `sql` waits in the batch."""
         return any(part == sql for part, _ in self._parts)
 
+    def amend(self, sql: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+        """Change `values` of the part of `sql` whose parameters include `key`, if it still waits in
+        the batch (a later part may not touch the same row); False when no such part waits."""
+        for part, params in self._parts:
+            if part == sql and all(params.get(name) == value for name, value in key.items()):
+                params.update(values)
+                return True
+        return False
+
     def notify(self, channel: str) -> None:
         """pg_notify(channel) with the next flush: delivered, as always, only when the transaction commits."""
         if channel not in self._channels:

@@ -108,8 +108,11 @@ bookings = Table(
     # and when the last one was queued. The scheduler claims due rows and sets the first to NULL.
     Column("reminder_due_at", DateTime(timezone=True)),
     Column("reminder_sent_at", DateTime(timezone=True)),
+    # The number the last event published about the booking carried (migration 0010).
+    Column("event_sequence", Integer, nullable=False, server_default=text("0")),
     CheckConstraint(KNOWN_STATUS_SQL, name="bookings_known_status"),
     CheckConstraint("reschedule_count >= 0", name="bookings_reschedule_count_not_negative"),
+    CheckConstraint("event_sequence >= 0", name="bookings_event_sequence_not_negative"),
     CheckConstraint(KNOWN_TYPE_SQL, name="bookings_known_type"),
     CheckConstraint("for_kitchen OR for_bedroom", name="bookings_some_service"),
     # The last line of defence against double booking: one active booking per slot.

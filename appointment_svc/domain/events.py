@@ -34,6 +34,9 @@ class BookingEvent:
     by: str
     at: datetime
     reason: str = ""
+    # Its place among the booking's published events (1 for its creation), given when it is written
+    # to the outbox; 0 for a step nothing outside hears about.
+    sequence: int = 0
 
     # A booking that no longer holds its slot gives it back (and the availability of its day changes).
     releases_slot: ClassVar[bool] = False

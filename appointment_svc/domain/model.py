@@ -171,6 +171,8 @@ class Booking:
     reschedule_count: int = 0
     # When its reminder email is due (domain/reminders.py); None once queued, or when none is due.
     reminder_due_at: datetime | None = None
+    # The number the last event published about it carried (service_layer.lifecycle.write_event).
+    event_sequence: int = 0
     events: list[BookingEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod

@@ -73,6 +73,17 @@ class BookingRepository(abc.ABC):
     @abc.abstractmethod
     async def add_history(self, event: BookingEvent) -> None: ...
 
+    async def next_event_sequence(self, booking: Booking) -> int:
+        """Number the booking's next published event, storing the number with the booking in this
+        transaction. Callers hold the booking's row lock (get(lock=True)) or created it, so numbers
+        are taken one at a time, in commit order."""
+        booking.event_sequence += 1
+        await self._store_event_sequence(booking)
+        return booking.event_sequence
+
+    @abc.abstractmethod
+    async def _store_event_sequence(self, booking: Booking) -> None: ...
+
     @abc.abstractmethod
     async def history(self, booking_id: UUID) -> list[staff.StatusChange]: ...
 

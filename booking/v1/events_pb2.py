@@ -26,7 +26,7 @@ from booking.v1 import resources_pb2 as booking_dot_v1_dot_resources__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62ooking/v1/events.proto\x12\nbooking.v1\x1a\x1a\x62ooking/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x01\n\x0e\x42ookingCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\"\x99\x01\n\x10\x42ookingCancelled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\x12\x14\n\x0c\x63\x61ncelled_by\x18\x04 \x01(\t\"\x83\x01\n\x10\x42ookingConfirmed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\"\xc6\x01\n\x12\x42ookingRescheduled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\x12\'\n\rprevious_slot\x18\x04 \x01(\x0b\x32\x10.booking.v1.Slot\x12\x16\n\x0erescheduled_by\x18\x05 \x01(\t\"\x85\x01\n\x12\x42ookingReminderDue\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\"\xd2\x01\n\x11\x42rochureRequested\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\r\n\x05phone\x18\x07 \x01(\t\x12\x10\n\x08postcode\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\t \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62ooking/v1/events.proto\x12\nbooking.v1\x1a\x1a\x62ooking/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n\x0e\x42ookingCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\x12\x10\n\x08sequence\x18\x04 \x01(\x04\"\xab\x01\n\x10\x42ookingCancelled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\x12\x14\n\x0c\x63\x61ncelled_by\x18\x04 \x01(\t\x12\x10\n\x08sequence\x18\x05 \x01(\x04\"\x95\x01\n\x10\x42ookingConfirmed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\x12\x10\n\x08sequence\x18\x04 \x01(\x04\"\xd8\x01\n\x12\x42ookingRescheduled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\x12\'\n\rprevious_slot\x18\x04 \x01(\x0b\x32\x10.booking.v1.Slot\x12\x16\n\x0erescheduled_by\x18\x05 \x01(\t\x12\x10\n\x08sequence\x18\x06 \x01(\x04\"\x97\x01\n\x12\x42ookingReminderDue\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61ppointment\x18\x03 \x01(\x0b\x32\x17.booking.v1.Appointment\x12\x10\n\x08sequence\x18\x04 \x01(\x04\"\xd2\x01\n\x11\x42rochureRequested\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\r\n\x05phone\x18\x07 \x01(\t\x12\x10\n\x08postcode\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\t \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,15 +34,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'booking.v1.events_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_BOOKINGCREATED']._serialized_start=101
-  _globals['_BOOKINGCREATED']._serialized_end=230
-  _globals['_BOOKINGCANCELLED']._serialized_start=233
-  _globals['_BOOKINGCANCELLED']._serialized_end=386
-  _globals['_BOOKINGCONFIRMED']._serialized_start=389
-  _globals['_BOOKINGCONFIRMED']._serialized_end=520
-  _globals['_BOOKINGRESCHEDULED']._serialized_start=523
-  _globals['_BOOKINGRESCHEDULED']._serialized_end=721
-  _globals['_BOOKINGREMINDERDUE']._serialized_start=724
-  _globals['_BOOKINGREMINDERDUE']._serialized_end=857
-  _globals['_BROCHUREREQUESTED']._serialized_start=860
-  _globals['_BROCHUREREQUESTED']._serialized_end=1070
+  _globals['_BOOKINGCREATED']._serialized_end=248
+  _globals['_BOOKINGCANCELLED']._serialized_start=251
+  _globals['_BOOKINGCANCELLED']._serialized_end=422
+  _globals['_BOOKINGCONFIRMED']._serialized_start=425
+  _globals['_BOOKINGCONFIRMED']._serialized_end=574
+  _globals['_BOOKINGRESCHEDULED']._serialized_start=577
+  _globals['_BOOKINGRESCHEDULED']._serialized_end=793
+  _globals['_BOOKINGREMINDERDUE']._serialized_start=796
+  _globals['_BOOKINGREMINDERDUE']._serialized_end=947
+  _globals['_BROCHUREREQUESTED']._serialized_start=950
+  _globals['_BROCHUREREQUESTED']._serialized_end=1160
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,6 @@
-"""The real mesh for end-to-end tests: two appointment-service processes behind the real Envoy."""
+"""The real mesh for end-to-end tests: two appointment-service processes behind the real Envoy and
+two notification-service processes on one durable consumer (`booking-mesh up --replicas 2`), so
+every race, fault and email test runs with N = 2."""
 from __future__ import annotations
 
 import uuid
@@ -26,7 +28,7 @@ class Mesh:
     database_url: str
     env: dict[str, str]
     appointment: list[AppointmentService]
-    notification: NotificationService
+    notification: list[NotificationService]
     gateway: EnvoyGateway
     maildir: Path
     otlp: OtlpReceiver  # every span of the mesh: Envoy's and both services'
@@ -70,20 +72,20 @@ def mesh(backing, mesh_home, template_database) -> Mesh:
         service.start()
     s3 = backing["s3"]
     provision_brochure(s3.url, s3.access_key, s3.secret_key, "brochures", "brochure.pdf")
-    notification = NotificationService(
-        home / "run",
-        {
-            **env,
-            "SMTP_URL": backing["smtp"].url,
-            "S3_ENDPOINT_URL": s3.url,
-            "S3_ACCESS_KEY": s3.access_key,
-            "S3_SECRET_KEY": s3.secret_key,
-            "NOTIFICATION_RETRY_BASE_SECONDS": "0.5",
-            "NOTIFICATION_RETRY_MAX_SECONDS": "2",
-        },
-        log_dir=home / "logs",
-    )
-    notification.start()
+    notification_env = {
+        **env,
+        "SMTP_URL": backing["smtp"].url,
+        "S3_ENDPOINT_URL": s3.url,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "NOTIFICATION_RETRY_BASE_SECONDS": "0.5",
+        "NOTIFICATION_RETRY_MAX_SECONDS": "2",
+    }
+    notification = [
+        NotificationService(home / "run", notification_env, log_dir=home / "logs", name=f"notification_svc_{i}") for i in (1, 2)
+    ]
+    for replica in notification:
+        replica.start()
     sign_in = DevSignIn(keys).start()
     gateway = EnvoyGateway(
         home / "gateway",
@@ -98,7 +100,8 @@ def mesh(backing, mesh_home, template_database) -> Mesh:
     yield Mesh(home, keys, database_url, env, services, notification, gateway, backing["smtp"].maildir, otlp)
     gateway.stop()
     sign_in.stop()
-    notification.stop()
+    for replica in notification:
+        replica.stop()
     for service in services:
         service.stop()
     otlp.stop()

@@ -49,7 +49,7 @@ def test_a_booking_a_lost_race_and_the_emails_show_up_in_the_metrics(mesh, http)
 
     # The confirmation went out: the notification service counts it, and the relay emptied the outbox.
     wait_for(lambda: mesh.mail_to(email), what="the confirmation")
-    notification = scrape([mesh.notification.metrics_url])
+    notification = scrape([replica.metrics_url for replica in mesh.notification])
     assert value(notification, "booking_emails_sent_total", kind="booking-confirmation") >= 1
     assert value(notification, "booking_events_handled_total", subject="booking.created") >= 1
     assert ("booking_consumer_pending", ()) in notification

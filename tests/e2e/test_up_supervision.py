@@ -1,7 +1,9 @@
-"""`booking-mesh up` heals itself: SIGKILL any one component during a booking burst and the mesh
-restarts it, keeps serving, and the audit finds every booking whole and its email sent."""
+"""`booking-mesh up --replicas 2` heals itself: SIGKILL any one component (one replica of a service)
+during a booking burst and the mesh restarts it, keeps serving, and the audit finds every booking
+whole and its email sent."""
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import uuid
@@ -36,7 +38,7 @@ def runs(process: psutil.Process, what: str) -> bool:
 
 
 def component_process(up: Up, name: str) -> psutil.Process:
-    # appointment_svc runs one process per core (behind Envoy): the victim is the first of them.
+    # Each service runs two replicas here: the victim is the first of them.
     found = [p for p in psutil.Process(up.process.pid).children() if runs(p, COMPONENTS[name])]
     assert found, f"no {name} process"
     return found[0]
@@ -136,10 +138,13 @@ def audit(database_url: str, booked: list[dict], maildir) -> None:
 @pytest.mark.parametrize("victim", list(COMPONENTS))
 def test_a_killed_component_is_restarted_and_the_burst_carries_on_with_nothing_lost(tmp_path_factory, victim):
     home = tmp_path_factory.mktemp(f"supervised-{victim}")
-    up = Up(home, gateway_port())
+    up = Up(home, gateway_port(), args=("--replicas", "2"))
     try:
         database_url = up.wait_for("  postgres").split("started ", 1)[1].split()[0].rsplit("/", 1)[0] + "/booking"
         url = up.wait_for("booking-mesh is up:").split("up:", 1)[1].strip()
+        listed = json.loads((home / "endpoints.json").read_text())
+        # Two of each service, each replica with a metrics port of its own, and Envoy's stats.
+        assert len(listed["grpc"]) == 2 and len(set(listed["metrics"])) == 5, listed
         token = _token_minter(up)
         with Burst(url, token, free_kitchen_slots(url, 13)) as burst:
             wait_for(lambda: burst.count() >= 3, timeout=60, what="bookings before the kill")

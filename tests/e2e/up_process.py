@@ -46,12 +46,12 @@ def command() -> list[str]:
 class Up:
     """A running `booking-mesh up` whose output we read line by line."""
 
-    def __init__(self, home: Path, port: int, user: str | None = None, **settings: str):
+    def __init__(self, home: Path, port: int, user: str | None = None, args: tuple[str, ...] = (), **settings: str):
         self.env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
         self.home = home
         self.env.update(BOOKING_MESH_HOME=str(home), GATEWAY_PORT=str(port), **settings)
         self.process = subprocess.Popen(
-            [*command(), "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, user=user, group=user and "nogroup"
+            [*command(), "up", *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, user=user, group=user and "nogroup"
         )
         self.lines: list[str] = []
         self._queue: queue.Queue = queue.Queue()

@@ -85,6 +85,7 @@ class Bus:
             events_subject_prefix=self.topology.subject_prefix,
             notification_durable=f"notify-{tag}",
             notification_sent_bucket=f"sent_{tag}",
+            notification_order_bucket=f"order_{tag}",
             team_email_domain=f"{tag}.example.co.uk",
             notification_ack_wait_seconds=2.0,
             notification_max_deliveries=3,
@@ -163,7 +164,8 @@ async def open_bus(backing, brochure, **overrides) -> Bus:
 
 async def close_bus(bus: Bus) -> None:
     js = bus.js
-    for name in (bus.topology.stream, bus.topology.dlq_stream, f"KV_{bus.values['notification_sent_bucket']}"):
+    buckets = (f"KV_{bus.values['notification_sent_bucket']}", f"KV_{bus.values['notification_order_bucket']}")
+    for name in (bus.topology.stream, bus.topology.dlq_stream, *buckets):
         try:
             await js.delete_stream(name)
         except Exception:  # noqa: BLE001 - never created
@@ -214,6 +216,24 @@ def booking_cancelled(bus: Bus, created: events_pb2.BookingCreated) -> events_pb
     event = events_pb2.BookingCancelled(event_id=str(uuid.uuid4()), appointment=cancelled, cancelled_by="user-1")
     event.occurred_at.GetCurrentTime()
     return event
+
+
+def booking_rescheduled(bus: Bus, earlier) -> events_pb2.BookingRescheduled:
+    moved = res.Appointment()
+    moved.CopyFrom(earlier.appointment)
+    moved.reschedule_count += 1
+    moved.slot.slot_id = str(uuid.uuid4())
+    moved.slot.starts_at.FromDatetime(moved.slot.starts_at.ToDatetime(tzinfo=UTC) + timedelta(days=1))
+    moved.slot.ends_at.FromDatetime(moved.slot.ends_at.ToDatetime(tzinfo=UTC) + timedelta(days=1))
+    event = events_pb2.BookingRescheduled(event_id=str(uuid.uuid4()), appointment=moved, rescheduled_by="user-1")
+    event.previous_slot.CopyFrom(earlier.appointment.slot)
+    event.occurred_at.GetCurrentTime()
+    return event
+
+
+def email_kind(message: EmailMessage) -> str:
+    """The kind of email (notification_svc.emails), from its deterministic Message-ID."""
+    return message["Message-ID"].strip("<>").split(".")[1]
 
 
 def brochure_requested(bus: Bus, name: str = "john") -> events_pb2.BrochureRequested:

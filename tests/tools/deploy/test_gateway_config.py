@@ -113,7 +113,7 @@ def test_the_cluster_config_has_no_dev_sign_in():
     matched = [route["match"].get("path") or route["match"].get("prefix") or "" for route in envoy_routes()]
     assert matched and not [path for path in matched if path.startswith("/dev/")]
     clusters = [cluster["name"] for cluster in envoy["static_resources"]["clusters"]]
-    assert clusters == ["booking_grpc"]
+    assert sorted(clusters) == ["booking_grpc", "envoy_admin"]  # the admin one serves the stats listener
     text = ENVOY_YAML.read_text()
     assert DEV_SIGN_IN_PATH not in text and "dev_sign_in" not in text
     # Nor can a deployment ask for one: the render command has no such option.
@@ -150,3 +150,20 @@ def test_the_gateway_configmap_passes_envoy_validation(tmp_path):
     text = text.replace(json.dumps(IN_CLUSTER_WEB + "/")[:-1], json.dumps(str(WEB_COPY) + "/")[:-1])
     assert "/etc/booking" not in text
     validate_config(text)
+
+
+def test_the_cluster_config_exposes_envoys_prometheus_stats_and_nothing_else_of_its_admin_interface():
+    from tests.tools.deploy.manifests import envoy_listeners
+
+    envoy = yaml.safe_load(ENVOY_YAML.read_text())
+    stats = envoy_listeners()["stats"]["address"]["socket_address"]
+    (c,) = containers(by_name("Deployment", "gateway"))
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}["stats"] == stats["port_value"]
+    annotations = by_name("Deployment", "gateway")["spec"]["template"]["metadata"]["annotations"]
+    assert (int(annotations["prometheus.io/port"]), annotations["prometheus.io/path"]) == (stats["port_value"], "/stats/prometheus")
+    forwarded, refused = envoy_routes("stats")
+    assert forwarded["match"]["path"] == "/stats/prometheus" and forwarded["route"]["cluster"] == "envoy_admin"
+    assert refused == {"match": {"prefix": "/"}, "direct_response": {"status": 404}}
+    (admin,) = [cl for cl in envoy["static_resources"]["clusters"] if cl["name"] == "envoy_admin"]
+    address = admin["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+    assert address == envoy["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9901}

@@ -107,7 +107,11 @@ def test_only_the_gateway_reaches_appointment_svcs_grpc_port():
 
 def test_prometheus_reaches_the_metrics_ports_and_nothing_else():
     scraper = {"namespace": SCRAPER_LABEL}
-    metrics = {"appointment-svc": int(config_env()["METRICS_PORT"]), "notification-svc": int(config_env()["HEALTH_PORT"])}
+    metrics = {
+        "appointment-svc": int(config_env()["METRICS_PORT"]),
+        "notification-svc": int(config_env()["HEALTH_PORT"]),
+        "gateway": named_port("gateway", "stats"),  # Envoy's stats-only listener
+    }
     for name, port in metrics.items():
         assert ingress_allowed(scraper, name, port), name
         annotations = by_name("Deployment", name)["spec"]["template"]["metadata"]["annotations"]
@@ -123,6 +127,7 @@ def test_the_gateway_is_reachable_from_anywhere_on_its_http_port_only():
     assert ingress_allowed({}, "gateway", http)
     assert ingress_allowed({"namespace": {"kubernetes.io/metadata.name": "ingress-nginx"}}, "gateway", http)
     assert not ingress_allowed({}, "gateway", 9901)
+    assert not ingress_allowed({}, "gateway", named_port("gateway", "stats")), "only Prometheus reads the stats"
 
 
 def test_nothing_reaches_the_notification_service_or_the_migration_job_but_prometheus():

@@ -69,16 +69,16 @@ def test_every_deployment_is_scaled_by_a_cpu_autoscaler_that_owns_its_replica_co
     assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
 
 
-@pytest.mark.parametrize("name", ["appointment-svc", "gateway"])
-def test_the_request_path_keeps_two_replicas_at_least(name):
+@pytest.mark.parametrize("name", ["appointment-svc", "gateway", "notification-svc"])
+def test_every_service_keeps_two_replicas_at_least(name):
     assert autoscaler(name)["spec"]["minReplicas"] >= 2
 
 
-def test_notification_svc_stays_at_one_replica_until_per_booking_order_holds_across_replicas():
+def test_notification_svc_runs_several_replicas_now_that_they_keep_each_bookings_order():
     spec = autoscaler("notification-svc")["spec"]
-    assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 1)
+    assert 2 <= spec["minReplicas"] < spec["maxReplicas"]
     text = (K8S / "notification-svc.yaml").read_text()
-    assert "order" in text and "issue 16" in text, "say why it is held at one"
+    assert "ordering.py" in text and "Held at ONE" not in text, "say what keeps the order across replicas"
 
 
 @pytest.mark.parametrize("name", deployment_ids())

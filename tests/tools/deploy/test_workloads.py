@@ -246,7 +246,7 @@ def test_the_gateway_probes_the_health_route_of_its_public_listener_since_the_ad
 def test_envoy_balances_over_every_appointment_pod_through_the_headless_service():
     service = by_name("Service", "appointment-svc")
     assert service["spec"]["clusterIP"] == "None"
-    (cluster,) = yaml.safe_load(ENVOY_YAML.read_text())["static_resources"]["clusters"]
+    (cluster,) = [c for c in yaml.safe_load(ENVOY_YAML.read_text())["static_resources"]["clusters"] if c["name"] == "booking_grpc"]
     assert cluster["type"] == "STRICT_DNS"
     (endpoint,) = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
     address = endpoint["endpoint"]["address"]["socket_address"]
