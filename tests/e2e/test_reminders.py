@@ -81,6 +81,10 @@ def reminder_mesh(backing, mesh_home, template_database):
             "S3_SECRET_KEY": s3.secret_key,
             "NOTIFICATION_DURABLE": f"reminders-{tag}",
             "NOTIFICATION_SENT_BUCKET": f"reminders_sent_{tag}",
+            "NOTIFICATION_ORDER_BUCKET": f"reminders_order_{tag}",
+            # The mail sink is the session's: the main mesh's tests find team alerts by reference
+            # code, and this database numbers its references from the same start.
+            "TEAM_EMAIL_DOMAIN": f"reminders-{tag}.example.co.uk",
             "NOTIFICATION_RETRY_BASE_SECONDS": "0.5",
             "NOTIFICATION_RETRY_MAX_SECONDS": "2",
             "NOTIFICATION_ACK_WAIT_SECONDS": "3",
