@@ -1,7 +1,6 @@
 """Which emails an event causes (the EVENT_EMAILS registry) and how each one looks (Jinja2, HTML + plain text)."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email import policy
@@ -16,7 +15,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from booking.v1 import resources_pb2 as res
 from mesh_common.clock import utc_now
-from mesh_common.events import BOOKING_CANCELLED, BOOKING_CONFIRMED, BOOKING_CREATED, BOOKING_RESCHEDULED, BROCHURE_REQUESTED
+from mesh_common.events import (
+    BOOKING_CANCELLED,
+    BOOKING_CONFIRMED,
+    BOOKING_CREATED,
+    BOOKING_RESCHEDULED,
+    BROCHURE_REQUESTED,
+    recipient_fingerprint,
+)
 from notification_svc import ics
 from notification_svc.formatting import (
     location_words,
@@ -51,8 +57,7 @@ class Delivery:
     team: str | None = None
 
     def fingerprint(self) -> str:
-        # Identifies the recipient without carrying the address itself into keys and ids.
-        return hashlib.sha256(self.recipient.strip().lower().encode()).hexdigest()[:24]
+        return recipient_fingerprint(self.recipient)
 
 
 class _HeaderClasses(HeaderRegistry):

@@ -42,7 +42,7 @@ USER_REQUEST_INDEX = "uq_bookings_user_request"
 # The hot statements of a booking, written once in psycopg's parameter style and sent without
 # SQLAlchemy compiling anything (psycopg prepares them server-side after a few uses).
 BOOKING_COLUMNS = [
-    c.name for c in bookings.c if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason", "reschedule_count")
+    c.name for c in bookings.c if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason", "reschedule_count", "anonymised_at")
 ]
 INSERT_BOOKING = insert_sql("bookings", BOOKING_COLUMNS)
 INSERT_HISTORY = insert_sql("booking_status_history", ["booking_id", "from_status", "to_status", "changed_by", "changed_at", "reason"])

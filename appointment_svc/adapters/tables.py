@@ -103,6 +103,8 @@ bookings = Table(
     Column("slot_starts_at", DateTime(timezone=True), nullable=False),
     # Moves to another slot so far: the calendar invitations' SEQUENCE rises with it (migration 0005).
     Column("reschedule_count", Integer, nullable=False, server_default=text("0")),
+    # When erasure or retention blanked the personal fields (migration 0009); NULL until then.
+    Column("anonymised_at", DateTime(timezone=True)),
     CheckConstraint(KNOWN_STATUS_SQL, name="bookings_known_status"),
     CheckConstraint("reschedule_count >= 0", name="bookings_reschedule_count_not_negative"),
     CheckConstraint(KNOWN_TYPE_SQL, name="bookings_known_type"),
@@ -118,6 +120,8 @@ bookings = Table(
     Index("ix_bookings_user_created", "user_id", "created_at"),
     Index("ix_bookings_email_lower", func.lower(text("email"))),
     Index("ix_bookings_active_recipient", "recipient", postgresql_where=text(ACTIVE_STATUS_SQL)),
+    Index("ix_bookings_recipient", "recipient"),
+    Index("ix_bookings_retention", "slot_starts_at", postgresql_where=text("anonymised_at IS NULL")),
 )
 
 # Slot holds (issue 14). One row per slot and one per customer (the unique constraints), live
@@ -159,7 +163,9 @@ brochure_requests = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The mailbox the per-address limit counts (validation.canonical_email).
     Column("canonical_email", Text, nullable=False),
+    Column("anonymised_at", DateTime(timezone=True)),
     Index("ix_brochure_requests_canonical_created", "canonical_email", "created_at"),
+    Index("ix_brochure_requests_retention", "created_at", postgresql_where=text("anonymised_at IS NULL")),
 )
 
 # One row per booking email a request caused, written with its event: the per-recipient limit.
@@ -187,7 +193,26 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),
     Column("trace_context", Text),  # the writer's W3C traceparent, sent on as a NATS header
+    # The booking or brochure request the event is about, and the event's JetStream sequence once
+    # published: how an erasure finds the event's copies outside PostgreSQL (migration 0009).
+    Column("owner_id", Uuid),
+    Column("stream_seq", BigInteger),
     Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+    Index("ix_outbox_owner", "owner_id"),
+)
+
+# Erased bookings and brochure requests whose copies outside the tables are still to be removed
+# (appointment_svc/adapters/personal_data.py, ErasureFollowUp). `fingerprints`: the sent ledger's
+# recipient hashes of the erased addresses, cleared once done.
+personal_data_scrubs = Table(
+    "personal_data_scrubs",
+    metadata,
+    Column("owner_id", Uuid, primary_key=True),
+    Column("fingerprints", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ix_personal_data_scrubs_pending", "requested_at", postgresql_where=text("done_at IS NULL")),
 )
 
 reference_counters = Table(

@@ -190,7 +190,7 @@ async def test_published_rows_are_purged_after_the_retention_period(engine, topo
         await conn.execute(
             outbox.update().where(outbox.c.id.in_([old, unsent])).values(created_at=func.now() - timedelta(days=30))
         )
-        await conn.execute(outbox.update().where(outbox.c.id == old).values(published_at=func.now() - timedelta(days=8)))
+        await conn.execute(outbox.update().where(outbox.c.id == old).values(published_at=func.now() - timedelta(days=32)))
     assert await relay.purge_published() == 1
     async with engine.connect() as conn:
         assert set((await conn.execute(select(outbox.c.id))).scalars()) == {recent, unsent}
