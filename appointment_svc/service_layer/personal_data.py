@@ -62,12 +62,14 @@ class PersonalDataService:
         *,
         retention_days: int = 730,
         brochure_retention_days: int = 30,
+        retention_batch: int = RETENTION_BATCH,
     ):
         self._uow = uow_factory
         self._store = store
         self._clock = clock
         self._retention = timedelta(days=retention_days)
         self._brochure_retention = timedelta(days=brochure_retention_days)
+        self._retention_batch = retention_batch
 
     async def export(self, principal: Principal) -> PersonalDataExport:
         return await self._store.export(principal.user_id, self._clock())
@@ -112,7 +114,7 @@ class PersonalDataService:
         """One bounded retention batch: the Job the scheduler runs (rows it anonymised)."""
         now = self._clock()
         return await self._store.anonymise_expired(
-            bookings_ended_before=now - self._retention, brochures_before=now - self._brochure_retention, limit=RETENTION_BATCH
+            bookings_ended_before=now - self._retention, brochures_before=now - self._brochure_retention, limit=self._retention_batch
         )
 
 
