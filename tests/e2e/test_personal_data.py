@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
 
 import nats
 import psycopg
-import pytest
 from nats.js.errors import NotFoundError
 
 from mesh_common import events
-from mesh_common.auth import Role
 from mesh_common.events import EventTopology, recipient_fingerprint
 from tests.e2e.helpers import a_future_day, london
 from tests.integration.booking_fixtures import add_consultant, add_slot, appointment_has_started, booking_form

@@ -27,8 +27,9 @@ async def engine(database_url):
     await engine.dispose()
 
 
-@pytest.fixture
-async def topology(backing):
+# Named fixtures, so another module imports them without its parameters shadowing the import.
+@pytest.fixture(name="topology")
+async def topology_fixture(backing):
     tag = uuid.uuid4().hex[:10]
     topology = EventTopology(stream=f"T_{tag}", dlq_stream=f"T_{tag}_DLQ", subject_prefix=f"t{tag}.")
     yield topology
@@ -41,8 +42,8 @@ async def topology(backing):
     await nc.close()
 
 
-@pytest.fixture
-async def js_client(backing):
+@pytest.fixture(name="js_client")
+async def js_client_fixture(backing):
     nc = await nats.connect(backing["nats"].url)
     yield nc
     await nc.close()

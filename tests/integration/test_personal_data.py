@@ -8,11 +8,13 @@ import uuid
 
 import psycopg
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, KeyValueConfig
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from appointment_svc.adapters.cache import AvailabilityCache
-from appointment_svc.adapters.personal_data import SqlPersonalDataStore
+from appointment_svc.adapters.outbox import OutboxRelay
+from appointment_svc.adapters.personal_data import ErasureFollowUp, SqlPersonalDataStore
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.slot_lock import RedisSlotLock
 from appointment_svc.domain.model import AppointmentType, BookSlot
@@ -23,8 +25,11 @@ from appointment_svc.service_layer.brochures import BrochureService, RequestBroc
 from appointment_svc.service_layer.personal_data import PersonalDataService
 from mesh_common.auth import Principal, Role
 from mesh_common.config import sqlalchemy_url
+from mesh_common.events import recipient_fingerprint
 from tests.integration.booking_fixtures import add_consultant, add_slot, appointment_has_started, units_of_work
 from tests.integration.conftest import FAR_HORIZON
+from tests.integration.test_outbox_relay import js_client_fixture, topology_fixture  # noqa: F401 - fixtures
+from tests.polling import eventually
 
 STAFF = Principal("staff-1", Role.ADMIN)
 
@@ -235,3 +240,61 @@ async def test_retention_on_two_engines_at_once_anonymises_each_expired_record_o
     assert recent.email in dump
     with psycopg.connect(database_url) as connection:
         assert connection.execute("SELECT count(*) FROM personal_data_scrubs").fetchone()[0] == 24
+
+
+async def test_the_follow_up_waits_for_the_emails_then_two_replicas_remove_every_copy_once(
+    mesh, database_url, topology, js_client, backing
+):
+    alice = Person("alice")
+    await book(mesh, database_url, alice)
+    await ask_for_brochure(mesh, alice)
+    nats_url, tag = backing["nats"].url, uuid.uuid4().hex[:10]
+    durable, bucket = f"notify-{tag}", f"sent_{tag}"
+    relay = OutboxRelay(mesh["engine"], nats_url, topology, poll_seconds=0.05)
+    await relay.start()
+    try:
+        await mesh["personal"].erase_mine(alice.user)  # cancels the booking: a third event
+        await eventually(lambda: _all_published(database_url), message="every event published")
+    finally:
+        await relay.stop()
+    js = js_client.jetstream()
+    await js.add_consumer(topology.stream, ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT))
+    kv = await js.create_key_value(KeyValueConfig(bucket=bucket, history=1))
+    with psycopg.connect(database_url) as connection:
+        event_ids = [row[0] for row in connection.execute("SELECT id FROM outbox")]
+    assert len(event_ids) == 3
+    for event_id in event_ids:
+        await kv.put(f"{event_id}.booking-confirmation.{recipient_fingerprint(alice.email)}", b"sent")
+    await kv.put(f"{uuid.uuid4()}.team-alert.{recipient_fingerprint('kitchen-team@example.co.uk')}", b"sent")
+    engines = [create_async_engine(sqlalchemy_url(database_url), pool_size=2) for _ in range(2)]
+    replicas = [
+        ErasureFollowUp(engine, nats_url, topology, durable=durable, ledger_bucket=bucket) for engine in engines
+    ]
+    try:
+        # Nothing acknowledged yet: the emails still need the plaintext.
+        assert await asyncio.gather(*(r.run_once() for r in replicas)) == [0, 0]
+        assert (await js.stream_info(topology.stream)).state.messages == 3
+        subscription = await js.pull_subscribe_bind(durable=durable, stream=topology.stream)
+        for message in await subscription.fetch(3, timeout=5):
+            await message.ack_sync()
+
+        done = await asyncio.gather(*(r.run_once() for r in replicas))
+
+        assert sorted(done) == [0, 2]  # the booking and the brochure request, by one replica
+        assert (await js.stream_info(topology.stream)).state.messages == 0
+        assert len(await kv.keys()) == 1  # only the unrelated team alert's key is left
+        with psycopg.connect(database_url) as connection:
+            assert connection.execute("SELECT count(*) FROM outbox WHERE length(payload) > 0").fetchone()[0] == 0
+            assert connection.execute("SELECT count(*) FROM personal_data_scrubs WHERE done_at IS NULL").fetchone()[0] == 0
+        assert await asyncio.gather(*(r.run_once() for r in replicas)) == [0, 0]
+    finally:
+        for replica in replicas:
+            await replica.close()
+        for engine in engines:
+            await engine.dispose()
+        await js.delete_key_value(bucket)
+
+
+async def _all_published(database_url) -> bool:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0] == 0
