@@ -203,7 +203,12 @@ async def test_retention_on_two_engines_at_once_anonymises_each_expired_record_o
     people = [Person(f"old{i}") for i in range(12)]
     for person in people:
         booking = await book(mesh, database_url, person)
-        appointment_has_started(database_url, booking.slot.id)
+        with psycopg.connect(database_url) as connection:  # each booking has a consultant of its own
+            connection.execute(
+                "UPDATE time_slots SET starts_at = now() - interval '3 days', ends_at = now() - interval '3 days' + interval '1 hour'"
+                " WHERE id = %s",
+                (booking.slot.id,),
+            )
         await ask_for_brochure(mesh, person)
     recent = Person("recent")
     await book(mesh, database_url, recent)
