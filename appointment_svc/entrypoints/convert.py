@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import date
 from uuid import UUID
 
@@ -199,11 +200,11 @@ def export_response(export: PersonalDataExport) -> pb.ExportMyDataResponse:
         for e in export.emails
     )
     response.brochure_requests.extend(
-        personal.BrochureRecord(request_id=str(b.id), requested_at=timestamp(b.requested_at), **b.contact.__dict__)
+        personal.BrochureRecord(request_id=str(b.id), requested_at=timestamp(b.requested_at), **asdict(b.contact))
         for b in export.brochure_requests
     )
     return response
 
 
 def erasure_summary(summary: ErasureSummary) -> personal.ErasureSummary:
-    return personal.ErasureSummary(**summary.__dict__)
+    return personal.ErasureSummary(**asdict(summary))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -76,12 +77,12 @@ class PersonalDataService:
 
     async def erase_mine(self, principal: Principal) -> ErasureSummary:
         summary = await self._erase(Whose.customer(principal.user_id), principal, on_behalf=False)
-        log.info("personal data erased", by="customer", **summary.__dict__)
+        log.info("personal data erased", by="customer", **asdict(summary))
         return summary
 
     async def erase_address(self, principal: Principal, email: str) -> ErasureSummary:
         summary = await self._erase(Whose.address(checked_email(email)), principal, on_behalf=True)
-        log.info("personal data erased", by="staff", staff=principal.user_id, **summary.__dict__)
+        log.info("personal data erased", by="staff", staff=principal.user_id, **asdict(summary))
         return summary
 
     async def _erase(self, whose: Whose, principal: Principal, *, on_behalf: bool) -> ErasureSummary:
