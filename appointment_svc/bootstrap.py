@@ -12,6 +12,7 @@ from appointment_svc.adapters import metrics
 from appointment_svc.adapters.cache import AvailabilityCache
 from appointment_svc.adapters.outbox import OutboxRelay
 from appointment_svc.adapters.periodic import Job, JobRunner
+from appointment_svc.adapters.personal_data import ErasureFollowUp, SqlPersonalDataStore
 from appointment_svc.adapters.pool_liveness import replace_closed_connections
 from appointment_svc.adapters.rate_limit import SlidingWindowRateLimiter
 from appointment_svc.adapters.redis_breaker import RedisBreaker
@@ -31,6 +32,7 @@ from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.brochures import BrochureService
 from appointment_svc.service_layer.holds import HoldService
 from appointment_svc.service_layer.messagebus import Handler, MessageBus
+from appointment_svc.service_layer.personal_data import RETENTION_BATCH, PersonalDataService
 from appointment_svc.service_layer.reminders import ReminderService
 from mesh_common.auth import TokenVerifier
 from mesh_common.config import AppointmentSettings, sqlalchemy_url
@@ -49,15 +51,22 @@ class Container:
     relay: OutboxRelay
     admin: AdminService
     auth: Authenticator
-    # Scheduled jobs (reminders): started and stopped next to the relay.
+    personal_data: PersonalDataService
+    # Scheduled jobs (reminders, retention, the erasure follow-up), started and stopped with the relay.
     jobs: JobRunner
+    follow_up: ErasureFollowUp
 
     async def ping_database(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    async def start_background(self) -> None:
+        await self.relay.start()
+        await self.jobs.start()
+
     async def close(self) -> None:
         await self.jobs.stop()
+        await self.follow_up.close()
         await self.relay.stop()
         await self.redis.aclose()
         await self.engine.dispose()
@@ -118,6 +127,27 @@ def build(settings: AppointmentSettings) -> Container:
         return SqlUnitOfWork(engine, bus)
 
     reminders = ReminderService(uow)
+    topology = EventTopology.from_settings(settings)
+    personal_data = PersonalDataService(
+        uow,
+        SqlPersonalDataStore(engine),
+        retention_days=settings.retention_days,
+        brochure_retention_days=settings.brochure_retention_days,
+    )
+    follow_up = ErasureFollowUp(
+        engine,
+        settings.nats_url,
+        topology,
+        durable=settings.notification_durable,
+        ledger_bucket=settings.notification_sent_bucket,
+    )
+    jobs = JobRunner(
+        [
+            Job("reminders", reminders.queue_due, settings.reminder_poll_seconds, batch_size=reminders.batch_size),
+            Job("retention", personal_data.apply_retention, settings.retention_interval_seconds, batch_size=RETENTION_BATCH),
+            Job("erasure-follow-up", follow_up.run_once, settings.erasure_followup_interval_seconds, batch_size=follow_up.batch_size),
+        ]
+    )
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(
         settings=settings,
@@ -133,11 +163,9 @@ def build(settings: AppointmentSettings) -> Container:
         brochures=BrochureService(
             uow, SlidingWindowRateLimiter(guarded, namespace="brochure", limit=3, window_seconds=3600)
         ),
-        relay=OutboxRelay(
-            engine, settings.nats_url, EventTopology.from_settings(settings), poll_seconds=settings.outbox_poll_seconds
-        ),
+        relay=OutboxRelay(engine, settings.nats_url, topology, poll_seconds=settings.outbox_poll_seconds),
         auth=Authenticator(verifier),
-        jobs=JobRunner([
-            Job("reminders", reminders.queue_due, settings.reminder_poll_seconds, batch_size=reminders.batch_size),
-        ]),  # fmt: skip
+        personal_data=personal_data,
+        jobs=jobs,
+        follow_up=follow_up,
     )

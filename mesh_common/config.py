@@ -22,6 +22,11 @@ class EventBusSettings(BaseSettings):
     events_subject_prefix: str = ""
     # JetStream replicas of the event and dead-letter streams (3 on the overlay's 3-node NATS).
     events_stream_replicas: int = Field(default=1, ge=1, le=5)
+    # The notification service's durable consumer and its sent-ledger bucket. The appointment
+    # service reads them too: an erasure's follow-up waits for that consumer to have acknowledged
+    # the erased person's events, then purges their ledger keys (issue 15).
+    notification_durable: str = "notification-svc"
+    notification_sent_bucket: str = "notification_sent"
 
 
 class ServiceSettings(EventBusSettings):
@@ -64,6 +69,14 @@ class AppointmentSettings(ServiceSettings):
     # starts (none for a booking made or moved inside it); the scheduler looks for due ones this often.
     reminder_lead_minutes: int = Field(default=24 * 60, ge=1, le=60 * 24 * 365)
     reminder_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Issue 15: personal fields of bookings whose slot ended more than RETENTION_DAYS ago, and of
+    # brochure requests older than BROCHURE_RETENTION_DAYS, are anonymised by a scheduled job.
+    retention_days: int = Field(default=730, ge=1)
+    brochure_retention_days: int = Field(default=30, ge=1)
+    retention_interval_seconds: float = Field(default=3600, gt=0)
+    # How often the erasure follow-up looks for erased records whose copies outside the tables
+    # (event and dead-letter streams, sent ledger, outbox payloads) can now be removed.
+    erasure_followup_interval_seconds: float = Field(default=5, gt=0)
 
 
 class NotificationSettings(ServiceSettings):
@@ -81,8 +94,6 @@ class NotificationSettings(ServiceSettings):
     health_host: str = "127.0.0.1"
     health_port: int = 0
     smtp_timeout_seconds: float = 10.0
-    notification_durable: str = "notification-svc"
-    notification_sent_bucket: str = "notification_sent"
     # How long "this email was sent" is remembered; must outlive any redelivery or replay.
     notification_sent_ttl_seconds: float = 90 * 24 * 3600
     # How soon a crashed consumer's events are redelivered; a heartbeat covers slow sends.

@@ -6,6 +6,7 @@ defaults the subjects on the wire are exactly the contract's.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import nats
@@ -37,6 +38,12 @@ EVENT_TYPES: dict[str, type[Message]] = {
 }
 
 MSG_ID_HEADER = "Nats-Msg-Id"
+
+
+def recipient_fingerprint(address: str) -> str:
+    """Identifies an email's recipient without carrying the address: the notification service's
+    sent-ledger keys and Message-IDs hold it, and an erasure purges the ledger keys by it."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:24]
 
 # JetStream drops a second publish with the same Nats-Msg-Id inside this window, which covers
 # the relay re-publishing a row whose PubAck it never saw. Consumers dedupe beyond it.

@@ -1,7 +1,6 @@
 """Which emails an event causes (the EVENT_EMAILS registry) and how each one looks (Jinja2, HTML + plain text)."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email import policy
@@ -23,6 +22,7 @@ from mesh_common.events import (
     BOOKING_REMINDER_DUE,
     BOOKING_RESCHEDULED,
     BROCHURE_REQUESTED,
+    recipient_fingerprint,
 )
 from notification_svc import ics
 from notification_svc.formatting import (
@@ -59,8 +59,7 @@ class Delivery:
     team: str | None = None
 
     def fingerprint(self) -> str:
-        # Identifies the recipient without carrying the address itself into keys and ids.
-        return hashlib.sha256(self.recipient.strip().lower().encode()).hexdigest()[:24]
+        return recipient_fingerprint(self.recipient)
 
 
 class _HeaderClasses(HeaderRegistry):

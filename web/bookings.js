@@ -61,7 +61,7 @@ export async function mount(ctx) {
   const pager = h("nav", { class: "pager", "aria-label": "Pages of bookings", hidden: true });
   const body = h("div", { class: "bookings-body" }, h("p", {}, "Loading your bookings…"));
 
-  showScreen(h("h1", {}, "My bookings"), body);
+  showScreen(h("h1", {}, "My bookings"), body, personalData(() => load()));
 
   async function load({ focus = false } = {}) {
     body.setAttribute("aria-busy", "true");
@@ -206,4 +206,72 @@ export async function mount(ctx) {
   }
 
   load();
+}
+
+// "Your personal data": download everything held about you (GET /v1/me/data, a JSON file), or
+// erase it (DELETE /v1/me) after a confirmation step saying what erasing does.
+function personalData(reload) {
+  const status = h("div", { class: "personal-data-status" });
+  const download = h("button", { type: "button", class: "button button-secondary" }, "Download my data");
+  const erase = h("button", { type: "button", class: "button button-danger" }, "Erase my data");
+
+  download.addEventListener("click", async () => {
+    download.disabled = true;
+    try {
+      const data = await api("GET", "/v1/me/data");
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+      const link = h("a", { href: url, download: "my-booking-data.json", hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      const done = "Your data is downloaded as my-booking-data.json.";
+      status.replaceChildren(h("p", { class: "message message-ok" }, done));
+      announce(done);
+    } catch (error) {
+      status.replaceChildren(messageBox(error.sentence));
+    } finally {
+      download.disabled = false;
+    }
+  });
+
+  erase.addEventListener("click", async () => {
+    const answer = await confirmDialog({
+      title: "Erase your personal data?",
+      text:
+        "Your upcoming bookings will be cancelled (we email you a cancellation for each), then your name, email address, " +
+        "phone number, postcode and address are erased from all your bookings and brochure requests. " +
+        "We keep only reference codes, times and statuses. This cannot be undone.",
+      confirmLabel: "Erase my data",
+      cancelLabel: "Keep my data",
+    });
+    if (!answer) return;
+    erase.disabled = true;
+    try {
+      const { erased = {} } = await api("DELETE", "/v1/me");
+      const cancelled = Number(erased.bookingsCancelled) || 0;
+      const bookings = Number(erased.bookingsAnonymised) || 0;
+      const brochures = Number(erased.brochureRequestsAnonymised) || 0;
+      const sentence =
+        `Your personal data is erased: ${bookings} ${bookings === 1 ? "booking" : "bookings"} and ` +
+        `${brochures} brochure ${brochures === 1 ? "request" : "requests"}` +
+        (cancelled ? `; ${cancelled} upcoming ${cancelled === 1 ? "booking was" : "bookings were"} cancelled first.` : ".");
+      status.replaceChildren(h("p", { class: "message message-ok" }, sentence));
+      announce(sentence);
+      reload();
+    } catch (error) {
+      status.replaceChildren(messageBox(error.sentence));
+    } finally {
+      erase.disabled = false;
+    }
+  });
+
+  return h(
+    "section",
+    { class: "personal-data panel", "aria-labelledby": "personal-data-heading" },
+    h("h2", { id: "personal-data-heading" }, "Your personal data"),
+    h("p", {}, "Download a copy of everything we hold about you, or ask us to erase it."),
+    h("div", { class: "actions" }, download, erase),
+    status,
+  );
 }

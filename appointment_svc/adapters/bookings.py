@@ -43,7 +43,7 @@ USER_REQUEST_INDEX = "uq_bookings_user_request"
 # SQLAlchemy compiling anything (psycopg prepares them server-side after a few uses).
 BOOKING_COLUMNS = [
     c.name for c in bookings.c
-    if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason", "reschedule_count", "reminder_sent_at")
+    if c.name not in ("slot_starts_at", "cancelled_at", "cancel_reason", "reschedule_count", "reminder_sent_at", "anonymised_at")
 ]
 INSERT_BOOKING = insert_sql("bookings", BOOKING_COLUMNS)
 INSERT_HISTORY = insert_sql(

@@ -15,7 +15,10 @@ as `Nats-Msg-Id`. The row becomes visible (and the relay is woken by NOTIFY) onl
   that order. Only a refusal of one message that its successor does not share (none of our events
   can provoke one: one stream, no per-message expectations) would let a retried row land after a
   later one.
-Published rows are deleted after `keep_published` (7 days), hourly, in bounded chunks.
+Published rows are deleted after `keep_published` (31 days, a day longer than the events stream
+keeps a message), hourly, in bounded chunks: until then the row says which booking or brochure
+request the event is about (`owner_id`) and where JetStream stored it (`stream_seq`, from the
+PubAck), which is how an erasure finds every copy of a person's events (issue 15).
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from appointment_svc.adapters.advisory import OUTBOX_RELAY_LOCK_KEY
 from appointment_svc.adapters.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 from appointment_svc.adapters.statement_batch import BatchingConnection, insert_sql
 from appointment_svc.adapters.tables import outbox
-from mesh_common.events import EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
+from mesh_common.events import EVENT_MAX_AGE_SECONDS, EVENT_TYPES, MSG_ID_HEADER, EventTopology, connect, ensure_streams
 from mesh_common.lifecycle import stop_tasks, wait_until
 from mesh_common.logging import get_logger
 from mesh_common.tracing import TRACEPARENT, current_traceparent
@@ -65,6 +68,16 @@ def _checked(subject: str, event: Message) -> UUID:
     return UUID(event.event_id)
 
 
+def owner_of(event: Message) -> UUID | None:
+    """The booking or brochure request an event is about (what an erasure of it must reach)."""
+    fields = event.DESCRIPTOR.fields_by_name
+    if "appointment" in fields and event.HasField("appointment") and event.appointment.booking_id:
+        return UUID(event.appointment.booking_id)
+    if "request_id" in fields and event.request_id:
+        return UUID(event.request_id)
+    return None
+
+
 async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID:
     """Write `event` into the outbox within the caller's transaction; returns its event id."""
     event_id = _checked(subject, event)
@@ -74,6 +87,7 @@ async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID
             subject=subject,
             payload=event.SerializeToString(),
             trace_context=current_traceparent(),
+            owner_id=owner_of(event),
             # Not now(): that is the transaction's start, equal for every event of one transaction.
             created_at=func.clock_timestamp(),
         )
@@ -84,7 +98,7 @@ async def add_event(conn: AsyncConnection, subject: str, event: Message) -> UUID
 
 
 # clock_timestamp() as in add_event: rows of one transaction keep the order they were added in.
-INSERT_EVENT = insert_sql("outbox", ["id", "subject", "payload", "trace_context"], {"created_at": "clock_timestamp()"})
+INSERT_EVENT = insert_sql("outbox", ["id", "subject", "payload", "trace_context", "owner_id"], {"created_at": "clock_timestamp()"})
 
 
 async def defer_event(conn: BatchingConnection, subject: str, event: Message) -> UUID:
@@ -96,10 +110,26 @@ async def defer_event(conn: BatchingConnection, subject: str, event: Message) ->
         await conn.flush()
     conn.defer(
         INSERT_EVENT,
-        {"id": event_id, "subject": subject, "payload": event.SerializeToString(), "trace_context": current_traceparent()},
+        {
+            "id": event_id,
+            "subject": subject,
+            "payload": event.SerializeToString(),
+            "trace_context": current_traceparent(),
+            "owner_id": owner_of(event),
+        },
     )
     conn.notify(NOTIFY_CHANNEL)
     return event_id
+
+
+# One statement for a whole batch: each acknowledged row gets its own stream sequence.
+MARK_PUBLISHED = text(
+    """
+    UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL, stream_seq = acked.seq
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:seqs AS bigint[])) AS acked(id, seq)
+    WHERE outbox.id = acked.id
+    """
+)
 
 
 def _libpq_url(engine: AsyncEngine) -> str:
@@ -119,7 +149,7 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         publish_timeout: float = 2.0,
         max_backoff_seconds: float = 5.0,
-        keep_published: timedelta = timedelta(days=7),
+        keep_published: timedelta = timedelta(seconds=EVENT_MAX_AGE_SECONDS) + timedelta(days=1),
         name: str = "outbox-relay",
     ):
         self._engine = engine
@@ -263,9 +293,7 @@ class OutboxRelay:
             acked, failure = await self._publish_all(rows)
             if acked:
                 await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(acked))
-                    .values(published_at=func.now(), attempts=outbox.c.attempts + 1, last_error=None)
+                    MARK_PUBLISHED, {"ids": list(acked), "seqs": list(acked.values())}
                 )
             if failure is not None:
                 await conn.execute(
@@ -279,8 +307,9 @@ class OutboxRelay:
             raise failure
         return len(acked)
 
-    async def _publish_all(self, rows) -> tuple[set[UUID], Exception | None]:
-        """Publish `rows` in order; the ids JetStream acknowledged within the timeout, and the first failure."""
+    async def _publish_all(self, rows) -> tuple[dict[UUID, int], Exception | None]:
+        """Publish `rows` in order; the ids JetStream acknowledged within the timeout (with the stream
+        sequence each got), and the first failure."""
         pending: list[tuple[UUID, asyncio.Future]] = []
         failure: Exception | None = None
         try:
@@ -294,7 +323,7 @@ class OutboxRelay:
             failure = exc
         if pending:
             await asyncio.wait([ack for _, ack in pending], timeout=self._publish_timeout)
-        acked: set[UUID] = set()
+        acked: dict[UUID, int] = {}
         for row_id, ack in pending:
             if not ack.done():
                 ack.cancel()  # frees its place among the pending publishes; the row is published again later
@@ -302,7 +331,7 @@ class OutboxRelay:
             elif ack.exception() is not None:
                 failure = failure or ack.exception()
             else:
-                acked.add(row_id)
+                acked[row_id] = ack.result().seq
         return acked, failure
 
     async def _listen(self) -> None:

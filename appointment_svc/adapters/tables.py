@@ -110,6 +110,8 @@ bookings = Table(
     Column("reminder_sent_at", DateTime(timezone=True)),
     # The number the last event published about the booking carried (migration 0010).
     Column("event_sequence", Integer, nullable=False, server_default=text("0")),
+    # When erasure or retention blanked the personal fields (migration 0011); NULL until then.
+    Column("anonymised_at", DateTime(timezone=True)),
     CheckConstraint(KNOWN_STATUS_SQL, name="bookings_known_status"),
     CheckConstraint("reschedule_count >= 0", name="bookings_reschedule_count_not_negative"),
     CheckConstraint("event_sequence >= 0", name="bookings_event_sequence_not_negative"),
@@ -131,6 +133,8 @@ bookings = Table(
         "ix_bookings_reminder_due", "reminder_due_at",
         postgresql_where=text(f"reminder_due_at IS NOT NULL AND {ACTIVE_STATUS_SQL}"),
     ),  # fmt: skip
+    Index("ix_bookings_recipient", "recipient"),
+    Index("ix_bookings_retention", "slot_starts_at", postgresql_where=text("anonymised_at IS NULL")),
 )
 
 # Slot holds (issue 14). One row per slot and one per customer (the unique constraints), live
@@ -175,7 +179,9 @@ brochure_requests = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The mailbox the per-address limit counts (validation.canonical_email).
     Column("canonical_email", Text, nullable=False),
+    Column("anonymised_at", DateTime(timezone=True)),
     Index("ix_brochure_requests_canonical_created", "canonical_email", "created_at"),
+    Index("ix_brochure_requests_retention", "created_at", postgresql_where=text("anonymised_at IS NULL")),
 )
 
 # One row per booking email a request caused, written with its event: the per-recipient limit.
@@ -203,7 +209,26 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),
     Column("trace_context", Text),  # the writer's W3C traceparent, sent on as a NATS header
+    # The booking or brochure request the event is about, and the event's JetStream sequence once
+    # published: how an erasure finds the event's copies outside PostgreSQL (migration 0011).
+    Column("owner_id", Uuid),
+    Column("stream_seq", BigInteger),
     Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+    Index("ix_outbox_owner", "owner_id"),
+)
+
+# Erased bookings and brochure requests whose copies outside the tables are still to be removed
+# (appointment_svc/adapters/personal_data.py, ErasureFollowUp). `fingerprints`: the sent ledger's
+# recipient hashes of the erased addresses, cleared once done.
+personal_data_scrubs = Table(
+    "personal_data_scrubs",
+    metadata,
+    Column("owner_id", Uuid, primary_key=True),
+    Column("fingerprints", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ix_personal_data_scrubs_pending", "requested_at", postgresql_where=text("done_at IS NULL")),
 )
 
 reference_counters = Table(

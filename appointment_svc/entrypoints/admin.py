@@ -7,7 +7,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
 from appointment_svc.domain.errors import FieldViolation
-from appointment_svc.domain.events import HistoryKind
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
 from appointment_svc.domain.postcodes import clean_service_areas
 from appointment_svc.domain.schedule import WeeklyPattern
@@ -19,14 +18,15 @@ from appointment_svc.domain.staff import (
     NewConsultant,
     NewSlot,
     SlotCalendarQuery,
-    StatusChange,
     TableSort,
 )
 from appointment_svc.domain.validation import EMAIL_MAX, NAME_MAX, has_control_characters, raise_if_invalid
 from appointment_svc.entrypoints import convert
 from appointment_svc.entrypoints.auth import Authenticator
+from appointment_svc.entrypoints.convert import status_change_message
 from appointment_svc.entrypoints.errors import rpc
 from appointment_svc.service_layer.admin import AdminService
+from appointment_svc.service_layer.personal_data import PersonalDataService
 from booking.v1 import admin_service_pb2 as pb
 from booking.v1 import admin_service_pb2_grpc as pb_grpc
 from booking.v1 import resources_pb2 as res
@@ -236,32 +236,11 @@ def calendar_slot_message(entry: CalendarSlot) -> pb.CalendarSlot:
     )
 
 
-HISTORY_KINDS = {
-    HistoryKind.STATUS: res.HistoryEntryKind.STATUS_CHANGE,
-    HistoryKind.MOVE: res.HistoryEntryKind.MOVE,
-    HistoryKind.REMINDER: res.HistoryEntryKind.REMINDER,
-}
-
-
-def status_change_message(change: StatusChange) -> res.StatusChange:
-    """Only what applies: no from_status for the creation, a reason only where one was given."""
-    message = res.StatusChange(
-        to_status=res.BookingStatus.Value(change.to_status.value),
-        changed_by=change.changed_by,
-        changed_at=convert.timestamp(change.changed_at),
-        kind=HISTORY_KINDS[change.kind],
-    )
-    if change.from_status is not None:
-        message.from_status = res.BookingStatus.Value(change.from_status.value)
-    if change.to_status is BookingStatus.CANCELLED or change.reason:  # a cancellation, or a move's old and new times
-        message.reason = change.reason
-    return message
-
-
 class AdminServicer(pb_grpc.AdminServiceServicer):
-    def __init__(self, admin: AdminService, auth: Authenticator):
+    def __init__(self, admin: AdminService, auth: Authenticator, personal_data: PersonalDataService | None = None):
         self._admin = admin
         self._auth = auth
+        self._personal_data = personal_data
 
     @rpc
     async def ListAppointments(self, request: pb.ListAppointmentsRequest, context) -> pb.ListAppointmentsResponse:
@@ -361,3 +340,9 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         self._auth.admin(context)
         found = await self._admin.slot_calendar(slot_calendar_query(request))
         return pb.ListSlotsResponse(slots=[calendar_slot_message(entry) for entry in found])
+
+    @rpc
+    async def ErasePersonalData(self, request: pb.ErasePersonalDataRequest, context) -> pb.ErasePersonalDataResponse:
+        principal = self._auth.admin(context)
+        summary = await self._personal_data.erase_address(principal, request.email)
+        return pb.ErasePersonalDataResponse(erased=convert.erasure_summary(summary))

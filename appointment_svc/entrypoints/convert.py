@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import date
 from uuid import UUID
 
 from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
 from appointment_svc.domain.errors import FieldViolation
-from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookSlot, Category
+from appointment_svc.domain.events import HistoryKind
+from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookingStatus, BookSlot, Category
+from appointment_svc.domain.personal_data import ErasureSummary, PersonalDataExport
 from appointment_svc.domain.postcodes import is_uk_postcode, normalise_uk_postcode, outward_code
-from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StatusChange
 from appointment_svc.domain.validation import (
     clean_contact,
     has_control_characters,
@@ -18,6 +21,7 @@ from appointment_svc.domain.validation import (
     validate_contact,
 )
 from booking.v1 import appointment_service_pb2 as pb
+from booking.v1 import personal_data_pb2 as personal
 from booking.v1 import resources_pb2 as res
 
 
@@ -166,3 +170,50 @@ def cancel_reason(value: str, violations: list[FieldViolation], *, required: boo
     elif has_control_characters(reason, allow_newlines=True):
         violations.append(FieldViolation("reason", "must not contain control characters"))
     return reason
+
+
+HISTORY_KINDS = {
+    HistoryKind.STATUS: res.HistoryEntryKind.STATUS_CHANGE,
+    HistoryKind.MOVE: res.HistoryEntryKind.MOVE,
+    HistoryKind.REMINDER: res.HistoryEntryKind.REMINDER,
+}
+
+
+def status_change_message(change: StatusChange) -> res.StatusChange:
+    """Only what applies: no from_status for the creation, a reason only where one was given."""
+    message = res.StatusChange(
+        to_status=res.BookingStatus.Value(change.to_status.value),
+        changed_by=change.changed_by,
+        changed_at=timestamp(change.changed_at),
+        kind=HISTORY_KINDS[change.kind],
+    )
+    if change.from_status is not None:
+        message.from_status = res.BookingStatus.Value(change.from_status.value)
+    if change.to_status is BookingStatus.CANCELLED or change.reason:  # a cancellation, or a move's old and new times
+        message.reason = change.reason
+    return message
+
+
+def export_response(export: PersonalDataExport) -> pb.ExportMyDataResponse:
+    response = pb.ExportMyDataResponse(user_id=export.user_id, exported_at=timestamp(export.exported_at))
+    for record in export.bookings:
+        entry = response.bookings.add(
+            appointment=appointment_message(record.booking), history=[status_change_message(c) for c in record.history]
+        )
+        if record.anonymised_at is not None:
+            entry.anonymised_at.CopyFrom(timestamp(record.anonymised_at))
+    response.emails.extend(
+        personal.EmailRecord(
+            booking_id=str(e.booking_id), reference_code=e.reference_code, kind=e.kind, sent_at=timestamp(e.sent_at)
+        )
+        for e in export.emails
+    )
+    response.brochure_requests.extend(
+        personal.BrochureRecord(request_id=str(b.id), requested_at=timestamp(b.requested_at), **asdict(b.contact))
+        for b in export.brochure_requests
+    )
+    return response
+
+
+def erasure_summary(summary: ErasureSummary) -> personal.ErasureSummary:
+    return personal.ErasureSummary(**asdict(summary))

@@ -5,6 +5,7 @@ import asyncio
 import signal
 
 import grpc
+from google.protobuf import message_factory
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -110,7 +111,7 @@ def add_appointment_service(servicer: AppointmentServicer, server: GuardedServer
     service = appointment_service_pb2.DESCRIPTOR.services_by_name["AppointmentService"]
 
     def message(descriptor):
-        return getattr(appointment_service_pb2, descriptor.name)
+        return message_factory.GetMessageClass(descriptor)
 
     handlers = {
         method.name: grpc.unary_unary_rpc_method_handler(
@@ -126,9 +127,12 @@ def add_appointment_service(servicer: AppointmentServicer, server: GuardedServer
 async def start_server(container: Container, address: str) -> tuple[grpc.aio.Server, int, Readiness]:
     server = grpc.aio.server(options=SERVER_OPTIONS)
     guarded = GuardedServer(server, container.settings.rpc_deadline_seconds)
-    add_appointment_service(AppointmentServicer(container.availability, container.bookings, container.auth, container.holds), guarded)
+    add_appointment_service(
+        AppointmentServicer(container.availability, container.bookings, container.auth, container.holds, container.personal_data),
+        guarded,
+    )
     brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), guarded)
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth), guarded)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth, container.personal_data), guarded)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
@@ -153,8 +157,7 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
 async def serve(settings: AppointmentSettings) -> None:
     container = build(settings)
     server, port, readiness = await start_server(container, f"{settings.grpc_host}:{settings.grpc_port}")
-    await container.relay.start()
-    await container.jobs.start()
+    await container.start_background()
     metrics_server = None
     if settings.metrics_port:
         metrics_server, metrics_port = serve_metrics(settings.metrics_host, settings.metrics_port)

@@ -11,6 +11,7 @@ from appointment_svc.entrypoints.errors import rpc
 from appointment_svc.service_layer.availability import AvailabilityService
 from appointment_svc.service_layer.booking import BookingService
 from appointment_svc.service_layer.holds import HoldService
+from appointment_svc.service_layer.personal_data import PersonalDataService
 from booking.v1 import appointment_service_pb2 as pb
 from booking.v1 import appointment_service_pb2_grpc as pb_grpc
 from booking.v1 import resources_pb2 as res
@@ -27,11 +28,19 @@ PRE_ENCODED_RESPONSES = frozenset({"ListAvailableSlots"})
 
 
 class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
-    def __init__(self, availability: AvailabilityService, bookings: BookingService, auth: Authenticator, holds: HoldService):
+    def __init__(
+        self,
+        availability: AvailabilityService,
+        bookings: BookingService,
+        auth: Authenticator,
+        holds: HoldService,
+        personal_data: PersonalDataService | None = None,
+    ):
         self._availability = availability
         self._bookings = bookings
         self._auth = auth
         self._holds = holds
+        self._personal_data = personal_data
 
     @rpc
     async def ListAvailableSlots(self, request: pb.ListAvailableSlotsRequest, context) -> bytes:
@@ -103,3 +112,13 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         return pb.ListMyAppointmentsResponse(
             data=[convert.appointment_message(b) for b in found], total=total, page=page, total_pages=math.ceil(total / limit)
         )
+
+    @rpc
+    async def ExportMyData(self, request: pb.ExportMyDataRequest, context) -> pb.ExportMyDataResponse:
+        principal = self._auth.principal(context)
+        return convert.export_response(await self._personal_data.export(principal))
+
+    @rpc
+    async def EraseMyData(self, request: pb.EraseMyDataRequest, context) -> pb.EraseMyDataResponse:
+        principal = self._auth.principal(context)
+        return pb.EraseMyDataResponse(erased=convert.erasure_summary(await self._personal_data.erase_mine(principal)))

@@ -1,5 +1,6 @@
 import datetime
 
+from booking.v1 import personal_data_pb2 as _personal_data_pb2
 from booking.v1 import resources_pb2 as _resources_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -24,6 +25,18 @@ FREE: SlotState
 BOOKED: SlotState
 BLOCKED: SlotState
 HELD: SlotState
+
+class ErasePersonalDataRequest(_message.Message):
+    __slots__ = ("email",)
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    def __init__(self, email: _Optional[str] = ...) -> None: ...
+
+class ErasePersonalDataResponse(_message.Message):
+    __slots__ = ("erased",)
+    ERASED_FIELD_NUMBER: _ClassVar[int]
+    erased: _personal_data_pb2.ErasureSummary
+    def __init__(self, erased: _Optional[_Union[_personal_data_pb2.ErasureSummary, _Mapping]] = ...) -> None: ...
 
 class ListAppointmentsRequest(_message.Message):
     __slots__ = ("status", "page", "limit", "sort", "from_date", "to_date", "reference_code", "email")

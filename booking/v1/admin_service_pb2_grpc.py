@@ -118,6 +118,11 @@ class AdminServiceStub:
                 request_serializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsRequest.SerializeToString,
                 response_deserializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsResponse.FromString,
                 _registered_method=True)
+        self.ErasePersonalData = channel.unary_unary(
+                '/booking.v1.AdminService/ErasePersonalData',
+                request_serializer=booking_dot_v1_dot_admin__service__pb2.ErasePersonalDataRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_admin__service__pb2.ErasePersonalDataResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -274,6 +279,19 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ErasePersonalData(self, request, context):
+        """ErasePersonalData erases the personal data held for one email address,
+        as EraseMyData does for a customer: every booking and brochure request
+        made with that address (compared as a mailbox: case, `+tags` and Gmail's
+        dots do not matter) is anonymised, after its upcoming PENDING or
+        CONFIRMED bookings are cancelled on the customer's behalf (with the
+        usual emails). Idempotent: a repeated call answers zeros. Errors:
+        VALIDATION_ERROR (email missing or not an address).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -346,6 +364,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListSlots,
                     request_deserializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsRequest.FromString,
                     response_serializer=booking_dot_v1_dot_admin__service__pb2.ListSlotsResponse.SerializeToString,
+            ),
+            'ErasePersonalData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ErasePersonalData,
+                    request_deserializer=booking_dot_v1_dot_admin__service__pb2.ErasePersonalDataRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_admin__service__pb2.ErasePersonalDataResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -740,6 +763,33 @@ class AdminService:
             '/booking.v1.AdminService/ListSlots',
             booking_dot_v1_dot_admin__service__pb2.ListSlotsRequest.SerializeToString,
             booking_dot_v1_dot_admin__service__pb2.ListSlotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ErasePersonalData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AdminService/ErasePersonalData',
+            booking_dot_v1_dot_admin__service__pb2.ErasePersonalDataRequest.SerializeToString,
+            booking_dot_v1_dot_admin__service__pb2.ErasePersonalDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from booking.v1 import personal_data_pb2 as booking_dot_v1_dot_personal__data__pb2
 from booking.v1 import resources_pb2 as booking_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$booking/v1/appointment_service.proto\x12\nbooking.v1\x1a\x1a\x62ooking/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x01\n\x19ListAvailableSlotsRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12&\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x14.booking.v1.Category\x12\x10\n\x08postcode\x18\x04 \x01(\t\"=\n\x1aListAvailableSlotsResponse\x12\x1f\n\x05slots\x18\x01 \x03(\x0b\x32\x10.booking.v1.Slot\"\x8d\x02\n\x18\x43reateAppointmentRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x03 \x01(\x08\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\r\n\x05phone\x18\x07 \x01(\t\x12\x10\n\x08postcode\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\t \x01(\t\x12\x0f\n\x07slot_id\x18\n \x01(\t\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12\x0f\n\x07hold_id\x18\x0c \x01(\t\"r\n\x19\x43reateAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\">\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xbb\x01\n\x19\x43\x61ncelAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x30\n\x0c\x63\x61ncelled_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x05 \x01(\t\"C\n\x1cRescheduleAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\"\xd9\x01\n\x1dRescheduleAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x1e\n\x04slot\x18\x04 \x01(\x0b\x32\x10.booking.v1.Slot\x12\'\n\rprevious_slot\x18\x05 \x01(\x0b\x32\x10.booking.v1.Slot\x12\x18\n\x10reschedule_count\x18\x06 \x01(\x05\"(\n\x15\x43reateSlotHoldRequest\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\"j\n\x16\x43reateSlotHoldResponse\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x16ReleaseSlotHoldRequest\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\";\n\x17ReleaseSlotHoldResponse\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\"+\n\x15GetAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\"F\n\x16GetAppointmentResponse\x12,\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32\x17.booking.v1.Appointment\"U\n\x19ListMyAppointmentsRequest\x12\x11\n\x04page\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05_pageB\x08\n\x06_limit\"u\n\x1aListMyAppointmentsResponse\x12%\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x17.booking.v1.Appointment\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\x32\xda\x08\n\x12\x41ppointmentService\x12\x8a\x01\n\x12ListAvailableSlots\x12%.booking.v1.ListAvailableSlotsRequest\x1a&.booking.v1.ListAvailableSlotsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/availability\x12}\n\x11\x43reateAppointment\x12$.booking.v1.CreateAppointmentRequest\x1a%.booking.v1.CreateAppointmentResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/appointments:\x01*\x12\x91\x01\n\x11\x43\x61ncelAppointment\x12$.booking.v1.CancelAppointmentRequest\x1a%.booking.v1.CancelAppointmentResponse\"/\x82\xd3\xe4\x93\x02)2$/v1/appointments/{booking_id}/cancel:\x01*\x12\xa1\x01\n\x15RescheduleAppointment\x12(.booking.v1.RescheduleAppointmentRequest\x1a).booking.v1.RescheduleAppointmentResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/appointments/{booking_id}:reschedule:\x01*\x12~\n\x0eGetAppointment\x12!.booking.v1.GetAppointmentRequest\x1a\".booking.v1.GetAppointmentResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/{booking_id}\x12z\n\x0e\x43reateSlotHold\x12!.booking.v1.CreateSlotHoldRequest\x1a\".booking.v1.CreateSlotHoldResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/appointments/holds:\x01*\x12\x84\x01\n\x0fReleaseSlotHold\x12\".booking.v1.ReleaseSlotHoldRequest\x1a#.booking.v1.ReleaseSlotHoldResponse\"(\x82\xd3\xe4\x93\x02\"* /v1/appointments/holds/{hold_id}\x12}\n\x12ListMyAppointments\x12%.booking.v1.ListMyAppointmentsRequest\x1a&.booking.v1.ListMyAppointmentsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointmentsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$booking/v1/appointment_service.proto\x12\nbooking.v1\x1a\x1e\x62ooking/v1/personal_data.proto\x1a\x1a\x62ooking/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x15\n\x13\x45xportMyDataRequest\"\xe5\x01\n\x14\x45xportMyDataResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12/\n\x0b\x65xported_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x62ookings\x18\x03 \x03(\x0b\x32\x19.booking.v1.BookingRecord\x12\'\n\x06\x65mails\x18\x04 \x03(\x0b\x32\x17.booking.v1.EmailRecord\x12\x35\n\x11\x62rochure_requests\x18\x05 \x03(\x0b\x32\x1a.booking.v1.BrochureRecord\"\x14\n\x12\x45raseMyDataRequest\"A\n\x13\x45raseMyDataResponse\x12*\n\x06\x65rased\x18\x01 \x01(\x0b\x32\x1a.booking.v1.ErasureSummary\"\x8e\x01\n\x19ListAvailableSlotsRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12&\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x14.booking.v1.Category\x12\x10\n\x08postcode\x18\x04 \x01(\t\"=\n\x1aListAvailableSlotsResponse\x12\x1f\n\x05slots\x18\x01 \x03(\x0b\x32\x10.booking.v1.Slot\"\x8d\x02\n\x18\x43reateAppointmentRequest\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x03 \x01(\x08\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\r\n\x05phone\x18\x07 \x01(\t\x12\x10\n\x08postcode\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\t \x01(\t\x12\x0f\n\x07slot_id\x18\n \x01(\t\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12\x0f\n\x07hold_id\x18\x0c \x01(\t\"r\n\x19\x43reateAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\">\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xbb\x01\n\x19\x43\x61ncelAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x30\n\x0c\x63\x61ncelled_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x05 \x01(\t\"C\n\x1cRescheduleAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\"\xd9\x01\n\x1dRescheduleAppointmentResponse\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x1e\n\x04slot\x18\x04 \x01(\x0b\x32\x10.booking.v1.Slot\x12\'\n\rprevious_slot\x18\x05 \x01(\x0b\x32\x10.booking.v1.Slot\x12\x18\n\x10reschedule_count\x18\x06 \x01(\x05\"(\n\x15\x43reateSlotHoldRequest\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\"j\n\x16\x43reateSlotHoldResponse\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x16ReleaseSlotHoldRequest\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\";\n\x17ReleaseSlotHoldResponse\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\x12\x0f\n\x07slot_id\x18\x02 \x01(\t\"+\n\x15GetAppointmentRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\"F\n\x16GetAppointmentResponse\x12,\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32\x17.booking.v1.Appointment\"U\n\x19ListMyAppointmentsRequest\x12\x11\n\x04page\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05_pageB\x08\n\x06_limit\"u\n\x1aListMyAppointmentsResponse\x12%\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x17.booking.v1.Appointment\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\x32\xa2\n\n\x12\x41ppointmentService\x12\x8a\x01\n\x12ListAvailableSlots\x12%.booking.v1.ListAvailableSlotsRequest\x1a&.booking.v1.ListAvailableSlotsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/availability\x12}\n\x11\x43reateAppointment\x12$.booking.v1.CreateAppointmentRequest\x1a%.booking.v1.CreateAppointmentResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/appointments:\x01*\x12\x91\x01\n\x11\x43\x61ncelAppointment\x12$.booking.v1.CancelAppointmentRequest\x1a%.booking.v1.CancelAppointmentResponse\"/\x82\xd3\xe4\x93\x02)2$/v1/appointments/{booking_id}/cancel:\x01*\x12\xa1\x01\n\x15RescheduleAppointment\x12(.booking.v1.RescheduleAppointmentRequest\x1a).booking.v1.RescheduleAppointmentResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/appointments/{booking_id}:reschedule:\x01*\x12~\n\x0eGetAppointment\x12!.booking.v1.GetAppointmentRequest\x1a\".booking.v1.GetAppointmentResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/appointments/{booking_id}\x12z\n\x0e\x43reateSlotHold\x12!.booking.v1.CreateSlotHoldRequest\x1a\".booking.v1.CreateSlotHoldResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/appointments/holds:\x01*\x12\x84\x01\n\x0fReleaseSlotHold\x12\".booking.v1.ReleaseSlotHoldRequest\x1a#.booking.v1.ReleaseSlotHoldResponse\"(\x82\xd3\xe4\x93\x02\"* /v1/appointments/holds/{hold_id}\x12}\n\x12ListMyAppointments\x12%.booking.v1.ListMyAppointmentsRequest\x1a&.booking.v1.ListMyAppointmentsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/appointments\x12\x66\n\x0c\x45xportMyData\x12\x1f.booking.v1.ExportMyDataRequest\x1a .booking.v1.ExportMyDataResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/me/data\x12^\n\x0b\x45raseMyData\x12\x1e.booking.v1.EraseMyDataRequest\x1a\x1f.booking.v1.EraseMyDataResponse\"\x0e\x82\xd3\xe4\x93\x02\x08*\x06/v1/meb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,38 +51,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ReleaseSlotHold']._serialized_options = b'\202\323\344\223\002\"* /v1/appointments/holds/{hold_id}'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ListMyAppointments']._loaded_options = None
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ListMyAppointments']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/appointments'
-  _globals['_LISTAVAILABLESLOTSREQUEST']._serialized_start=144
-  _globals['_LISTAVAILABLESLOTSREQUEST']._serialized_end=286
-  _globals['_LISTAVAILABLESLOTSRESPONSE']._serialized_start=288
-  _globals['_LISTAVAILABLESLOTSRESPONSE']._serialized_end=349
-  _globals['_CREATEAPPOINTMENTREQUEST']._serialized_start=352
-  _globals['_CREATEAPPOINTMENTREQUEST']._serialized_end=621
-  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_start=623
-  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_end=737
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=739
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=801
-  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_start=804
-  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_end=991
-  _globals['_RESCHEDULEAPPOINTMENTREQUEST']._serialized_start=993
-  _globals['_RESCHEDULEAPPOINTMENTREQUEST']._serialized_end=1060
-  _globals['_RESCHEDULEAPPOINTMENTRESPONSE']._serialized_start=1063
-  _globals['_RESCHEDULEAPPOINTMENTRESPONSE']._serialized_end=1280
-  _globals['_CREATESLOTHOLDREQUEST']._serialized_start=1282
-  _globals['_CREATESLOTHOLDREQUEST']._serialized_end=1322
-  _globals['_CREATESLOTHOLDRESPONSE']._serialized_start=1324
-  _globals['_CREATESLOTHOLDRESPONSE']._serialized_end=1430
-  _globals['_RELEASESLOTHOLDREQUEST']._serialized_start=1432
-  _globals['_RELEASESLOTHOLDREQUEST']._serialized_end=1473
-  _globals['_RELEASESLOTHOLDRESPONSE']._serialized_start=1475
-  _globals['_RELEASESLOTHOLDRESPONSE']._serialized_end=1534
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=1536
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1579
-  _globals['_GETAPPOINTMENTRESPONSE']._serialized_start=1581
-  _globals['_GETAPPOINTMENTRESPONSE']._serialized_end=1651
-  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_start=1653
-  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_end=1738
-  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_start=1740
-  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_end=1857
-  _globals['_APPOINTMENTSERVICE']._serialized_start=1860
-  _globals['_APPOINTMENTSERVICE']._serialized_end=2974
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['ExportMyData']._loaded_options = None
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['ExportMyData']._serialized_options = b'\202\323\344\223\002\r\022\013/v1/me/data'
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['EraseMyData']._loaded_options = None
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['EraseMyData']._serialized_options = b'\202\323\344\223\002\010*\006/v1/me'
+  _globals['_EXPORTMYDATAREQUEST']._serialized_start=175
+  _globals['_EXPORTMYDATAREQUEST']._serialized_end=196
+  _globals['_EXPORTMYDATARESPONSE']._serialized_start=199
+  _globals['_EXPORTMYDATARESPONSE']._serialized_end=428
+  _globals['_ERASEMYDATAREQUEST']._serialized_start=430
+  _globals['_ERASEMYDATAREQUEST']._serialized_end=450
+  _globals['_ERASEMYDATARESPONSE']._serialized_start=452
+  _globals['_ERASEMYDATARESPONSE']._serialized_end=517
+  _globals['_LISTAVAILABLESLOTSREQUEST']._serialized_start=520
+  _globals['_LISTAVAILABLESLOTSREQUEST']._serialized_end=662
+  _globals['_LISTAVAILABLESLOTSRESPONSE']._serialized_start=664
+  _globals['_LISTAVAILABLESLOTSRESPONSE']._serialized_end=725
+  _globals['_CREATEAPPOINTMENTREQUEST']._serialized_start=728
+  _globals['_CREATEAPPOINTMENTREQUEST']._serialized_end=997
+  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_start=999
+  _globals['_CREATEAPPOINTMENTRESPONSE']._serialized_end=1113
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=1115
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=1177
+  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_start=1180
+  _globals['_CANCELAPPOINTMENTRESPONSE']._serialized_end=1367
+  _globals['_RESCHEDULEAPPOINTMENTREQUEST']._serialized_start=1369
+  _globals['_RESCHEDULEAPPOINTMENTREQUEST']._serialized_end=1436
+  _globals['_RESCHEDULEAPPOINTMENTRESPONSE']._serialized_start=1439
+  _globals['_RESCHEDULEAPPOINTMENTRESPONSE']._serialized_end=1656
+  _globals['_CREATESLOTHOLDREQUEST']._serialized_start=1658
+  _globals['_CREATESLOTHOLDREQUEST']._serialized_end=1698
+  _globals['_CREATESLOTHOLDRESPONSE']._serialized_start=1700
+  _globals['_CREATESLOTHOLDRESPONSE']._serialized_end=1806
+  _globals['_RELEASESLOTHOLDREQUEST']._serialized_start=1808
+  _globals['_RELEASESLOTHOLDREQUEST']._serialized_end=1849
+  _globals['_RELEASESLOTHOLDRESPONSE']._serialized_start=1851
+  _globals['_RELEASESLOTHOLDRESPONSE']._serialized_end=1910
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=1912
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1955
+  _globals['_GETAPPOINTMENTRESPONSE']._serialized_start=1957
+  _globals['_GETAPPOINTMENTRESPONSE']._serialized_end=2027
+  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_start=2029
+  _globals['_LISTMYAPPOINTMENTSREQUEST']._serialized_end=2114
+  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_start=2116
+  _globals['_LISTMYAPPOINTMENTSRESPONSE']._serialized_end=2233
+  _globals['_APPOINTMENTSERVICE']._serialized_start=2236
+  _globals['_APPOINTMENTSERVICE']._serialized_end=3550
 # @@protoc_insertion_point(module_scope)

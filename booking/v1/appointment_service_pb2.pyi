@@ -1,5 +1,6 @@
 import datetime
 
+from booking.v1 import personal_data_pb2 as _personal_data_pb2
 from booking.v1 import resources_pb2 as _resources_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -10,6 +11,34 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExportMyDataRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExportMyDataResponse(_message.Message):
+    __slots__ = ("user_id", "exported_at", "bookings", "emails", "brochure_requests")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    BOOKINGS_FIELD_NUMBER: _ClassVar[int]
+    EMAILS_FIELD_NUMBER: _ClassVar[int]
+    BROCHURE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    exported_at: _timestamp_pb2.Timestamp
+    bookings: _containers.RepeatedCompositeFieldContainer[_personal_data_pb2.BookingRecord]
+    emails: _containers.RepeatedCompositeFieldContainer[_personal_data_pb2.EmailRecord]
+    brochure_requests: _containers.RepeatedCompositeFieldContainer[_personal_data_pb2.BrochureRecord]
+    def __init__(self, user_id: _Optional[str] = ..., exported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bookings: _Optional[_Iterable[_Union[_personal_data_pb2.BookingRecord, _Mapping]]] = ..., emails: _Optional[_Iterable[_Union[_personal_data_pb2.EmailRecord, _Mapping]]] = ..., brochure_requests: _Optional[_Iterable[_Union[_personal_data_pb2.BrochureRecord, _Mapping]]] = ...) -> None: ...
+
+class EraseMyDataRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class EraseMyDataResponse(_message.Message):
+    __slots__ = ("erased",)
+    ERASED_FIELD_NUMBER: _ClassVar[int]
+    erased: _personal_data_pb2.ErasureSummary
+    def __init__(self, erased: _Optional[_Union[_personal_data_pb2.ErasureSummary, _Mapping]] = ...) -> None: ...
 
 class ListAvailableSlotsRequest(_message.Message):
     __slots__ = ("type", "date", "category", "postcode")

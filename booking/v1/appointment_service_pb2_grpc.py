@@ -87,6 +87,16 @@ class AppointmentServiceStub:
                 request_serializer=booking_dot_v1_dot_appointment__service__pb2.ListMyAppointmentsRequest.SerializeToString,
                 response_deserializer=booking_dot_v1_dot_appointment__service__pb2.ListMyAppointmentsResponse.FromString,
                 _registered_method=True)
+        self.ExportMyData = channel.unary_unary(
+                '/booking.v1.AppointmentService/ExportMyData',
+                request_serializer=booking_dot_v1_dot_appointment__service__pb2.ExportMyDataRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_appointment__service__pb2.ExportMyDataResponse.FromString,
+                _registered_method=True)
+        self.EraseMyData = channel.unary_unary(
+                '/booking.v1.AppointmentService/EraseMyData',
+                request_serializer=booking_dot_v1_dot_appointment__service__pb2.EraseMyDataRequest.SerializeToString,
+                response_deserializer=booking_dot_v1_dot_appointment__service__pb2.EraseMyDataResponse.FromString,
+                _registered_method=True)
 
 
 class AppointmentServiceServicer:
@@ -220,6 +230,34 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportMyData(self, request, context):
+        """ExportMyData returns everything held about the caller (the token's
+        `sub`): their bookings with status histories, the emails sent to them
+        about those bookings, and the brochure requests made with their bookings'
+        email addresses. Only the caller's own data, whatever their role. The
+        answer's shape is stable (fields are only ever added). Errors:
+        UNAUTHENTICATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseMyData(self, request, context):
+        """EraseMyData erases the caller's personal data. Their upcoming PENDING and
+        CONFIRMED bookings are cancelled first, as a cancellation always is (the
+        customer's cancellation email and the team's alert go out; the notice
+        window does not apply), then the personal fields of all their bookings
+        (names, email, phone, postcode, address, cancel reasons) and of the
+        brochure requests made with their addresses are erased. Reference codes,
+        times and statuses stay, for the business's records. Copies outside the
+        database (the event streams, the sent-email ledger) are removed shortly
+        after, once the cancellation emails have gone. Idempotent: calling it
+        again answers zeros. Errors: UNAUTHENTICATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AppointmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -262,6 +300,16 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.ListMyAppointments,
                     request_deserializer=booking_dot_v1_dot_appointment__service__pb2.ListMyAppointmentsRequest.FromString,
                     response_serializer=booking_dot_v1_dot_appointment__service__pb2.ListMyAppointmentsResponse.SerializeToString,
+            ),
+            'ExportMyData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportMyData,
+                    request_deserializer=booking_dot_v1_dot_appointment__service__pb2.ExportMyDataRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_appointment__service__pb2.ExportMyDataResponse.SerializeToString,
+            ),
+            'EraseMyData': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseMyData,
+                    request_deserializer=booking_dot_v1_dot_appointment__service__pb2.EraseMyDataRequest.FromString,
+                    response_serializer=booking_dot_v1_dot_appointment__service__pb2.EraseMyDataResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -493,6 +541,60 @@ class AppointmentService:
             '/booking.v1.AppointmentService/ListMyAppointments',
             booking_dot_v1_dot_appointment__service__pb2.ListMyAppointmentsRequest.SerializeToString,
             booking_dot_v1_dot_appointment__service__pb2.ListMyAppointmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMyData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AppointmentService/ExportMyData',
+            booking_dot_v1_dot_appointment__service__pb2.ExportMyDataRequest.SerializeToString,
+            booking_dot_v1_dot_appointment__service__pb2.ExportMyDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseMyData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/booking.v1.AppointmentService/EraseMyData',
+            booking_dot_v1_dot_appointment__service__pb2.EraseMyDataRequest.SerializeToString,
+            booking_dot_v1_dot_appointment__service__pb2.EraseMyDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

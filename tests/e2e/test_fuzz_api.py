@@ -230,6 +230,11 @@ def test_every_operation_succeeds_with_an_answer_the_document_describes(mesh, ow
     brochure = {k: v for k, v in booking_form(None, email=email).items() if k in ("firstName", "lastName", "email", "phone", "postcode", "address")}
     documented(http.post("/v1/brochures", json=brochure), "/v1/brochures")
     documented(http.get(OPENAPI_ROUTE[1]), OPENAPI_ROUTE[1])
+    # Personal data (issue 15): the export, then the erasures, last (they blank what is above).
+    assert documented(http.get("/v1/me/data", headers=mine), "/v1/me/data")["userId"] == customer
+    assert documented(http.delete("/v1/me", headers=mine), "/v1/me")["erased"]["bookingsAnonymised"] == 1
+    erased = documented(http.post("/v1/admin/erasures", json={"email": email}, headers=staff), "/v1/admin/erasures")["erased"]
+    assert erased["bookingsAnonymised"] == 3 and erased["brochureRequestsAnonymised"] == 0  # the customer's erasure took it
 
     everything = {(verb.upper(), path) for path, item in DOCUMENT["paths"].items() for verb in item}
     assert documented.succeeded == everything

@@ -27,8 +27,9 @@ async def engine(database_url):
     await engine.dispose()
 
 
-@pytest.fixture
-async def topology(backing):
+# Named fixtures, so another module imports them without its parameters shadowing the import.
+@pytest.fixture(name="topology")
+async def topology_fixture(backing):
     tag = uuid.uuid4().hex[:10]
     topology = EventTopology(stream=f"T_{tag}", dlq_stream=f"T_{tag}_DLQ", subject_prefix=f"t{tag}.")
     yield topology
@@ -41,8 +42,8 @@ async def topology(backing):
     await nc.close()
 
 
-@pytest.fixture
-async def js_client(backing):
+@pytest.fixture(name="js_client")
+async def js_client_fixture(backing):
     nc = await nats.connect(backing["nats"].url)
     yield nc
     await nc.close()
@@ -190,7 +191,7 @@ async def test_published_rows_are_purged_after_the_retention_period(engine, topo
         await conn.execute(
             outbox.update().where(outbox.c.id.in_([old, unsent])).values(created_at=func.now() - timedelta(days=30))
         )
-        await conn.execute(outbox.update().where(outbox.c.id == old).values(published_at=func.now() - timedelta(days=8)))
+        await conn.execute(outbox.update().where(outbox.c.id == old).values(published_at=func.now() - timedelta(days=32)))
     assert await relay.purge_published() == 1
     async with engine.connect() as conn:
         assert set((await conn.execute(select(outbox.c.id))).scalars()) == {recent, unsent}

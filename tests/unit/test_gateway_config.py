@@ -33,7 +33,7 @@ def test_every_rest_route_is_under_the_authenticated_prefix():
     from gateway.config import API_PREFIX, CREATE_ROUTES, PUBLIC_ROUTES, check_routes, http_rules
 
     rules = http_rules(DEFAULT_DESCRIPTOR)
-    assert len(rules) == 23  # 19 + SetConsultantAreas + RescheduleAppointment + CreateSlotHold + ReleaseSlotHold (issue 14)
+    assert len(rules) == 26  # 19 + SetConsultantAreas + RescheduleAppointment + CreateSlotHold + ReleaseSlotHold (issue 14) + ExportMyData + EraseMyData + ErasePersonalData (issue 15)
     assert all(path.startswith(API_PREFIX) for _, path in rules)
     assert set(PUBLIC_ROUTES) <= set(rules) and set(CREATE_ROUTES) <= set(rules)
     assert all(path.startswith("/v1/admin/") for _, path in http_rules(DEFAULT_DESCRIPTOR, ["booking.v1.AdminService"]))

@@ -114,7 +114,7 @@ def test_my_bookings_lists_each_booking_with_status_time_services_consultant_and
     expect(page.get_by_role("heading", level=1)).to_have_text("My bookings")
     expect(page.get_by_text("You have 4 bookings.")).to_be_visible()
     # Newest first, as the API gives them.
-    expect(page.locator("main").get_by_role("heading", level=2)).to_have_text(["Video consultation", "Showroom visit", "Video consultation", "Home measurement"])
+    expect(page.locator("main .bookings").get_by_role("heading", level=2)).to_have_text(["Video consultation", "Showroom visit", "Video consultation", "Home measurement"])
 
     first = card(page, home)
     expect(first.get_by_role("heading")).to_have_text("Home measurement")
