@@ -13,8 +13,9 @@ import nats
 from google.protobuf.message import Message
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 
 from booking.v1 import events_pb2
 from mesh_common.logging import get_logger
@@ -123,6 +124,16 @@ async def ensure_streams(js: JetStreamContext, topology: EventTopology = EventTo
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+async def key_value_bucket(js: JetStreamContext, bucket: str, ttl_seconds: float, description: str) -> KeyValue:
+    """A file-backed key-value bucket keeping one value per key for `ttl_seconds`, created if missing."""
+    try:
+        return await js.key_value(bucket)
+    except BucketNotFoundError:
+        return await js.create_key_value(
+            KeyValueConfig(bucket=bucket, history=1, ttl=ttl_seconds, storage=StorageType.FILE, description=description)
+        )
 
 
 def decode_event(logical_subject: str, payload: bytes) -> Message:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from mesh_common.events import key_value_bucket
 from notification_svc.emails import Delivery
 
 
@@ -22,14 +22,7 @@ class SentLedger:
 
     @classmethod
     async def open(cls, js: JetStreamContext, bucket: str, ttl_seconds: float) -> SentLedger:
-        try:
-            kv = await js.key_value(bucket)
-        except BucketNotFoundError:
-            kv = await js.create_key_value(
-                KeyValueConfig(bucket=bucket, history=1, ttl=ttl_seconds, storage=StorageType.FILE,
-                               description="emails already sent, by event id, kind and recipient hash")
-            )  # fmt: skip
-        return cls(kv)
+        return cls(await key_value_bucket(js, bucket, ttl_seconds, "emails already sent, by event id, kind and recipient hash"))
 
     @staticmethod
     def key(event_id: str, delivery: Delivery) -> str:

@@ -32,10 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from mesh_common.events import key_value_bucket
 from mesh_common.logging import get_logger
 from notification_svc.metrics import ORDER_WAITS, ORDER_WAITS_EXPIRED
 
@@ -71,14 +71,8 @@ class BookingOrder:
 
     @classmethod
     async def open(cls, js: JetStreamContext, bucket: str, ttl_seconds: float, **options) -> BookingOrder:
-        try:
-            kv = await js.key_value(bucket)
-        except BucketNotFoundError:
-            kv = await js.create_key_value(
-                KeyValueConfig(bucket=bucket, history=1, ttl=ttl_seconds, storage=StorageType.FILE,
-                               description="per booking, the sequence of the last event whose emails are sent")
-            )  # fmt: skip
-        return cls(kv, **options)
+        description = "per booking, the sequence of the last event whose emails are sent"
+        return cls(await key_value_bucket(js, bucket, ttl_seconds, description), **options)
 
     @staticmethod
     def _last_key(booking_id: str) -> str:

@@ -78,3 +78,19 @@ def london(day: date, hour: int, minute: int = 0) -> datetime:
 
 def grpcurl(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run([str(GRPCURL), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def slot_problems(connection) -> list[str]:
+    """Double bookings, and slot flags that disagree with the bookings holding them (`connection`:
+    psycopg). Every booking but a cancelled one holds its slot: a COMPLETED or NO_SHOW
+    appointment's time stays taken."""
+    rows = connection.execute(
+        """
+        SELECT s.id, count(b.id) FROM time_slots s
+        LEFT JOIN bookings b ON b.slot_id = s.id AND b.status <> 'CANCELLED'
+        GROUP BY s.id, s.is_booked
+        HAVING s.is_booked <> (count(b.id) = 1) OR count(b.id) > 1
+        """
+    ).fetchall()
+    return [f"slot {slot} is held by {held} bookings" if held > 1 else f"slot {slot} flag disagrees with its bookings" for slot, held in rows]
+

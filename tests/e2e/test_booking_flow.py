@@ -13,7 +13,7 @@ import pytest
 
 from appointment_svc.domain.model import london_date
 from mesh_common.auth import Role
-from tests.e2e.helpers import a_customer, a_future_day, london
+from tests.e2e.helpers import a_customer, a_future_day, london, slot_problems
 from tests.integration.booking_fixtures import (
     active_bookings,
     add_consultant,
@@ -284,18 +284,10 @@ def consistency_problems(database_url: str) -> list[str]:
     import psycopg
 
     with psycopg.connect(database_url) as connection:
-        mismatched = connection.execute(
-            """
-            SELECT s.id FROM time_slots s
-            LEFT JOIN bookings b ON b.slot_id = s.id AND b.status <> 'CANCELLED'
-            GROUP BY s.id, s.is_booked
-            HAVING s.is_booked <> (count(b.id) = 1) OR count(b.id) > 1
-            """
-        ).fetchall()
+        problems = slot_problems(connection)
         booked = {str(r[0]) for r in connection.execute("SELECT id FROM bookings")}
         # By the row's owner, not its payload: an erased booking's payloads are blanked (issue 15).
         announced = {str(r[0]) for r in connection.execute("SELECT owner_id FROM outbox WHERE subject = 'booking.created'")}
-    problems = [f"slot {r[0]} flag disagrees with its bookings" for r in mismatched]
     problems += [f"booking {b} has no booking.created event" for b in booked - announced]
     return problems
 

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from booking_mesh.mailsink import read_messages
+from tests.e2e.helpers import slot_problems
 from tests.e2e.test_up_supervision import COMPONENTS, _token_minter, runs
 from tests.e2e.up_process import Up, gateway_port
 from tests.polling import wait_for
@@ -126,16 +127,10 @@ def kill_at_random(up: Up, stop: threading.Event, kills: list[str]) -> None:
 
 def audit_database(database_url: str, churn: Churn) -> None:
     with psycopg.connect(database_url) as conn:
-        doubled = conn.execute(
-            "SELECT slot_id FROM bookings WHERE status IN ('PENDING','CONFIRMED') GROUP BY slot_id HAVING count(*) > 1"
-        ).fetchall()
-        mismatched = conn.execute(
-            """SELECT s.id FROM time_slots s
-               WHERE s.is_booked <> EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.status IN ('PENDING','CONFIRMED'))"""
-        ).fetchall()
+        problems = slot_problems(conn)
         rows = dict(conn.execute("SELECT id::text, status FROM bookings WHERE email LIKE 'soak-%'").fetchall())
         numbered = dict(conn.execute("SELECT id::text, event_sequence FROM bookings WHERE email LIKE 'soak-%'").fetchall())
-    assert doubled == [] and mismatched == []
+    assert problems == []
     assert set(churn.booked) <= set(rows)
     assert all(rows[b] == "CANCELLED" and numbered[b] == 2 for b in churn.cancelled)
 

@@ -16,6 +16,7 @@ import psutil
 import psycopg
 import pytest
 
+from tests.e2e.helpers import slot_problems
 from tests.e2e.up_process import Up, gateway_port
 from tests.polling import wait_for
 
@@ -105,18 +106,12 @@ def free_kitchen_slots(url: str, days: int) -> list[tuple[str, str]]:
 
 def audit(database_url: str, booked: list[dict], maildir) -> None:
     with psycopg.connect(database_url) as conn:
-        doubled = conn.execute(
-            "SELECT slot_id FROM bookings WHERE status IN ('PENDING','CONFIRMED') GROUP BY slot_id HAVING count(*) > 1"
-        ).fetchall()
-        mismatched = conn.execute(
-            """SELECT s.id FROM time_slots s
-               WHERE s.is_booked <> EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.status IN ('PENDING','CONFIRMED'))"""
-        ).fetchall()
+        problems = slot_problems(conn)
         without_history = conn.execute(
             "SELECT b.id FROM bookings b WHERE NOT EXISTS (SELECT 1 FROM booking_status_history h WHERE h.booking_id = b.id)"
         ).fetchall()
         references = {r[0] for r in conn.execute("SELECT reference_code FROM bookings")}
-    assert doubled == [] and mismatched == [] and without_history == []
+    assert problems == [] and without_history == []
     assert {b["referenceCode"] for b in booked} <= references
 
     def confirmations() -> dict[str, int]:
