@@ -107,8 +107,13 @@ class NotificationSettings(ServiceSettings):
     notification_fetch_batch: int = Field(default=50, ge=1, le=1000)
     # Per booking, the last event whose emails are sent (notification_svc.ordering): replicas hold a
     # booking's later event back (for retry seconds at a time) until its predecessor is handled, for
-    # at most max wait seconds. Remembered as long as the sent ledger's entries.
+    # at most max wait seconds.
     notification_order_bucket: str = "notification_order"
+    # How long a booking's last handled number is remembered: longer than two of its events can be
+    # apart (made up to BOOKING_HORIZON_DAYS, 730, ahead; reminded or cancelled near the start), or
+    # the later one is held back for the whole max wait once, as if its predecessor were missing.
+    # One small key per booking.
+    notification_order_ttl_seconds: float = Field(default=800 * 24 * 3600, gt=0)
     notification_order_retry_seconds: float = Field(default=0.5, gt=0)
     notification_order_max_wait_seconds: float = Field(default=300.0, ge=0)
     brand_name: str = "Fitted Kitchens & Bedrooms"

@@ -127,13 +127,19 @@ async def ensure_streams(js: JetStreamContext, topology: EventTopology = EventTo
 
 
 async def key_value_bucket(js: JetStreamContext, bucket: str, ttl_seconds: float, description: str) -> KeyValue:
-    """A file-backed key-value bucket keeping one value per key for `ttl_seconds`, created if missing."""
+    """A file-backed key-value bucket keeping one value per key for `ttl_seconds`: created if missing,
+    its TTL brought to `ttl_seconds` if it was made with another (a changed setting, an upgrade)."""
     try:
-        return await js.key_value(bucket)
+        kv = await js.key_value(bucket)
     except BucketNotFoundError:
         return await js.create_key_value(
             KeyValueConfig(bucket=bucket, history=1, ttl=ttl_seconds, storage=StorageType.FILE, description=description)
         )
+    info = await js.stream_info(f"KV_{bucket}")
+    if abs((info.config.max_age or 0) - ttl_seconds) > 1:
+        info.config.max_age = ttl_seconds
+        await js.update_stream(info.config)
+    return kv
 
 
 def decode_event(logical_subject: str, payload: bytes) -> Message:

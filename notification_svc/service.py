@@ -41,7 +41,7 @@ class NotificationService:
         await ensure_streams(js, self.topology)
         ledger = await SentLedger.open(js, s.notification_sent_bucket, s.notification_sent_ttl_seconds)
         order = await BookingOrder.open(
-            js, s.notification_order_bucket, s.notification_sent_ttl_seconds,
+            js, s.notification_order_bucket, s.notification_order_ttl_seconds,
             retry_seconds=s.notification_order_retry_seconds, max_wait_seconds=s.notification_order_max_wait_seconds,
         )  # fmt: skip
         self._mailer = SmtpMailer(s.smtp_url, timeout=s.smtp_timeout_seconds)

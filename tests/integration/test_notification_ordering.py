@@ -5,6 +5,8 @@ import asyncio
 import time
 from collections import defaultdict
 
+from mesh_common.config import AppointmentSettings, NotificationSettings
+from mesh_common.events import key_value_bucket
 from notification_svc.emails import CANCELLATION, CONFIRMATION, RESCHEDULED
 from notification_svc.metrics import ORDER_WAITS, ORDER_WAITS_EXPIRED
 from notification_svc.service import NotificationService
@@ -138,3 +140,24 @@ async def test_a_dead_lettered_predecessor_does_not_hold_its_successor_back(back
     finally:
         await stop(services)
         await close_bus(bus)
+
+
+async def test_a_bucket_made_with_another_ttl_is_brought_to_the_setting(backing, brochure):
+    """An upgrade from the 90-day order bucket: a booking made months ahead must not find its number
+    forgotten by the time its reminder or cancellation comes."""
+    bus = await open_bus(backing, brochure)
+    bucket = bus.values["notification_order_bucket"]
+    try:
+        await key_value_bucket(bus.js, bucket, 90 * 86400, "as an earlier version made it")
+        kv = await key_value_bucket(bus.js, bucket, bus.settings.notification_order_ttl_seconds, "now")
+        await kv.put("a-booking", b"3")
+        status = await kv.status()
+        assert status.ttl == bus.settings.notification_order_ttl_seconds
+        assert (await kv.get("a-booking")).value == b"3"
+    finally:
+        await close_bus(bus)
+
+
+def test_a_bookings_number_outlives_the_longest_gap_between_its_events():
+    horizon = AppointmentSettings.model_fields["booking_horizon_days"].default * 86400
+    assert NotificationSettings.model_fields["notification_order_ttl_seconds"].default > horizon
