@@ -52,6 +52,8 @@ class Container:
     admin: AdminService
     auth: Authenticator
     personal_data: PersonalDataService
+    # The customer's notice window: the booking service enforces it, the servicers show it (changeable_until).
+    notice: ChangeNotice
     # Scheduled jobs (reminders, retention, the erasure follow-up), started and stopped with the relay.
     jobs: JobRunner
     follow_up: ErasureFollowUp
@@ -148,6 +150,7 @@ def build(settings: AppointmentSettings) -> Container:
             Job("erasure-follow-up", follow_up.run_once, settings.erasure_followup_interval_seconds, batch_size=follow_up.batch_size),
         ]
     )
+    notice = ChangeNotice(settings.change_notice_hours)
     verifier = TokenVerifier.from_file(settings.jwt_jwks_path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return Container(
         settings=settings,
@@ -155,7 +158,7 @@ def build(settings: AppointmentSettings) -> Container:
         redis=redis,
         availability=AvailabilityService(SqlSlotReader(engine), cache, slot_in_list_response, limits=limits),
         bookings=BookingService(
-            uow, lock, limits=limits, notice=ChangeNotice(settings.change_notice_hours),
+            uow, lock, limits=limits, notice=notice,
             reminder=ReminderLead(settings.reminder_lead_minutes),
         ),  # fmt: skip
         holds=HoldService(uow, seconds=settings.slot_hold_seconds),
@@ -166,6 +169,7 @@ def build(settings: AppointmentSettings) -> Container:
         relay=OutboxRelay(engine, settings.nats_url, topology, poll_seconds=settings.outbox_poll_seconds),
         auth=Authenticator(verifier),
         personal_data=personal_data,
+        notice=notice,
         jobs=jobs,
         follow_up=follow_up,
     )

@@ -234,6 +234,11 @@ class Booking:
         self.cancelled_at, self.cancel_reason = at, reason
         self._move(BookingCancelled, BookingStatus.CANCELLED, by, at, reason)
 
+    def changeable_until(self, notice: ChangeNotice) -> datetime | None:
+        """Until when its owner may cancel or move it (cancel, check_reschedulable); None once it is
+        neither PENDING nor CONFIRMED, when no one may."""
+        return notice.closes_at(self.slot.starts_at) if self.status in ACTIVE_STATUSES else None
+
     def check_reschedulable(self, by: str, at: datetime, *, staff: bool = False, notice: ChangeNotice = ChangeNotice()) -> None:
         """Whether `by` may move this booking at all, whatever the slot: its owner (within the notice
         window) or staff (any time), and only while it is PENDING or CONFIRMED."""

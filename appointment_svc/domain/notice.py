@@ -24,8 +24,12 @@ class ChangeNotice:
         if self.hours < 0:
             raise ValueError("the change notice cannot be negative")
 
+    def closes_at(self, starts_at: datetime) -> datetime:
+        """The last moment a customer may still change an appointment starting at `starts_at`."""
+        return starts_at - timedelta(hours=self.hours)
+
     def check(self, starts_at: datetime, now: datetime) -> None:
-        if self.hours and starts_at - now < timedelta(hours=self.hours):
+        if self.hours and now > self.closes_at(starts_at):
             raise ChangeWindowClosed(
                 f"This appointment starts within {self.hours} hours, so it can no longer be cancelled or moved online. "
                 "Please call the showroom and we will help."

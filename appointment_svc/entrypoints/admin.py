@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.model import BookingStatus, Category, Consultant
+from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.domain.postcodes import clean_service_areas
 from appointment_svc.domain.schedule import WeeklyPattern
 from appointment_svc.domain.staff import (
@@ -237,8 +238,11 @@ def calendar_slot_message(entry: CalendarSlot) -> pb.CalendarSlot:
 
 
 class AdminServicer(pb_grpc.AdminServiceServicer):
-    def __init__(self, admin: AdminService, auth: Authenticator, personal_data: PersonalDataService | None = None):
+    def __init__(
+        self, admin: AdminService, auth: Authenticator, personal_data: PersonalDataService | None = None, *, notice: ChangeNotice
+    ):
         self._admin = admin
+        self._notice = notice
         self._auth = auth
         self._personal_data = personal_data
 
@@ -248,7 +252,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         query = table_query(request)
         found, total = await self._admin.appointment_table(query)
         return pb.ListAppointmentsResponse(
-            data=[convert.appointment_message(b) for b in found],
+            data=[convert.appointment_message(b, self._notice) for b in found],
             total=total,
             page=query.page,
             total_pages=query.total_pages(total),
@@ -259,26 +263,26 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         self._auth.admin(context)
         booking, history = await self._admin.details(convert.booking_id(request.booking_id))
         return pb.GetAppointmentDetailsResponse(
-            appointment=convert.appointment_message(booking), history=[status_change_message(c) for c in history]
+            appointment=convert.appointment_message(booking, self._notice), history=[status_change_message(c) for c in history]
         )
 
     @rpc
     async def ConfirmAppointment(self, request: pb.ConfirmAppointmentRequest, context) -> pb.ConfirmAppointmentResponse:
         admin = self._auth.admin(context)
         booking = await self._admin.confirm(convert.booking_id(request.booking_id), admin)
-        return pb.ConfirmAppointmentResponse(appointment=convert.appointment_message(booking))
+        return pb.ConfirmAppointmentResponse(appointment=convert.appointment_message(booking, self._notice))
 
     @rpc
     async def CompleteAppointment(self, request: pb.CompleteAppointmentRequest, context) -> pb.CompleteAppointmentResponse:
         admin = self._auth.admin(context)
         booking = await self._admin.complete(convert.booking_id(request.booking_id), admin)
-        return pb.CompleteAppointmentResponse(appointment=convert.appointment_message(booking))
+        return pb.CompleteAppointmentResponse(appointment=convert.appointment_message(booking, self._notice))
 
     @rpc
     async def MarkNoShow(self, request: pb.MarkNoShowRequest, context) -> pb.MarkNoShowResponse:
         admin = self._auth.admin(context)
         booking = await self._admin.mark_no_show(convert.booking_id(request.booking_id), admin)
-        return pb.MarkNoShowResponse(appointment=convert.appointment_message(booking))
+        return pb.MarkNoShowResponse(appointment=convert.appointment_message(booking, self._notice))
 
     @rpc
     async def CancelAppointmentOnBehalf(
@@ -290,7 +294,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         reason = convert.cancel_reason(request.reason, violations, required=True)
         raise_if_invalid(violations)
         booking = await self._admin.cancel_on_behalf(booking_id, admin, reason)
-        return pb.CancelAppointmentOnBehalfResponse(appointment=convert.appointment_message(booking))
+        return pb.CancelAppointmentOnBehalfResponse(appointment=convert.appointment_message(booking, self._notice))
 
     @rpc
     async def CreateConsultant(self, request: pb.CreateConsultantRequest, context) -> pb.CreateConsultantResponse:

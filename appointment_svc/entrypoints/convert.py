@@ -6,10 +6,12 @@ from dataclasses import asdict
 from datetime import date
 from uuid import UUID
 
-from appointment_svc.adapters.proto_mapping import appointment_message, slot_message, timestamp  # noqa: F401 - re-exported for servicers
+from appointment_svc.adapters import proto_mapping
+from appointment_svc.adapters.proto_mapping import slot_message, timestamp  # noqa: F401 - re-exported for servicers
 from appointment_svc.domain.errors import FieldViolation
 from appointment_svc.domain.events import HistoryKind
-from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, BookingStatus, BookSlot, Category
+from appointment_svc.domain.model import AppointmentType, AvailabilityQuery, Booking, BookingStatus, BookSlot, Category
+from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.domain.personal_data import ErasureSummary, PersonalDataExport
 from appointment_svc.domain.postcodes import is_uk_postcode, normalise_uk_postcode, outward_code
 from appointment_svc.domain.staff import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StatusChange
@@ -172,6 +174,16 @@ def cancel_reason(value: str, violations: list[FieldViolation], *, required: boo
     return reason
 
 
+def appointment_message(booking: Booking, notice: ChangeNotice) -> res.Appointment:
+    """A booking as every API answer shows it: the event payload's fields plus, while it is still
+    changeable, changeable_until under this service's notice window."""
+    message = proto_mapping.appointment_message(booking)
+    until = booking.changeable_until(notice)
+    if until is not None:
+        message.changeable_until.CopyFrom(timestamp(until))
+    return message
+
+
 HISTORY_KINDS = {
     HistoryKind.STATUS: res.HistoryEntryKind.STATUS_CHANGE,
     HistoryKind.MOVE: res.HistoryEntryKind.MOVE,
@@ -194,11 +206,11 @@ def status_change_message(change: StatusChange) -> res.StatusChange:
     return message
 
 
-def export_response(export: PersonalDataExport) -> pb.ExportMyDataResponse:
+def export_response(export: PersonalDataExport, notice: ChangeNotice) -> pb.ExportMyDataResponse:
     response = pb.ExportMyDataResponse(user_id=export.user_id, exported_at=timestamp(export.exported_at))
     for record in export.bookings:
         entry = response.bookings.add(
-            appointment=appointment_message(record.booking), history=[status_change_message(c) for c in record.history]
+            appointment=appointment_message(record.booking, notice), history=[status_change_message(c) for c in record.history]
         )
         if record.anonymised_at is not None:
             entry.anonymised_at.CopyFrom(timestamp(record.anonymised_at))

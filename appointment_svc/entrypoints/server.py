@@ -128,11 +128,14 @@ async def start_server(container: Container, address: str) -> tuple[grpc.aio.Ser
     server = grpc.aio.server(options=SERVER_OPTIONS)
     guarded = GuardedServer(server, container.settings.rpc_deadline_seconds)
     add_appointment_service(
-        AppointmentServicer(container.availability, container.bookings, container.auth, container.holds, container.personal_data),
+        AppointmentServicer(
+            container.availability, container.bookings, container.auth, container.holds, container.personal_data,
+            notice=container.notice,
+        ),
         guarded,
     )
     brochure_service_pb2_grpc.add_BrochureServiceServicer_to_server(BrochureServicer(container.brochures, container.auth), guarded)
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth, container.personal_data), guarded)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(container.admin, container.auth, container.personal_data, notice=container.notice), guarded)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)

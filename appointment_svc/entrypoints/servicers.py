@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from appointment_svc.domain.model import Slot
+from appointment_svc.domain.notice import ChangeNotice
 from appointment_svc.domain.validation import raise_if_invalid
 from appointment_svc.entrypoints import convert
 from appointment_svc.entrypoints.auth import Authenticator
@@ -35,8 +36,11 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         auth: Authenticator,
         holds: HoldService,
         personal_data: PersonalDataService | None = None,
+        *,
+        notice: ChangeNotice,
     ):
         self._availability = availability
+        self._notice = notice
         self._bookings = bookings
         self._auth = auth
         self._holds = holds
@@ -100,7 +104,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
     async def GetAppointment(self, request: pb.GetAppointmentRequest, context) -> pb.GetAppointmentResponse:
         principal = self._auth.principal(context)
         booking = await self._bookings.get(convert.booking_id(request.booking_id), principal)
-        return pb.GetAppointmentResponse(appointment=convert.appointment_message(booking))
+        return pb.GetAppointmentResponse(appointment=convert.appointment_message(booking, self._notice))
 
     @rpc
     async def ListMyAppointments(self, request: pb.ListMyAppointmentsRequest, context) -> pb.ListMyAppointmentsResponse:
@@ -110,13 +114,13 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         raise_if_invalid(violations)
         found, total = await self._bookings.list_mine(principal, page, limit)
         return pb.ListMyAppointmentsResponse(
-            data=[convert.appointment_message(b) for b in found], total=total, page=page, total_pages=math.ceil(total / limit)
+            data=[convert.appointment_message(b, self._notice) for b in found], total=total, page=page, total_pages=math.ceil(total / limit)
         )
 
     @rpc
     async def ExportMyData(self, request: pb.ExportMyDataRequest, context) -> pb.ExportMyDataResponse:
         principal = self._auth.principal(context)
-        return convert.export_response(await self._personal_data.export(principal))
+        return convert.export_response(await self._personal_data.export(principal), self._notice)
 
     @rpc
     async def EraseMyData(self, request: pb.EraseMyDataRequest, context) -> pb.EraseMyDataResponse:

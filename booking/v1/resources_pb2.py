@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62ooking/v1/resources.proto\x12\nbooking.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n\nConsultant\x12\x15\n\rconsultant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\navatar_url\x18\x03 \x01(\t\x12(\n\ncategories\x18\x04 \x03(\x0e\x32\x14.booking.v1.Category\x12\x16\n\x0epostcode_areas\x18\x05 \x03(\t\"5\n\x11\x43onsultantSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\navatar_url\x18\x02 \x01(\t\"\xa6\x01\n\x04Slot\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\nconsultant\x18\x04 \x01(\x0b\x32\x1d.booking.v1.ConsultantSummary\"\xfc\x03\n\x0b\x41ppointment\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12)\n\x04type\x18\x04 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x05 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x06 \x01(\x08\x12\x12\n\nfirst_name\x18\x07 \x01(\t\x12\x11\n\tlast_name\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\x12\r\n\x05phone\x18\n \x01(\t\x12\x10\n\x08postcode\x18\x0b \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x0c \x01(\t\x12\x1e\n\x04slot\x18\r \x01(\x0b\x32\x10.booking.v1.Slot\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63\x61ncelled_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\rcancel_reason\x18\x10 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x07user_id\x18\x11 \x01(\t\x12\x18\n\x10reschedule_count\x18\x12 \x01(\x05\x42\x10\n\x0e_cancel_reason\"\x91\x02\n\x0cStatusChange\x12\x33\n\x0b\x66rom_status\x18\x01 \x01(\x0e\x32\x19.booking.v1.BookingStatusH\x00\x88\x01\x01\x12,\n\tto_status\x18\x02 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12.\n\nchanged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x06reason\x18\x05 \x01(\tH\x01\x88\x01\x01\x12*\n\x04kind\x18\x06 \x01(\x0e\x32\x1c.booking.v1.HistoryEntryKindB\x0e\n\x0c_from_statusB\t\n\x07_reason*u\n\x0f\x41ppointmentType\x12 \n\x1c\x41PPOINTMENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10HOME_MEASUREMENT\x10\x01\x12\x12\n\x0eSHOWROOM_VISIT\x10\x02\x12\x16\n\x12VIDEO_CONSULTATION\x10\x03*>\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x0b\n\x07KITCHEN\x10\x01\x12\x0b\n\x07\x42\x45\x44ROOM\x10\x02*v\n\rBookingStatus\x12\x1e\n\x1a\x42OOKING_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCONFIRMED\x10\x02\x12\r\n\tCANCELLED\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\x0b\n\x07NO_SHOW\x10\x05*a\n\x10HistoryEntryKind\x12\"\n\x1eHISTORY_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x11\n\rSTATUS_CHANGE\x10\x01\x12\x08\n\x04MOVE\x10\x02\x12\x0c\n\x08REMINDER\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62ooking/v1/resources.proto\x12\nbooking.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n\nConsultant\x12\x15\n\rconsultant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\navatar_url\x18\x03 \x01(\t\x12(\n\ncategories\x18\x04 \x03(\x0e\x32\x14.booking.v1.Category\x12\x16\n\x0epostcode_areas\x18\x05 \x03(\t\"5\n\x11\x43onsultantSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\navatar_url\x18\x02 \x01(\t\"\xa6\x01\n\x04Slot\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\nconsultant\x18\x04 \x01(\x0b\x32\x1d.booking.v1.ConsultantSummary\"\xb2\x04\n\x0b\x41ppointment\x12\x12\n\nbooking_id\x18\x01 \x01(\t\x12\x16\n\x0ereference_code\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12)\n\x04type\x18\x04 \x01(\x0e\x32\x1b.booking.v1.AppointmentType\x12\x13\n\x0b\x66or_kitchen\x18\x05 \x01(\x08\x12\x13\n\x0b\x66or_bedroom\x18\x06 \x01(\x08\x12\x12\n\nfirst_name\x18\x07 \x01(\t\x12\x11\n\tlast_name\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\x12\r\n\x05phone\x18\n \x01(\t\x12\x10\n\x08postcode\x18\x0b \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x0c \x01(\t\x12\x1e\n\x04slot\x18\r \x01(\x0b\x32\x10.booking.v1.Slot\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63\x61ncelled_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\rcancel_reason\x18\x10 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x07user_id\x18\x11 \x01(\t\x12\x18\n\x10reschedule_count\x18\x12 \x01(\x05\x12\x34\n\x10\x63hangeable_until\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\n\x0e_cancel_reason\"\x91\x02\n\x0cStatusChange\x12\x33\n\x0b\x66rom_status\x18\x01 \x01(\x0e\x32\x19.booking.v1.BookingStatusH\x00\x88\x01\x01\x12,\n\tto_status\x18\x02 \x01(\x0e\x32\x19.booking.v1.BookingStatus\x12\x12\n\nchanged_by\x18\x03 \x01(\t\x12.\n\nchanged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x06reason\x18\x05 \x01(\tH\x01\x88\x01\x01\x12*\n\x04kind\x18\x06 \x01(\x0e\x32\x1c.booking.v1.HistoryEntryKindB\x0e\n\x0c_from_statusB\t\n\x07_reason*u\n\x0f\x41ppointmentType\x12 \n\x1c\x41PPOINTMENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10HOME_MEASUREMENT\x10\x01\x12\x12\n\x0eSHOWROOM_VISIT\x10\x02\x12\x16\n\x12VIDEO_CONSULTATION\x10\x03*>\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x0b\n\x07KITCHEN\x10\x01\x12\x0b\n\x07\x42\x45\x44ROOM\x10\x02*v\n\rBookingStatus\x12\x1e\n\x1a\x42OOKING_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCONFIRMED\x10\x02\x12\r\n\tCANCELLED\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\x0b\n\x07NO_SHOW\x10\x05*a\n\x10HistoryEntryKind\x12\"\n\x1eHISTORY_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x11\n\rSTATUS_CHANGE\x10\x01\x12\x08\n\x04MOVE\x10\x02\x12\x0c\n\x08REMINDER\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'booking.v1.resources_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPOINTMENTTYPE']._serialized_start=1224
-  _globals['_APPOINTMENTTYPE']._serialized_end=1341
-  _globals['_CATEGORY']._serialized_start=1343
-  _globals['_CATEGORY']._serialized_end=1405
-  _globals['_BOOKINGSTATUS']._serialized_start=1407
-  _globals['_BOOKINGSTATUS']._serialized_end=1525
-  _globals['_HISTORYENTRYKIND']._serialized_start=1527
-  _globals['_HISTORYENTRYKIND']._serialized_end=1624
+  _globals['_APPOINTMENTTYPE']._serialized_start=1278
+  _globals['_APPOINTMENTTYPE']._serialized_end=1395
+  _globals['_CATEGORY']._serialized_start=1397
+  _globals['_CATEGORY']._serialized_end=1459
+  _globals['_BOOKINGSTATUS']._serialized_start=1461
+  _globals['_BOOKINGSTATUS']._serialized_end=1579
+  _globals['_HISTORYENTRYKIND']._serialized_start=1581
+  _globals['_HISTORYENTRYKIND']._serialized_end=1678
   _globals['_CONSULTANT']._serialized_start=76
   _globals['_CONSULTANT']._serialized_end=211
   _globals['_CONSULTANTSUMMARY']._serialized_start=213
@@ -47,7 +47,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SLOT']._serialized_start=269
   _globals['_SLOT']._serialized_end=435
   _globals['_APPOINTMENT']._serialized_start=438
-  _globals['_APPOINTMENT']._serialized_end=946
-  _globals['_STATUSCHANGE']._serialized_start=949
-  _globals['_STATUSCHANGE']._serialized_end=1222
+  _globals['_APPOINTMENT']._serialized_end=1000
+  _globals['_STATUSCHANGE']._serialized_start=1003
+  _globals['_STATUSCHANGE']._serialized_end=1276
 # @@protoc_insertion_point(module_scope)

@@ -91,7 +91,7 @@ class Slot(_message.Message):
     def __init__(self, slot_id: _Optional[str] = ..., starts_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., consultant: _Optional[_Union[ConsultantSummary, _Mapping]] = ...) -> None: ...
 
 class Appointment(_message.Message):
-    __slots__ = ("booking_id", "reference_code", "status", "type", "for_kitchen", "for_bedroom", "first_name", "last_name", "email", "phone", "postcode", "address", "slot", "created_at", "cancelled_at", "cancel_reason", "user_id", "reschedule_count")
+    __slots__ = ("booking_id", "reference_code", "status", "type", "for_kitchen", "for_bedroom", "first_name", "last_name", "email", "phone", "postcode", "address", "slot", "created_at", "cancelled_at", "cancel_reason", "user_id", "reschedule_count", "changeable_until")
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_CODE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +110,7 @@ class Appointment(_message.Message):
     CANCEL_REASON_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     RESCHEDULE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CHANGEABLE_UNTIL_FIELD_NUMBER: _ClassVar[int]
     booking_id: str
     reference_code: str
     status: BookingStatus
@@ -128,7 +129,8 @@ class Appointment(_message.Message):
     cancel_reason: str
     user_id: str
     reschedule_count: int
-    def __init__(self, booking_id: _Optional[str] = ..., reference_code: _Optional[str] = ..., status: _Optional[_Union[BookingStatus, str]] = ..., type: _Optional[_Union[AppointmentType, str]] = ..., for_kitchen: _Optional[bool] = ..., for_bedroom: _Optional[bool] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., postcode: _Optional[str] = ..., address: _Optional[str] = ..., slot: _Optional[_Union[Slot, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[str] = ..., user_id: _Optional[str] = ..., reschedule_count: _Optional[int] = ...) -> None: ...
+    changeable_until: _timestamp_pb2.Timestamp
+    def __init__(self, booking_id: _Optional[str] = ..., reference_code: _Optional[str] = ..., status: _Optional[_Union[BookingStatus, str]] = ..., type: _Optional[_Union[AppointmentType, str]] = ..., for_kitchen: _Optional[bool] = ..., for_bedroom: _Optional[bool] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., postcode: _Optional[str] = ..., address: _Optional[str] = ..., slot: _Optional[_Union[Slot, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[str] = ..., user_id: _Optional[str] = ..., reschedule_count: _Optional[int] = ..., changeable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StatusChange(_message.Message):
     __slots__ = ("from_status", "to_status", "changed_by", "changed_at", "reason", "kind")

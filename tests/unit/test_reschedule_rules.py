@@ -6,11 +6,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from google.protobuf import json_format
 
+from appointment_svc.adapters.event_codec import encode_event
 from appointment_svc.domain import events
 from appointment_svc.domain.errors import ChangeWindowClosed, Forbidden, InvalidStatusTransition, SlotUnavailable
 from appointment_svc.domain.model import BookingStatus
 from appointment_svc.domain.notice import NO_NOTICE, ChangeNotice
+from appointment_svc.entrypoints.convert import appointment_message
 from tests.unit.test_booking_lifecycle import NOW, STARTS, a_booking, a_slot
 
 S = BookingStatus
@@ -137,3 +140,33 @@ def test_the_form_for_a_new_slot_is_the_booking_as_a_new_booking_of_it():
     assert (form.user_id, form.type, form.for_kitchen, form.for_bedroom, form.contact, form.slot_id, form.request_id) == (
         "alice", booking.type, True, False, booking.contact, slot_id, None,
     )
+
+
+@pytest.mark.parametrize("status", [S.PENDING, S.CONFIRMED])
+def test_an_active_booking_is_changeable_until_the_notice_before_its_start(status):
+    assert a_booking(status).changeable_until(ChangeNotice(24)) == STARTS - timedelta(hours=24)
+    assert a_booking(status).changeable_until(ChangeNotice(48)) == STARTS - timedelta(hours=48)
+    assert a_booking(status).changeable_until(NO_NOTICE) == STARTS
+
+
+@pytest.mark.parametrize("status", [S.CANCELLED, S.COMPLETED, S.NO_SHOW])
+def test_a_closed_booking_is_changeable_until_no_time(status):
+    assert a_booking(status).changeable_until(ChangeNotice(24)) is None
+
+
+def test_the_window_closes_exactly_at_changeable_until():
+    booking, notice = a_booking(), ChangeNotice(24)
+    until = booking.changeable_until(notice)
+    notice.check(STARTS, until)
+    with pytest.raises(ChangeWindowClosed):
+        notice.check(STARTS, until + timedelta(microseconds=1))
+
+
+def test_api_answers_carry_changeable_until_and_event_payloads_do_not():
+    booking = a_booking()
+    answer = json_format.MessageToDict(appointment_message(booking, ChangeNotice(24)))
+    assert answer["changeableUntil"] == "2026-03-04T10:00:00Z"
+    booking.cancel("alice", "", NOW)
+    assert "changeableUntil" not in json_format.MessageToDict(appointment_message(booking, ChangeNotice(24)))
+    _, payload = encode_event(booking.events[-1])
+    assert not payload.appointment.HasField("changeable_until")
