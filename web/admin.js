@@ -4,6 +4,7 @@
 import { api, STATUS_WORDS, TYPE_WORDS } from "./api.js";
 import { announce, clearFieldErrors, confirmDialog, field, h, messageBox, showFieldErrors, showScreen, statusBadge } from "./ui.js";
 import { formatDay, formatRange, formatTime, londonDate, ZONE, ZONE_LABEL } from "./time.js";
+import { designerName, moveRefusal, slotPicker } from "./slot_grid.js";
 
 // The staff sub-navigation shown on every staff page.
 export function staffNav(current) {
@@ -262,6 +263,7 @@ const ACTIONS = [
   { key: "confirm", label: "Confirm booking", from: ["PENDING"], done: "Booking confirmed." },
   { key: "complete", label: "Mark as completed", from: ["CONFIRMED"], done: "Booking marked as completed.", outcome: true },
   { key: "no-show", label: "Mark as no-show", from: ["CONFIRMED"], done: "Booking marked as a no-show.", outcome: true },
+  { key: "move", label: "Move to another time", from: ["PENDING", "CONFIRMED"] },
   { key: "cancel", label: "Cancel booking", from: ["PENDING", "CONFIRMED"], done: "Booking cancelled.", danger: true },
 ];
 
@@ -317,7 +319,7 @@ function showBooking(ctx, bookingId) {
       h(
         "section",
         { class: "booking-actions" },
-        h("h2", { id: "actions-title" }, "Actions"),
+        h("h2", { id: "actions-title", tabindex: "-1" }, "Actions"),
         outcome,
         allowed.length
           ? h("div", { class: "actions" }, allowed.map((action) => h("button", { type: "button", class: `button${action.danger ? " button-danger" : ""}`, onclick: () => run(action, a) }, action.label)))
@@ -369,6 +371,7 @@ function showBooking(ctx, bookingId) {
 
   async function run(action, a) {
     if (busy) return;
+    if (action.key === "move") return chooseNewTime(a);
     let body = {};
     if (action.key === "cancel") {
       const answer = await confirmDialog({
@@ -407,6 +410,74 @@ function showBooking(ctx, bookingId) {
       for (const button of content.querySelectorAll(".booking-actions button")) button.removeAttribute("aria-disabled");
       content.prepend(messageBox(notice.text));
     }
+  }
+
+  // Staff move a booking to another free time of its type and services, at any time: only
+  // customers are held to the notice window (the server's rule). The picker takes the place of
+  // the actions until the move is done or given up.
+  function chooseNewTime(a) {
+    const section = content.querySelector(".booking-actions");
+    const picker = slotPicker(a, ctx.isCurrent);
+    const moveError = h("div", { class: "journey-error" });
+    const moveButton = h("button", { type: "submit", class: "button" }, "Check and move");
+    const keep = h("button", { type: "button", class: "button button-secondary", onclick: () => reload(null) }, "Keep the current time");
+    const title = h("h2", { id: "move-title", tabindex: "-1" }, "Move to another time");
+    picker.onPick = () => moveError.replaceChildren();
+    const form = h("form", { class: "journey-form", novalidate: true, "aria-labelledby": "move-title" }, picker.nodes, moveError, h("div", { class: "actions" }, moveButton, keep));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (busy) return;
+      const target = picker.chosen();
+      if (!target) {
+        moveError.replaceChildren(messageBox("Choose a new time first."));
+        return;
+      }
+      const answer = await confirmDialog({
+        title: "Move this booking?",
+        text: `${a.referenceCode}: from ${formatRange(a.slot.startsAt, a.slot.endsAt)} to ${formatRange(target.startsAt, target.endsAt)} with ${designerName(target)}. The customer is emailed an updated calendar invitation.`,
+        confirmLabel: "Move booking",
+        cancelLabel: "Keep the current time",
+      });
+      if (!answer || !ctx.isCurrent()) return;
+      busy = true;
+      moveButton.disabled = true;
+      moveButton.textContent = "Moving…";
+      moveError.replaceChildren();
+      try {
+        const moved = await api("POST", `/v1/appointments/${encodeURIComponent(a.bookingId)}:reschedule`, { body: { slotId: target.slotId } });
+        busy = false;
+        if (ctx.isCurrent()) await reload({ text: `Booking moved to ${formatRange(moved.slot.startsAt, moved.slot.endsAt)}.` });
+      } catch (error) {
+        busy = false;
+        if (!ctx.isCurrent()) return;
+        moveButton.disabled = false;
+        moveButton.textContent = "Check and move";
+        moveError.replaceChildren(messageBox(moveRefusal(error, picker)));
+        if (picker.chosen()) queueMicrotask(() => moveButton.focus());
+      }
+    });
+    section.replaceChildren(
+      title,
+      h("p", {}, `Now on ${formatRange(a.slot.startsAt, a.slot.endsAt)}. Choose a new day and time of the same type and services; times are ${ZONE_LABEL}.`),
+      form,
+    );
+    title.focus();
+    picker.load();
+  }
+
+  // The booking as it now is, with `notice` (if any) focused above its actions.
+  async function reload(notice) {
+    let details;
+    try {
+      details = await fetchDetails();
+    } catch (error) {
+      if (ctx.isCurrent()) content.prepend(messageBox(notice ? `${notice.text} ${error.sentence}` : error.sentence));
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+    const shown = render(details, notice);
+    if (shown) shown.focus();
+    else content.querySelector("#actions-title")?.focus();
   }
 
   showScreen(staffNav("appointments"), back, heading, content);

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from playwright.sync_api import Page, expect
 
+from mesh_common.clock import LONDON
 from tests.e2e.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.e2e.browser.journey_steps import alert
 from tests.e2e.browser.test_my_bookings import Customer, cancel_button, card, long_day, move_slot
@@ -103,3 +104,66 @@ def test_inside_the_notice_window_the_page_offers_no_changes_and_says_to_call(pa
     page.goto(f"/#/bookings/{near['bookingId']}/reschedule")
     expect(alert(page)).to_contain_text("please call the showroom")
     assert_accessible(page, "a move inside the notice window")
+
+
+def test_the_page_offers_changes_while_the_servers_changeable_until_holds_not_a_window_of_its_own(page, mesh, customer):
+    """The real answers with changeableUntil as a server set to CHANGE_NOTICE_HOURS=48 would give
+    them (the session's mesh runs the default 24): the page follows the field."""
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    near, far = customer.book(), customer.book(a_future_day(), 10)
+    move_slot(mesh, near["slotId"], now + timedelta(hours=30))
+    move_slot(mesh, far["slotId"], now + timedelta(hours=60))
+
+    def notice_of_48_hours(route):
+        response = route.fetch()
+        answer = response.json()
+        for booking in answer["data"]:
+            # The real field first: the server's own window, 24 hours before the start.
+            starts = datetime.fromisoformat(booking["slot"]["startsAt"])
+            assert datetime.fromisoformat(booking["changeableUntil"]) == starts - timedelta(hours=24)
+            booking["changeableUntil"] = (starts - timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        route.fulfill(response=response, json=answer)
+
+    page.route(re.compile(r"/v1/appointments\?"), notice_of_48_hours)
+    sign_in(page, customer.sub, then="#/bookings")
+    expect(page.get_by_text("You can cancel or move a booking here until 48 hours before it starts.")).to_be_visible()
+    expect(card(page, near)).to_contain_text("This appointment starts within 48 hours, so it can no longer be changed here. Please call the showroom.")
+    expect(move_link(page, near)).to_have_count(0)
+    expect(cancel_button(page, near)).to_have_count(0)
+    expect(move_link(page, far)).to_be_visible()
+    expect(cancel_button(page, far)).to_be_visible()
+    until = (now + timedelta(hours=12)).astimezone(LONDON)
+    expect(card(page, far)).to_contain_text(f"You can change this booking here until {long_day(until.date())}, {until:%H:%M} London time.")
+    assert_accessible(page, "bookings under a 48-hour notice window")
+
+
+def test_staff_move_a_booking_inside_the_customers_notice_window_and_its_history_shows_the_move(page, mesh, customer, staff_sub):
+    day = a_future_day()
+    booking = customer.book(day, 10)
+    soon = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=5)
+    move_slot(mesh, booking["slotId"], soon)  # the customer could no longer move it; staff can
+    add_slot(mesh.database_url, customer.consultant, london(day, 14))
+    sign_in(page, staff_sub, admin=True, then=f"#/admin/bookings/{booking['bookingId']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Booking {booking['referenceCode']}")
+
+    page.get_by_role("button", name="Move to another time").click()
+    expect(page.get_by_role("heading", name="Move to another time")).to_be_focused()
+    page.get_by_label("Day", exact=True).fill(day.isoformat())
+    page.get_by_label("Day", exact=True).press("Enter")
+    expect(page.get_by_role("heading", name=f"Free times on {long_day(day)} (London time)")).to_be_visible()
+    time_button(page, "14:00").click()
+    expect(page.get_by_text(re.compile(r"^Chosen: .*14:00–15:00 London time with "))).to_be_visible()
+    assert_accessible(page, "staff choosing a new time")
+    page.get_by_role("button", name="Check and move").click()
+    dialog(page).get_by_role("button", name="Move booking").click()
+
+    expect(page.get_by_role("main").get_by_role("status").filter(has_text="Booking moved to")).to_be_focused()
+    expect(page.get_by_role("main").get_by_text(re.compile(r"14:00–15:00 London time$")).first).to_be_visible()
+    history = page.get_by_role("region", name="Status history").get_by_role("row")
+    expect(history).to_have_count(3)
+    expect(history.nth(2)).to_contain_text(re.compile(r"Moved from .* to .*14:00 \(UK time\)"))
+    expect(page.get_by_role("button", name="Move to another time")).to_be_visible()
+    assert_accessible(page, "a booking staff moved")
+    moved = customer.appointment(booking)
+    assert moved["rescheduleCount"] == 1 and moved["referenceCode"] == booking["referenceCode"]
+    assert datetime.fromisoformat(moved["slot"]["startsAt"]) == london(day, 14)

@@ -3,15 +3,30 @@
 // notice window before it starts.
 import { api, TYPE_WORDS } from "./api.js";
 import { announce, avatar, confirmDialog, focusHeading, h, messageBox, showScreen, statusBadge } from "./ui.js";
-import { formatRange } from "./time.js";
+import { formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } from "./time.js";
 import { reasonProblem } from "./validation.js";
 
 const PAGE_SIZE = 10;
 const ACTIVE = new Set(["PENDING", "CONFIRMED"]);
-// The server's CHANGE_NOTICE_HOURS at its default: the page offers changes only before it. The
-// server decides; a different setting shows as its CHANGE_WINDOW_CLOSED answer, in its own words.
-const NOTICE_HOURS = 24;
-export const NOTICE_SENTENCE = `You can cancel or move a booking here until ${NOTICE_HOURS} hours before it starts. After that, please call the showroom.`;
+
+// The server's notice window in hours, as a booking's changeableUntil shows it (the server's
+// CHANGE_NOTICE_HOURS; the page knows no setting of its own). null when the booking has none.
+export function noticeHours(a) {
+  if (!a || !a.changeableUntil || !a.slot || !a.slot.startsAt) return null;
+  return Math.round((Date.parse(a.slot.startsAt) - Date.parse(a.changeableUntil)) / 3600_000);
+}
+
+function hoursWords(hours) {
+  return hours === 1 ? "1 hour" : `${hours} hours`;
+}
+
+// The rule in a sentence, with the window of `a` (any of the customer's open bookings), else in general.
+export function noticeSentence(a) {
+  const hours = noticeHours(a);
+  if (hours === 0) return "You can cancel or move a booking here until it starts.";
+  const until = hours ? `until ${hoursWords(hours)} before it starts` : "until shortly before it starts";
+  return `You can cancel or move a booking here ${until}. After that, please call the showroom.`;
+}
 
 // What a failed cancellation says next to its booking; the general sentences of api.js speak of
 // booking a slot, not of cancelling one.
@@ -32,10 +47,10 @@ function when(a) {
   return a.slot && a.slot.startsAt ? formatRange(a.slot.startsAt, a.slot.endsAt) : "Time not known";
 }
 
-// The server lets the customer cancel or move only PENDING and CONFIRMED bookings, and only
-// before the notice window; the page offers both while that holds.
+// The server lets the customer cancel or move only PENDING and CONFIRMED bookings, and only until
+// its changeableUntil; the page offers both while that holds.
 export function changeable(a) {
-  return ACTIVE.has(a.status) && Boolean(a.slot && a.slot.startsAt) && Date.parse(a.slot.startsAt) - NOTICE_HOURS * 3600_000 >= Date.now();
+  return ACTIVE.has(a.status) && Boolean(a.changeableUntil) && Date.parse(a.changeableUntil) >= Date.now();
 }
 
 function started(a) {
@@ -94,7 +109,7 @@ export async function mount(ctx) {
     total.textContent = count === 1 ? "You have 1 booking." : `You have ${count} bookings.`;
     list.replaceChildren(...bookings.map((a) => card(a)));
     renderPager(pages, count);
-    body.replaceChildren(total, h("p", { class: "hint" }, NOTICE_SENTENCE), list, pager);
+    body.replaceChildren(total, h("p", { class: "hint" }, noticeSentence(bookings.find((a) => a.changeableUntil))), list, pager);
     const query = new URLSearchParams(ctx.query);
     if (page > 1) query.set("page", String(page));
     else query.delete("page");
@@ -140,26 +155,32 @@ export async function mount(ctx) {
   // The Move and Cancel actions while the booking can be changed.
   function cancelControl(a) {
     if (changeable(a)) {
-      return h(
-        "div",
-        { class: "actions" },
+      const until = `${formatDay(londonDate(a.changeableUntil))}, ${formatTime(a.changeableUntil)} ${ZONE_LABEL}`;
+      return [
+        h("p", { class: "hint changeable-until" }, `You can change this booking here until ${until}.`),
         h(
-          "a",
-          { href: `#/bookings/${encodeURIComponent(a.bookingId)}/reschedule`, class: "button button-secondary" },
-          "Move to another time",
-          h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
+          "div",
+          { class: "actions" },
+          h(
+            "a",
+            { href: `#/bookings/${encodeURIComponent(a.bookingId)}/reschedule`, class: "button button-secondary" },
+            "Move to another time",
+            h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
+          ),
+          h(
+            "button",
+            { type: "button", class: "button button-danger", onclick: (event) => cancel(a, event.currentTarget) },
+            "Cancel booking",
+            h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
+          ),
         ),
-        h(
-          "button",
-          { type: "button", class: "button button-danger", onclick: (event) => cancel(a, event.currentTarget) },
-          "Cancel booking",
-          h("span", { class: "visually-hidden" }, ` ${a.referenceCode}`),
-        ),
-      );
+      ];
     }
     if (!ACTIVE.has(a.status)) return null;
     if (started(a)) return h("p", { class: "hint" }, "This appointment has started, so it can no longer be cancelled here.");
-    return h("p", { class: "hint" }, `This appointment starts within ${NOTICE_HOURS} hours, so it can no longer be changed here. Please call the showroom.`);
+    const hours = noticeHours(a);
+    const soon = hours ? `This appointment starts within ${hoursWords(hours)}, so it` : "This booking";
+    return h("p", { class: "hint" }, `${soon} can no longer be changed here. Please call the showroom.`);
   }
 
   function replaceCard(item, a, message) {

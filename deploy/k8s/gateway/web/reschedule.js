@@ -2,18 +2,10 @@
 // day and a free time of the same appointment type and service, check it, then confirm. The
 // booking keeps its reference; the server takes the new time and frees the old one in one step.
 import { api, TYPE_WORDS } from "./api.js";
-import { addDays, formatDay, formatRange, londonDate, ZONE_LABEL } from "./time.js";
-import { bindDayField, freeForEveryService, renderSlots, showGridFailure } from "./slot_grid.js";
+import { formatRange, ZONE_LABEL } from "./time.js";
+import { designerName, moveRefusal, slotPicker } from "./slot_grid.js";
 import { announce, confirmDialog, h, messageBox, showScreen } from "./ui.js";
-import { NOTICE_SENTENCE, changeable } from "./bookings.js";
-
-const HORIZON_DAYS = 730;
-// Errors after which the grid is out of date: the time is taken, gone or has started.
-const SLOT_GONE = new Set(["SLOT_UNAVAILABLE", "SLOT_NOT_FOUND", "SLOT_IN_PAST"]);
-const MOVE_SENTENCES = {
-  SLOT_UNAVAILABLE: "That time was just taken. Please choose another.",
-  INVALID_STATUS_TRANSITION: "This booking can no longer be moved.",
-};
+import { changeable, noticeSentence } from "./bookings.js";
 
 export async function mount(ctx, bookingId) {
   const back = h("p", {}, h("a", { href: "#/bookings", class: "back-link" }, "Back to my bookings"));
@@ -27,94 +19,30 @@ export async function mount(ctx, bookingId) {
   }
   if (!ctx.isCurrent()) return;
   if (!changeable(booking)) {
-    showScreen(back, h("h1", {}, "Move your booking"), messageBox(`This booking can no longer be moved here. ${NOTICE_SENTENCE}`));
+    showScreen(back, h("h1", {}, "Move your booking"), messageBox(`This booking can no longer be moved here. ${noticeSentence(booking)}`));
     return;
   }
   chooser(ctx, booking, back);
 }
 
 function chooser(ctx, booking, back) {
-  const today = londonDate();
-  const last = addDays(today, HORIZON_DAYS);
-  const current = londonDate(booking.slot.startsAt);
-  let day = current < today ? today : current;
-  let slots = [];
-  let chosenSlot = null;
-  let loads = 0;
+  const picker = slotPicker(booking, ctx.isCurrent);
   let inFlight = false;
-  const gone = new Set([booking.slot.slotId]);
-
-  const dayInput = h("input", { type: "date", id: "move-day", name: "day", min: today, max: last, value: day, required: true, "aria-describedby": "move-day-hint" });
-  const previous = h("button", { type: "button", class: "button button-secondary button-small", onclick: () => setDay(addDays(day, -1)) }, "Previous day");
-  const next = h("button", { type: "button", class: "button button-secondary button-small", onclick: () => setDay(addDays(day, 1)) }, "Next day");
-  const dayError = h("div", { class: "journey-error" });
-  const gridHeading = h("h2", { id: "move-grid-heading" });
-  const gridStatus = h("p", { role: "status", class: "journey-grid-status" });
-  const gridError = h("div", { class: "journey-error" });
-  const grid = h("ul", { class: "slot-grid", "aria-labelledby": "move-grid-heading" });
-  const parts = { grid, gridStatus, gridError };
-  const chosen = h("p", { class: "journey-chosen", role: "status" });
   const moveError = h("div", { class: "journey-error" });
   const moveButton = h("button", { type: "submit", class: "button" }, "Check and move");
-
-  bindDayField(dayInput, dayError, today, last, setDay);
-
-  function setDay(value) {
-    if (value < today || value > last) return;
-    dayError.replaceChildren();
-    day = value;
-    dayInput.value = value;
-    load();
-  }
-
-  // The day's free times of the booking's type whose designer plans every service it is for.
-  async function load() {
-    const mine = ++loads;
-    previous.disabled = day <= today;
-    next.disabled = day >= last;
-    if (document.activeElement && document.activeElement.disabled) dayInput.focus();
-    gridHeading.textContent = `Free times on ${formatDay(day)} (${ZONE_LABEL})`;
-    gridStatus.textContent = "Loading free times…";
-    gridError.replaceChildren();
-    grid.setAttribute("aria-busy", "true");
-    let free;
-    try {
-      free = await freeForEveryService({ type: booking.type, date: day }, booking);
-    } catch (error) {
-      if (mine !== loads || !ctx.isCurrent()) return;
-      showGridFailure(parts, error, load);
-      return;
-    }
-    if (mine !== loads || !ctx.isCurrent()) return;
-    slots = free.filter((s) => !gone.has(s.slotId));
-    if (chosenSlot && !slots.some((s) => s.slotId === chosenSlot.slotId)) chosenSlot = null;
-    render();
-  }
-
-  function render() {
-    renderSlots(parts, slots, chosenSlot && chosenSlot.slotId, pick);
-    chosen.textContent = chosenSlot ? `Chosen: ${formatRange(chosenSlot.startsAt, chosenSlot.endsAt)} with ${designer(chosenSlot)}.` : "";
-  }
-
-  function pick(slot) {
-    chosenSlot = slot;
-    moveError.replaceChildren();
-    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.slotId : null;
-    render();
-    if (focused) grid.querySelector(`[data-slot-id="${CSS.escape(focused)}"]`)?.focus();
-  }
+  picker.onPick = () => moveError.replaceChildren();
 
   // "Check your answers": the old and the new time side by side before anything is written.
   async function move() {
     if (inFlight) return;
-    if (!chosenSlot) {
+    const target = picker.chosen();
+    if (!target) {
       moveError.replaceChildren(messageBox("Choose a new time first."));
       return;
     }
-    const target = chosenSlot;
     const answer = await confirmDialog({
       title: "Move this booking?",
-      text: `${TYPE_WORDS[booking.type] || "Appointment"}, reference ${booking.referenceCode}: from ${formatRange(booking.slot.startsAt, booking.slot.endsAt)} to ${formatRange(target.startsAt, target.endsAt)} with ${designer(target)}. We will email you an updated calendar invitation.`,
+      text: `${TYPE_WORDS[booking.type] || "Appointment"}, reference ${booking.referenceCode}: from ${formatRange(booking.slot.startsAt, booking.slot.endsAt)} to ${formatRange(target.startsAt, target.endsAt)} with ${designerName(target)}. We will email you an updated calendar invitation.`,
       confirmLabel: "Move booking",
       cancelLabel: "Keep the current time",
     });
@@ -136,16 +64,9 @@ function chooser(ctx, booking, back) {
   }
 
   function failed(error) {
-    moveError.replaceChildren(messageBox(MOVE_SENTENCES[error.code] || error.sentence));
-    if (SLOT_GONE.has(error.code) && chosenSlot) {
-      gone.add(chosenSlot.slotId);
-      chosenSlot = null;
-      load();
-      gridHeading.setAttribute("tabindex", "-1");
-      gridHeading.focus();
-    } else {
-      queueMicrotask(() => moveButton.focus());
-    }
+    moveError.replaceChildren(messageBox(moveRefusal(error, picker)));
+    if (!picker.chosen()) return;
+    queueMicrotask(() => moveButton.focus());
   }
 
   function done(moved) {
@@ -154,7 +75,7 @@ function chooser(ctx, booking, back) {
     showScreen(
       h("h1", {}, "Your booking is moved"),
       h("p", { class: "message message-ok", role: "status" }, sentence),
-      h("p", {}, NOTICE_SENTENCE),
+      h("p", {}, noticeSentence(booking)),
       h("p", {}, h("a", { href: "#/bookings", class: "button" }, "Back to my bookings")),
     );
     announce(sentence);
@@ -163,16 +84,7 @@ function chooser(ctx, booking, back) {
   const form = h(
     "form",
     { class: "journey-form", novalidate: true },
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: "move-day" }, "Day"),
-      h("p", { class: "hint", id: "move-day-hint" }, `Any day from today to ${formatDay(last)}, London calendar.`),
-      dayError,
-      h("div", { class: "journey-day" }, dayInput, previous, next),
-    ),
-    h("section", { class: "journey-grid", "aria-labelledby": "move-grid-heading" }, gridHeading, gridStatus, gridError, grid),
-    chosen,
+    picker.nodes,
     moveError,
     h("div", { class: "actions" }, moveButton),
   );
@@ -184,12 +96,8 @@ function chooser(ctx, booking, back) {
     back,
     h("h1", {}, "When would you like to move it to?"),
     h("p", {}, `${TYPE_WORDS[booking.type] || "Appointment"}, reference ${booking.referenceCode}, now on ${formatRange(booking.slot.startsAt, booking.slot.endsAt)}. Choose a new day and time; times are ${ZONE_LABEL}.`),
-    h("p", { class: "hint" }, NOTICE_SENTENCE),
+    h("p", { class: "hint" }, noticeSentence(booking)),
     form,
   );
-  load();
-}
-
-function designer(slot) {
-  return (slot.consultant && slot.consultant.name) || "our designer";
+  picker.load();
 }
