@@ -30,13 +30,19 @@ def reschedule(http, mesh, booking_id: str, slot_id, user: str, role: Role = Rol
     return http.post(f"/v1/appointments/{booking_id}:reschedule", json={"slotId": str(slot_id)}, headers=mesh.auth(user, role))
 
 
-def events_of(database_url: str, booking_id: str) -> list[str]:
-    """The subjects of the booking's events in the outbox, in the order they were written."""
+def booking_events(database_url: str, booking_id: str) -> list[tuple[str, object]]:
+    """(subject, decoded payload) of the booking's events in the outbox, in the order they were written."""
     with psycopg.connect(database_url) as connection:
         rows = connection.execute(
             "SELECT subject, payload FROM outbox WHERE subject LIKE 'booking.%' ORDER BY created_at, id"
         ).fetchall()
-    return [subject for subject, payload in rows if decode_event(subject, payload).appointment.booking_id == booking_id]
+    decoded = [(subject, decode_event(subject, payload)) for subject, payload in rows]
+    return [(subject, event) for subject, event in decoded if event.appointment.booking_id == booking_id]
+
+
+def events_of(database_url: str, booking_id: str) -> list[str]:
+    """The subjects of the booking's events in the outbox, in the order they were written."""
+    return [subject for subject, _ in booking_events(database_url, booking_id)]
 
 
 def slot_flags(database_url: str, *slot_ids) -> list[bool]:
@@ -127,6 +133,27 @@ def test_inside_the_notice_window_a_customer_gets_409_change_window_closed_and_s
     assert events_of(mesh.database_url, booking["bookingId"]) == ["booking.created"]
     moved = http.post(f"/v1/appointments/{booking['bookingId']}:reschedule", json={"slotId": str(later)}, headers=staff)
     assert moved.status_code == 200, moved.text
+
+
+def test_every_answer_says_until_when_the_customer_may_change_a_booking_and_a_cancelled_one_has_no_such_time(mesh, http, diary, staff):
+    consultant, day = diary
+    starts = london(day, 10)
+    user = a_customer()
+    booking = book(http, mesh, add_slot(mesh.database_url, consultant, starts), user)
+    mine, details = f"/v1/appointments/{booking['bookingId']}", f"/v1/admin/appointments/{booking['bookingId']}"
+
+    def until(appointment: dict) -> datetime | None:
+        return datetime.fromisoformat(appointment["changeableUntil"]) if "changeableUntil" in appointment else None
+
+    listed = [a for a in http.get("/v1/appointments", headers=mesh.auth(user)).json()["data"] if a["bookingId"] == booking["bookingId"]]
+    answers = [http.get(mine, headers=mesh.auth(user)).json()["appointment"], http.get(details, headers=staff).json()["appointment"], *listed]
+    assert [until(a) for a in answers] == [starts - timedelta(hours=24)] * 3  # CHANGE_NOTICE_HOURS, 24 by default
+    assert http.patch(f"{mine}/cancel", json={}, headers=mesh.auth(user)).status_code == 200
+    answers = [http.get(mine, headers=mesh.auth(user)).json()["appointment"], http.get(details, headers=staff).json()["appointment"]]
+    assert [a["status"] for a in answers] == ["CANCELLED"] * 2 and [until(a) for a in answers] == [None, None]
+    events = booking_events(mesh.database_url, booking["bookingId"])
+    assert [s for s, _ in events] == ["booking.created", "booking.cancelled"]
+    assert not any(event.appointment.HasField("changeable_until") for _, event in events)  # a policy, not a fact
 
 
 def test_someone_elses_booking_is_403_an_unknown_one_404_and_no_token_401(mesh, http, diary):
