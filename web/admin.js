@@ -263,7 +263,7 @@ const ACTIONS = [
   { key: "confirm", label: "Confirm booking", from: ["PENDING"], done: "Booking confirmed." },
   { key: "complete", label: "Mark as completed", from: ["CONFIRMED"], done: "Booking marked as completed.", outcome: true },
   { key: "no-show", label: "Mark as no-show", from: ["CONFIRMED"], done: "Booking marked as a no-show.", outcome: true },
-  { key: "move", label: "Move to another time", from: ["PENDING", "CONFIRMED"] },
+  { key: "move", label: "Move to another time", from: ["PENDING", "CONFIRMED"], secondary: true },
   { key: "cancel", label: "Cancel booking", from: ["PENDING", "CONFIRMED"], done: "Booking cancelled.", danger: true },
 ];
 
@@ -322,7 +322,7 @@ function showBooking(ctx, bookingId) {
         h("h2", { id: "actions-title", tabindex: "-1" }, "Actions"),
         outcome,
         allowed.length
-          ? h("div", { class: "actions" }, allowed.map((action) => h("button", { type: "button", class: `button${action.danger ? " button-danger" : ""}`, onclick: () => run(action, a) }, action.label)))
+          ? h("div", { class: "actions" }, allowed.map((action) => h("button", { type: "button", class: `button${action.danger ? " button-danger" : action.secondary ? " button-secondary" : ""}`, onclick: () => run(action, a) }, action.label)))
           : h("p", {}, `A ${(STATUS_WORDS[a.status] || "closed").toLowerCase()} booking cannot be changed any more.`),
       ),
       h(
