@@ -4,7 +4,7 @@
 import { api, STATUS_WORDS, TYPE_WORDS } from "./api.js";
 import { announce, clearFieldErrors, confirmDialog, field, h, messageBox, showFieldErrors, showScreen, statusBadge } from "./ui.js";
 import { formatDay, formatRange, formatTime, londonDate, ZONE, ZONE_LABEL } from "./time.js";
-import { designerName, moveRefusal, slotPicker } from "./slot_grid.js";
+import { designerName, moveSubmitter, slotPicker } from "./slot_grid.js";
 
 // The staff sub-navigation shown on every staff page.
 export function staffNav(current) {
@@ -424,37 +424,19 @@ function showBooking(ctx, bookingId) {
     const title = h("h2", { id: "move-title", tabindex: "-1" }, "Move to another time");
     picker.onPick = () => moveError.replaceChildren();
     const form = h("form", { class: "journey-form", novalidate: true, "aria-labelledby": "move-title" }, picker.nodes, moveError, h("div", { class: "actions" }, moveButton, keep));
-    form.addEventListener("submit", async (event) => {
+    const submit = moveSubmitter({
+      booking: a,
+      picker,
+      button: moveButton,
+      errorBox: moveError,
+      isCurrent: ctx.isCurrent,
+      describe: (target) =>
+        `${a.referenceCode}: from ${formatRange(a.slot.startsAt, a.slot.endsAt)} to ${formatRange(target.startsAt, target.endsAt)} with ${designerName(target)}. The customer is emailed an updated calendar invitation.`,
+      onMoved: (moved) => reload({ text: `Booking moved to ${formatRange(moved.slot.startsAt, moved.slot.endsAt)}.` }),
+    });
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (busy) return;
-      const target = picker.chosen();
-      if (!target) {
-        moveError.replaceChildren(messageBox("Choose a new time first."));
-        return;
-      }
-      const answer = await confirmDialog({
-        title: "Move this booking?",
-        text: `${a.referenceCode}: from ${formatRange(a.slot.startsAt, a.slot.endsAt)} to ${formatRange(target.startsAt, target.endsAt)} with ${designerName(target)}. The customer is emailed an updated calendar invitation.`,
-        confirmLabel: "Move booking",
-        cancelLabel: "Keep the current time",
-      });
-      if (!answer || !ctx.isCurrent()) return;
-      busy = true;
-      moveButton.disabled = true;
-      moveButton.textContent = "Moving…";
-      moveError.replaceChildren();
-      try {
-        const moved = await api("POST", `/v1/appointments/${encodeURIComponent(a.bookingId)}:reschedule`, { body: { slotId: target.slotId } });
-        busy = false;
-        if (ctx.isCurrent()) await reload({ text: `Booking moved to ${formatRange(moved.slot.startsAt, moved.slot.endsAt)}.` });
-      } catch (error) {
-        busy = false;
-        if (!ctx.isCurrent()) return;
-        moveButton.disabled = false;
-        moveButton.textContent = "Check and move";
-        moveError.replaceChildren(messageBox(moveRefusal(error, picker)));
-        if (picker.chosen()) queueMicrotask(() => moveButton.focus());
-      }
+      submit();
     });
     section.replaceChildren(
       title,

@@ -3,8 +3,8 @@
 // booking keeps its reference; the server takes the new time and frees the old one in one step.
 import { api, TYPE_WORDS } from "./api.js";
 import { formatRange, ZONE_LABEL } from "./time.js";
-import { designerName, moveRefusal, slotPicker } from "./slot_grid.js";
-import { announce, confirmDialog, h, messageBox, showScreen } from "./ui.js";
+import { designerName, moveSubmitter, slotPicker } from "./slot_grid.js";
+import { announce, h, messageBox, showScreen } from "./ui.js";
 import { changeable, noticeSentence } from "./bookings.js";
 
 export async function mount(ctx, bookingId) {
@@ -27,47 +27,9 @@ export async function mount(ctx, bookingId) {
 
 function chooser(ctx, booking, back) {
   const picker = slotPicker(booking, ctx.isCurrent);
-  let inFlight = false;
   const moveError = h("div", { class: "journey-error" });
   const moveButton = h("button", { type: "submit", class: "button" }, "Check and move");
   picker.onPick = () => moveError.replaceChildren();
-
-  // "Check your answers": the old and the new time side by side before anything is written.
-  async function move() {
-    if (inFlight) return;
-    const target = picker.chosen();
-    if (!target) {
-      moveError.replaceChildren(messageBox("Choose a new time first."));
-      return;
-    }
-    const answer = await confirmDialog({
-      title: "Move this booking?",
-      text: `${TYPE_WORDS[booking.type] || "Appointment"}, reference ${booking.referenceCode}: from ${formatRange(booking.slot.startsAt, booking.slot.endsAt)} to ${formatRange(target.startsAt, target.endsAt)} with ${designerName(target)}. We will email you an updated calendar invitation.`,
-      confirmLabel: "Move booking",
-      cancelLabel: "Keep the current time",
-    });
-    if (!answer || !ctx.isCurrent()) return;
-    inFlight = true;
-    moveButton.disabled = true;
-    moveButton.textContent = "Moving…";
-    moveError.replaceChildren();
-    try {
-      const moved = await api("POST", `/v1/appointments/${encodeURIComponent(booking.bookingId)}:reschedule`, { body: { slotId: target.slotId } });
-      if (ctx.isCurrent()) done(moved);
-    } catch (error) {
-      if (ctx.isCurrent()) failed(error);
-    } finally {
-      inFlight = false;
-      moveButton.disabled = false;
-      moveButton.textContent = "Check and move";
-    }
-  }
-
-  function failed(error) {
-    moveError.replaceChildren(messageBox(moveRefusal(error, picker)));
-    if (!picker.chosen()) return;
-    queueMicrotask(() => moveButton.focus());
-  }
 
   function done(moved) {
     const when = formatRange(moved.slot.startsAt, moved.slot.endsAt);
@@ -88,9 +50,20 @@ function chooser(ctx, booking, back) {
     moveError,
     h("div", { class: "actions" }, moveButton),
   );
+  // "Check your answers": the old and the new time side by side before anything is written.
+  const submit = moveSubmitter({
+    booking,
+    picker,
+    button: moveButton,
+    errorBox: moveError,
+    isCurrent: ctx.isCurrent,
+    describe: (target) =>
+      `${TYPE_WORDS[booking.type] || "Appointment"}, reference ${booking.referenceCode}: from ${formatRange(booking.slot.startsAt, booking.slot.endsAt)} to ${formatRange(target.startsAt, target.endsAt)} with ${designerName(target)}. We will email you an updated calendar invitation.`,
+    onMoved: done,
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    move();
+    submit();
   });
   showScreen(
     back,

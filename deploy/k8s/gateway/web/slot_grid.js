@@ -3,7 +3,7 @@
 // per slot.
 import { api } from "./api.js";
 import { addDays, formatDay, formatRange, formatTime, londonDate, ZONE_LABEL } from "./time.js";
-import { avatar, h, messageBox } from "./ui.js";
+import { avatar, confirmDialog, h, messageBox } from "./ui.js";
 
 // Enter in the day field shows that day; it must not submit the form around it (that books or moves).
 export function bindDayField(input, errorBox, today, last, setDay) {
@@ -183,4 +183,45 @@ export function slotPicker(booking, isCurrent) {
 // Who runs a slot's appointment, in words.
 export function designerName(slot) {
   return (slot.consultant && slot.consultant.name) || "our designer";
+}
+
+// Check and move, the same for a customer and for staff: the chosen time beside the old one in a
+// dialog (`describe(target)` says it), then the move; a refusal is explained in `errorBox` with
+// the focus back on `button`. `onMoved(moved)` shows the outcome.
+export function moveSubmitter({ booking, picker, button, errorBox, isCurrent, describe, onMoved }) {
+  let busy = false;
+  return async function submit() {
+    if (busy) return;
+    const target = picker.chosen();
+    if (!target) {
+      errorBox.replaceChildren(messageBox("Choose a new time first."));
+      return;
+    }
+    const answer = await confirmDialog({
+      title: "Move this booking?",
+      text: describe(target),
+      confirmLabel: "Move booking",
+      cancelLabel: "Keep the current time",
+    });
+    if (!answer || !isCurrent()) return;
+    busy = true;
+    button.disabled = true;
+    button.textContent = "Moving…";
+    errorBox.replaceChildren();
+    let moved;
+    try {
+      moved = await api("POST", `/v1/appointments/${encodeURIComponent(booking.bookingId)}:reschedule`, { body: { slotId: target.slotId } });
+    } catch (error) {
+      if (isCurrent()) {
+        errorBox.replaceChildren(messageBox(moveRefusal(error, picker)));
+        if (picker.chosen()) queueMicrotask(() => button.focus());
+      }
+      return;
+    } finally {
+      busy = false;
+      button.disabled = false;
+      button.textContent = "Check and move";
+    }
+    if (isCurrent()) await onMoved(moved);
+  };
 }
