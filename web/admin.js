@@ -271,6 +271,12 @@ function historyFrom(status) {
   return STATUS_WORDS[status] || "New booking";
 }
 
+// A move (kind MOVE) keeps the status: the row says it moved, its reason says from when to when.
+function historyTo(change) {
+  const status = STATUS_WORDS[change.toStatus] || "Unknown";
+  return change.kind === "MOVE" ? `${status} (moved to another time)` : status;
+}
+
 // A reminder entry (kind REMINDER) keeps the status; its reason says which time it was for.
 function historyBy(change, customer) {
   if (change.kind === "REMINDER") return "Automatic reminder";
@@ -345,7 +351,7 @@ function showBooking(ctx, bookingId) {
                       "tr",
                       {},
                       h("td", {}, historyFrom(change.fromStatus)),
-                      h("td", {}, STATUS_WORDS[change.toStatus] || "Unknown"),
+                      h("td", {}, historyTo(change)),
                       h("td", {}, historyBy(change, a.userId)),
                       h("td", {}, when(change.changedAt)),
                       h("td", {}, change.reason || "None given"),

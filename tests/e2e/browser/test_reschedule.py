@@ -162,6 +162,7 @@ def test_staff_move_a_booking_inside_the_customers_notice_window_and_its_history
     history = page.get_by_role("region", name="Status history").get_by_role("row")
     expect(history).to_have_count(3)
     expect(history.nth(2)).to_contain_text(re.compile(r"Moved from .* to .*14:00 \(UK time\)"))
+    expect(history.nth(2)).to_contain_text("(moved to another time)")
     expect(page.get_by_role("button", name="Move to another time")).to_be_visible()
     assert_accessible(page, "a booking staff moved")
     moved = customer.appointment(booking)
