@@ -70,7 +70,7 @@ const MOVE_SENTENCES = {
 };
 
 // What a refused move (`error` from api.js) says; a time that is gone also leaves `picker`'s grid.
-export function moveRefusal(error, picker) {
+function moveRefusal(error, picker) {
   if (SLOT_GONE.has(error.code) && picker.chosen()) picker.drop(picker.chosen().slotId);
   return MOVE_SENTENCES[error.code] || error.sentence;
 }
